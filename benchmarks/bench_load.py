@@ -1,0 +1,36 @@
+"""Benchmark: load the embedded MSK-MET cohort (goal: <= 3 s on the 2-core reference machine).
+
+Run: python benchmarks/bench_load.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import warnings
+
+import organo_predict as op
+from organo_predict._cohort import load_study
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", op.UnknownGeneWarning)
+    path = op.datasets.msk_met_path()
+    times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        cohort = load_study(path)
+        times.append(time.perf_counter() - start)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times.sort()
+    print(f"load_study(embedded msk_met_2021): {len(cohort.patients)} patients, "
+          f"{len(cohort.mutations)} mutations; best {times[0]:.2f} s, median "
+          f"{times[len(times) // 2]:.2f} s over {args.repeat} runs; peak RSS {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

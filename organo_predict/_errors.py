@@ -1,0 +1,79 @@
+"""One documented exception tree for everything organo-predict raises on purpose.
+
+    OrganoPredictError
+    ├── CohortError        a study folder/tarball is unreadable or invalid (names file, line, column)
+    ├── DownloadError      a study could not be fetched or unpacked
+    ├── FeatureError       features cannot be built (unknown recipe, bad TOML)
+    │   └── LeakageError   the leakage audit refused a feature
+    ├── ConfigError        an experiment configuration is invalid
+    └── ModelError         a model cannot be trained, loaded or applied
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "CohortError",
+    "ConfigError",
+    "DownloadError",
+    "FeatureError",
+    "LeakageError",
+    "ModelError",
+    "OrganoPredictError",
+    "UnknownGeneWarning",
+]
+
+
+class OrganoPredictError(Exception):
+    """Base class of every error organo-predict raises deliberately."""
+
+
+class CohortError(OrganoPredictError):
+    """A cBioPortal study is invalid; the message names the file and, where it applies,
+    the 1-based line and the column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = []
+        if self.file is not None:
+            where.append(self.file)
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+class DownloadError(OrganoPredictError):
+    """A study could not be downloaded, verified or extracted."""
+
+
+class FeatureError(OrganoPredictError):
+    """Features cannot be built: a recipe file is invalid or the input is unusable."""
+
+
+class LeakageError(FeatureError):
+    """The leakage audit refused one or more features as label proxies."""
+
+
+class ConfigError(OrganoPredictError):
+    """An experiment configuration file is invalid."""
+
+
+class ModelError(OrganoPredictError):
+    """A model cannot be trained, loaded or applied."""
+
+
+class UnknownGeneWarning(UserWarning):
+    """Gene symbols not on any known panel: kept, but no model has seen them."""

@@ -1,0 +1,97 @@
+"""The `organo-predict` command line: thin wrappers that turn errors into clear messages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from ._errors import OrganoPredictError
+
+console = Console(stderr=True)
+out = Console()
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from ._download import download_study
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(f"downloading {args.study_id}", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = download_study(args.study_id, args.dest, url=args.url, timeout=args.timeout,
+                                progress=progress, overwrite=args.force)
+    out.print(f"{result.path}  ({result.n_bytes:,} bytes, sha256 {result.sha256})")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ._cohort import load_study
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cohort = load_study(args.study)
+    for warning in caught:
+        console.print(f"[yellow]warning:[/] {warning.message}")
+    out.print(repr(cohort))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="organo-predict",
+        description="Predict organs of metastasis from tumor genomics, with explanations tied "
+                    "to documented mechanisms.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"organo-predict {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("download", help="fetch a study from cBioPortal's datahub")
+    p.add_argument("study_id", metavar="STUDY_ID", help="cBioPortal study id, e.g. msk_met_2021")
+    p.add_argument("--dest", type=Path, default=Path("."), help="folder to unpack into")
+    p.add_argument("--url", help="tarball URL (default: the public datahub)")
+    p.add_argument("--timeout", type=float, default=60.0, help="network timeout, seconds")
+    p.add_argument("--force", action="store_true", help="replace an existing study folder")
+    p.set_defaults(handler=_cmd_download)
+
+    p = sub.add_parser("validate", help="read and validate a cBioPortal study, print a summary")
+    p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
+    p.set_defaults(handler=_cmd_validate)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Later stages (experiment, explain, score, serve) register their sub-commands here.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: exit 0 on success, 2 on a reported error, 130 on Ctrl-C."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except OrganoPredictError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Small cBioPortal studies written by the tests themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+PATIENT_HEADER = (
+    "#Patient Identifier\tSex\tAge at Sequencing\n"
+    "#Patient id\tSex\tAge\n"
+    "#STRING\tSTRING\tNUMBER\n"
+    "#1\t1\t1\n"
+    "PATIENT_ID\tSEX\tAGE_AT_SEQUENCING\n"
+)
+SAMPLE_COLUMNS = ["PATIENT_ID", "SAMPLE_ID", "CANCER_TYPE", "SUBTYPE_ABBREVIATION", "SAMPLE_TYPE",
+                  "METASTATIC_SITE", "GENE_PANEL", "TMB_NONSYNONYMOUS",
+                  "FRACTION_GENOME_ALTERED", "METASTATIC_PATIENT", "DMETS_DX_LIVER",
+                  "DMETS_DX_BONE", "DMETS_DX_CNS_BRAIN"]
+SAMPLES = [
+    ["P1", "S1", "Non-Small Cell Lung Cancer", "LUAD", "Primary", "NA", "IMPACT341", "5.1",
+     "0.2", "Yes", "No", "Yes", "Yes"],
+    ["P2", "S2", "Non-Small Cell Lung Cancer", "LUAD", "Metastasis", "Liver", "IMPACT468",
+     "3.0", "0.1", "Yes", "Yes", "No", "No"],
+    ["P3", "S3", "Breast Cancer", "IDC HR+HER2-", "Primary", "NA", "IMPACT468", "1.0", "0.3",
+     "Yes", "No", "Yes", "No"],
+    ["P4", "S4", "Colorectal Cancer", "CRC MSS", "Primary", "NA", "IMPACT410", "8.0", "0.4",
+     "No", "No", "No", "No"],
+]
+MAF_COLUMNS = ["Hugo_Symbol", "Entrez_Gene_Id", "Tumor_Sample_Barcode", "Variant_Classification",
+               "HGVSp_Short"]
+MUTATIONS = [
+    ["EGFR", "1956", "S1", "Missense_Mutation", "p.L858R"],
+    ["KRAS", "3845", "S2", "Missense_Mutation", "p.G12C"],
+    ["TP53", "7157", "S2", "Nonsense_Mutation", "p.R213*"],
+    ["PIK3CA", "5290", "S3", "Missense_Mutation", "p.H1047R"],
+    ["CXCR4", "7852", "S3", "Missense_Mutation", "p.S338*"],
+    ["APC", "324", "S4", "Frame_Shift_Del", "p.T1556fs"],
+    ["KRAS", "3845", "S4", "Silent", "p.G12="],
+    ["TERT", "7015", "S4", "5'Flank", ""],
+]
+CNA = {"Hugo_Symbol": ["EGFR", "MET", "ERBB2", "PTEN"],
+       "S1": ["2", "0", "0", "0"], "S2": ["0", "2", "0", "-2"],
+       "S3": ["0", "0", "2", "0"], "S4": ["0", "0", "0", "NA"]}
+PANELS = {
+    "IMPACT341": ["EGFR", "KRAS", "TP53", "PIK3CA", "APC", "TERT", "MET", "ERBB2", "PTEN", "ALK",
+                  "ESR1"],
+    "IMPACT410": ["EGFR", "KRAS", "TP53", "PIK3CA", "APC", "TERT", "MET", "ERBB2", "PTEN", "ALK",
+                  "ESR1", "CXCR4"],
+    "IMPACT468": ["EGFR", "KRAS", "TP53", "PIK3CA", "APC", "TERT", "MET", "ERBB2", "PTEN", "ALK",
+                  "ESR1", "CXCR4", "STK11"],
+}
+
+
+def _tsv(rows: list[list[str]]) -> str:
+    return "".join("\t".join(r) + "\n" for r in rows)
+
+
+def write_study(root: Path) -> Path:
+    """Write a valid 4-patient study into `root` and return it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "meta_study.txt").write_text(
+        "type_of_cancer: mixed\ncancer_study_identifier: tiny_study\nname: Tiny\n")
+    meta = {
+        "meta_clinical_patient.txt": "CLINICAL\ndatatype: PATIENT_ATTRIBUTES\ndata_filename: "
+                                     "data_clinical_patient.txt",
+        "meta_clinical_sample.txt": "CLINICAL\ndatatype: SAMPLE_ATTRIBUTES\ndata_filename: "
+                                    "data_clinical_sample.txt",
+        "meta_mutations.txt": "MUTATION_EXTENDED\ndatatype: MAF\ndata_filename: "
+                              "data_mutations.txt",
+        "meta_cna.txt": "COPY_NUMBER_ALTERATION\ndatatype: DISCRETE\ndata_filename: data_cna.txt",
+        "meta_sv.txt": "STRUCTURAL_VARIANT\ndatatype: SV\ndata_filename: data_sv.txt",
+        "meta_gene_panel_matrix.txt": "GENE_PANEL_MATRIX\ndatatype: GENE_PANEL_MATRIX\n"
+                                      "data_filename: data_gene_panel_matrix.txt",
+    }
+    for name, body in meta.items():
+        (root / name).write_text(f"cancer_study_identifier: tiny_study\n"
+                                 f"genetic_alteration_type: {body}\n")
+    (root / "data_clinical_patient.txt").write_text(PATIENT_HEADER + _tsv(
+        [["P1", "Male", "61"], ["P2", "Female", "55"], ["P3", "Female", "48"],
+         ["P4", "Male", "70"]]))
+    n = len(SAMPLE_COLUMNS)
+    (root / "data_clinical_sample.txt").write_text(
+        "#" + "\t".join(SAMPLE_COLUMNS) + "\n#" + "\t".join(SAMPLE_COLUMNS) + "\n#"
+        + "\t".join(["STRING"] * 7 + ["NUMBER"] * 2 + ["STRING"] * (n - 9)) + "\n#"
+        + "\t".join(["1"] * n) + "\n" + _tsv([SAMPLE_COLUMNS, *SAMPLES]))
+    (root / "data_mutations.txt").write_text(_tsv([MAF_COLUMNS, *MUTATIONS]))
+    samples = ["S1", "S2", "S3", "S4"]
+    (root / "data_cna.txt").write_text(_tsv(
+        [["Hugo_Symbol", *samples]]
+        + [[g, *(CNA[s][i] for s in samples)] for i, g in enumerate(CNA["Hugo_Symbol"])]))
+    (root / "data_sv.txt").write_text(_tsv([
+        ["Sample_ID", "Site1_Hugo_Symbol", "Site2_Hugo_Symbol", "Event_Info"],
+        ["S1", "EML4", "ALK", "EML4-ALK fusion"]]))
+    (root / "data_gene_panel_matrix.txt").write_text(_tsv(
+        [["SAMPLE_ID", "mutations", "cna"]]
+        + [[s[1], s[6], s[6]] for s in SAMPLES]))
+    panels = root / "gene_panels"
+    panels.mkdir(exist_ok=True)
+    for panel, genes in PANELS.items():
+        (panels / f"data_gene_panel_{panel.lower()}.txt").write_text(
+            f"stable_id: {panel}\ndescription: test\ngene_list: {chr(9).join(genes)}\n")
+    return root
+
+
+@pytest.fixture
+def tiny_study(tmp_path: Path) -> Path:
+    """A valid 4-patient study folder."""
+    return write_study(tmp_path / "tiny_study")
+
+
+@pytest.fixture
+def edit(tiny_study: Path) -> Callable[[str, Callable[[str], str]], Path]:
+    """Rewrite one file of the tiny study through a text transform."""
+
+    def _edit(name: str, transform: Callable[[str], str]) -> Path:
+        path = tiny_study / name
+        path.write_text(transform(path.read_text()))
+        return tiny_study
+
+    return _edit

@@ -1,0 +1,220 @@
+"""Reading and validating cBioPortal studies: every bad input gets a message naming where."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import organo_predict as op
+from organo_predict import CohortError, load_study
+
+
+def test_reads_every_profile(tiny_study: Path) -> None:
+    cohort = load_study(tiny_study)
+    assert cohort.study_id == "tiny_study"
+    assert list(cohort.samples.index) == ["S1", "S2", "S3", "S4"]
+    assert list(cohort.patients.index) == ["P1", "P2", "P3", "P4"]
+    assert cohort.patients["AGE_AT_SEQUENCING"].dtype == np.float64
+    assert cohort.samples["TMB_NONSYNONYMOUS"].tolist() == [5.1, 3.0, 1.0, 8.0]
+    assert len(cohort.mutations) == 8
+    assert cohort.cna is not None and cohort.cna.loc["S2", "MET"] == 2
+    assert np.isnan(cohort.cna.loc["S4", "PTEN"])
+    assert cohort.structural_variants["Site2_Hugo_Symbol"].tolist() == ["ALK"]
+    assert cohort.panel_matrix.loc["S1", "mutations"] == "IMPACT341"
+    assert "CXCR4" not in cohort.panels["IMPACT341"]
+    assert len(cohort.fingerprint) == 32
+
+
+def test_cohort_is_immutable(tiny_study: Path) -> None:
+    cohort = load_study(tiny_study)
+    with pytest.raises(AttributeError):
+        cohort.samples = cohort.samples  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cohort.panels["X"] = frozenset()  # type: ignore[index]
+
+
+def test_gzip_files_are_read_transparently(tiny_study: Path) -> None:
+    plain = load_study(tiny_study)
+    maf = tiny_study / "data_mutations.txt"
+    (tiny_study / "data_mutations.txt.gz").write_bytes(gzip.compress(maf.read_bytes()))
+    maf.unlink()
+    assert len(load_study(tiny_study).mutations) == len(plain.mutations)
+
+
+def test_hash_inside_a_clinical_value_is_kept(edit) -> None:
+    root = edit("data_clinical_sample.txt", lambda t: t.replace("CRC MSS", "CRC #MSS"))
+    assert load_study(root).samples.loc["S4", "SUBTYPE_ABBREVIATION"] == "CRC #MSS"
+
+
+def test_tarball_with_top_folder(tiny_study: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "tiny.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tiny_study, arcname="tiny_study")
+    cohort = load_study(archive)
+    assert len(cohort.samples) == 4
+    assert cohort.source == str(archive)
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "/etc/evil.txt", "a/../../evil.txt"])
+def test_tarball_escaping_destination_is_refused(tmp_path: Path, member: str) -> None:
+    archive = tmp_path / "bad.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        good = tarfile.TarInfo("study/meta_study.txt")
+        good.size = 4
+        tar.addfile(good, io.BytesIO(b"x: y"))
+        info = tarfile.TarInfo(member)
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    with pytest.raises(CohortError, match=r"bad\.tar\.gz: .*refused, nothing extracted"):
+        load_study(archive)
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_tarball_symlink_out_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "link.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("study/link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(CohortError, match="links outside the destination"):
+        load_study(archive)
+
+
+def test_missing_meta_file(edit, tiny_study: Path) -> None:
+    (tiny_study / "meta_clinical_sample.txt").unlink()
+    with pytest.raises(CohortError, match="missing meta file for the clinical sample data"):
+        load_study(tiny_study)
+
+
+def test_not_a_study(tmp_path: Path) -> None:
+    with pytest.raises(CohortError, match="no meta_.*not a cBioPortal study"):
+        load_study(tmp_path)
+
+
+def test_missing_data_file(tiny_study: Path) -> None:
+    (tiny_study / "data_cna.txt").unlink()
+    with pytest.raises(CohortError) as err:
+        load_study(tiny_study)
+    assert err.value.file == "meta_cna.txt" and err.value.line == 4
+    assert "data file 'data_cna.txt' named here does not exist" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [("data_mutations.txt", "Variant_Classification"), ("data_mutations.txt", "Hugo_Symbol"),
+     ("data_mutations.txt", "Tumor_Sample_Barcode"), ("data_clinical_sample.txt", "PATIENT_ID"),
+     ("data_clinical_sample.txt", "SAMPLE_ID"), ("data_clinical_patient.txt", "PATIENT_ID")],
+)
+def test_missing_required_column(edit, name: str, column: str) -> None:
+    root = edit(name, lambda t: t.replace(f"\n{column}\t", "\nRENAMED\t")
+                .replace(f"\t{column}\t", "\tRENAMED\t").replace(f"{column}\t", "RENAMED\t", 1))
+    with pytest.raises(CohortError) as err:
+        load_study(root)
+    assert err.value.file == name and err.value.column == column
+    assert f"missing required column '{column}'" in str(err.value)
+    assert err.value.line == (5 if "clinical" in name else 1)
+
+
+def test_duplicate_sample_ids(edit) -> None:
+    root = edit("data_clinical_sample.txt", lambda t: t.replace("\tS3\t", "\tS1\t"))
+    with pytest.raises(CohortError) as err:
+        load_study(root)
+    assert str(err.value) == ("data_clinical_sample.txt, line 8, column 'SAMPLE_ID': duplicate "
+                              "SAMPLE_ID 'S1' (first seen on line 6)")
+
+
+@pytest.mark.parametrize(
+    ("name", "needle", "line", "column"),
+    [("data_mutations.txt", "\tS4\tSilent", 8, "Tumor_Sample_Barcode"),
+     ("data_gene_panel_matrix.txt", "S4\t", 5, "SAMPLE_ID")],
+)
+def test_unknown_sample_in_genomic_file(edit, name: str, needle: str, line: int,
+                                        column: str) -> None:
+    root = edit(name, lambda t: t.replace(needle, needle.replace("S4", "S99")))
+    with pytest.raises(CohortError) as err:
+        load_study(root)
+    assert (err.value.file, err.value.line, err.value.column) == (name, line, column)
+    assert "'S99' is not in the sample file" in str(err.value)
+
+
+def test_unknown_sample_in_cna_header(edit) -> None:
+    root = edit("data_cna.txt", lambda t: t.replace("\tS3", "\tS77", 1))
+    with pytest.raises(CohortError, match=r"data_cna\.txt, line 1, column 'S77': sample 'S77'"):
+        load_study(root)
+
+
+@pytest.mark.parametrize("bad", ["3", "-3", "amp"])
+def test_cna_value_out_of_range(edit, bad: str) -> None:
+    root = edit("data_cna.txt", lambda t: t.replace("ERBB2\t0\t0\t2", f"ERBB2\t0\t0\t{bad}"))
+    with pytest.raises(CohortError) as err:
+        load_study(root)
+    assert (err.value.file, err.value.line, err.value.column) == ("data_cna.txt", 4, "S3")
+    assert repr(bad) in str(err.value)
+
+
+def test_ragged_row(edit) -> None:
+    root = edit("data_mutations.txt", lambda t: t.replace("\tp.G12C", ""))
+    with pytest.raises(CohortError) as err:
+        load_study(root)
+    assert (err.value.file, err.value.line) == ("data_mutations.txt", 3)
+    assert "expected 5 tab-separated fields, found 4" in str(err.value)
+
+
+def test_truncated_file(tiny_study: Path) -> None:
+    maf = tiny_study / "data_clinical_sample.txt"
+    maf.write_bytes(maf.read_bytes()[:-20])
+    with pytest.raises(CohortError, match=r"data_clinical_sample\.txt, line 9: ragged or "
+                                          r"truncated row"):
+        load_study(tiny_study)
+
+
+def test_truncated_gzip(tiny_study: Path) -> None:
+    maf = tiny_study / "data_mutations.txt"
+    blob = gzip.compress(maf.read_bytes())
+    (tiny_study / "data_mutations.txt.gz").write_bytes(blob[: len(blob) // 2])
+    maf.unlink()
+    with pytest.raises(CohortError, match=r"data_mutations\.txt\.gz: truncated or corrupt gzip"):
+        load_study(tiny_study)
+
+
+def test_truncated_cna_row(edit) -> None:
+    root = edit("data_cna.txt", lambda t: t[: t.rindex("\t")] + "\n")
+    with pytest.raises(CohortError, match=r"data_cna\.txt, line 5: ragged or truncated row"):
+        load_study(root)
+
+
+def test_unknown_gene_symbol_warns(edit) -> None:
+    root = edit("data_mutations.txt", lambda t: t.replace("CXCR4\t", "NOTAGENE1\t"))
+    with pytest.warns(op.UnknownGeneWarning, match="NOTAGENE1"):
+        cohort = load_study(root)
+    assert "NOTAGENE1" in set(cohort.mutations["Hugo_Symbol"])
+
+
+def test_subset_keeps_only_requested_samples(tiny_study: Path) -> None:
+    cohort = load_study(tiny_study).subset(["S2", "S4"])
+    assert list(cohort.samples.index) == ["S2", "S4"]
+    assert set(cohort.mutations["SAMPLE_ID"]) == {"S2", "S4"}
+    assert list(cohort.patients.index) == ["P2", "P4"]
+
+
+def test_errors_share_one_base_class() -> None:
+    for cls in (op.CohortError, op.DownloadError, op.FeatureError, op.LeakageError,
+                op.ConfigError, op.ModelError):
+        assert issubclass(cls, op.OrganoPredictError)
+
+
+def test_embedded_cohort_counts() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", op.UnknownGeneWarning)
+        cohort = op.datasets.msk_met()
+    assert (len(cohort.patients), len(cohort.samples)) == (23539, 23539)
+    assert cohort.study_id == "msk_met_2021"
+    assert (op.datasets.msk_met_path() / "PROVENANCE.md").is_file()
+    assert (op.datasets.msk_met_path() / "CITATION.md").is_file()

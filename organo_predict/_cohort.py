@@ -43,6 +43,8 @@ class Cohort:
         panel_matrix: panel id per sample and profile (columns such as `mutations`, `cna`).
         panels: gene list of each panel id the study or the package defines.
         meta: key/values of meta_study.txt.
+        profiles: which genomic profiles the study has ("mutations", "cna", "sv"): an absent
+            profile means "not measured", never "no alteration".
         fingerprint: content hash of the data files, to tag experiments with.
 
     The frames are shared, not copied: treat them as read-only.
@@ -59,6 +61,7 @@ class Cohort:
     meta: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     fingerprint: str = ""
     source: str = ""
+    profiles: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return (f"Cohort({self.study_id!r}: {len(self.patients)} patients, {len(self.samples)} "
@@ -84,6 +87,7 @@ class Cohort:
             meta=self.meta,
             fingerprint=self.fingerprint,
             source=self.source,
+            profiles=self.profiles,
         )
 
 
@@ -397,6 +401,9 @@ def _load_folder(root: Path) -> Cohort:
         meta=MappingProxyType(study_meta),
         fingerprint=digest.hexdigest(),
         source=str(root),
+        profiles=frozenset(name for name, present in
+                           (("mutations", mut_path), ("cna", cna_path), ("sv", sv_path))
+                           if present is not None),
     )
 
 

@@ -120,3 +120,17 @@ def edit(tiny_study: Path) -> Callable[[str, Callable[[str], str]], Path]:
         return tiny_study
 
     return _edit
+
+
+@pytest.fixture(scope="session")
+def msk_features():
+    """The embedded cohort and its features (built once per test session)."""
+    import warnings
+
+    import organo_predict as op
+    from organo_predict._features import FeatureBuilder
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", op.UnknownGeneWarning)
+        cohort = op.datasets.msk_met()
+    return cohort, FeatureBuilder().fit_transform(cohort)

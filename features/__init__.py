@@ -1,0 +1,1 @@
+"""Declarative domain knowledge (TOML), shipped in the package as `organo_predict.recipes`."""

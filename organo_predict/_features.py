@@ -1,0 +1,396 @@
+"""Cohort -> model input: tumor-intrinsic markers, panel-aware, float32.
+
+A gene that is not on a sample's panel, or not profiled for copy number, is NaN, never 0.
+The recipes (mutation classes, hotspots, receptor status, gene sets) come from TOML.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._cohort import Cohort
+from ._errors import FeatureError, LeakageError
+from ._recipes import Recipes, load_recipes
+from ._tables import isin
+
+__all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "marker_of"]
+
+CATEGORICAL_FEATURES = ("cancer_type", "subtype")
+CONTEXT_FEATURES = ("cancer_type", "subtype", "sex", "age")
+_GENE_PREFIXES = ("mut_", "trunc_", "missense_", "amp_", "del_", "sv_")
+
+
+def marker_of(feature: str) -> str:
+    """The marker a feature belongs to: `mut_EGFR`, `amp_EGFR`, `hotspot_EGFR_L858R` -> EGFR;
+    `path_PI3K` -> `PI3K pathway`; `status_HR` -> `HR status`; others are their own marker."""
+    for prefix in _GENE_PREFIXES:
+        if feature.startswith(prefix):
+            return feature[len(prefix):]
+    if feature.startswith("hotspot_"):
+        return feature[len("hotspot_"):].rsplit("_", 1)[0]
+    if feature.startswith("path_"):
+        return f"{feature[len('path_'):]} pathway"
+    if feature.startswith("status_"):
+        return f"{feature[len('status_'):]} status"
+    if feature.startswith("extra_"):
+        return feature[len("extra_"):]
+    return feature
+
+
+def _first_column(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None:
+    for name in names:
+        if name in frame.columns:
+            return frame[name]
+    return None
+
+
+def _profile_panels(cohort: Cohort, samples: pd.Index, profile: str) -> pd.Series:
+    """Panel id per sample for one profile (falling back to the mutation panel)."""
+    matrix = cohort.panel_matrix
+    for column in {"cna": ("cna", "gistic"), "sv": ("structural_variants", "sv", "fusion")}.get(
+            profile, ()) + ("mutations",):
+        if column in matrix.columns:
+            return matrix[column].reindex(samples).astype(object)
+    if "GENE_PANEL" in cohort.samples.columns:
+        return cohort.samples["GENE_PANEL"].reindex(samples).astype(object)
+    return pd.Series([None] * len(samples), index=samples, dtype=object)
+
+
+class FeatureBuilder(TransformerMixin, BaseEstimator):
+    """Turn a `Cohort` into a float32 feature frame, one row per sample.
+
+    Parameters:
+        min_carriers: a genomic feature is kept only if at least this many fitted samples
+            carry it (markers of `[core]` genes in markers.toml are always kept).
+        extra_clinical: additional numeric clinical columns to use as `extra_<COLUMN>`;
+            each is checked against the leakage denylist.
+        include_sv: build `sv_<GENE>` structural-variant flags.
+        include_pathways: build `path_<SET>` pathway flags (Sanchez-Vega et al. 2018).
+
+    Fitted attributes:
+        feature_names_: the output columns, in order.
+        categories_: category levels of `cancer_type` and `subtype`.
+        genes_, cna_genes_, sv_genes_: vocabularies learned from the fitted cohort.
+        recipes_version_: version of markers.toml used.
+    """
+
+    def __init__(self, min_carriers: int = 10, extra_clinical: Sequence[str] = (),
+                 include_sv: bool = True, include_pathways: bool = True) -> None:
+        self.min_carriers = min_carriers
+        self.extra_clinical = extra_clinical
+        self.include_sv = include_sv
+        self.include_pathways = include_pathways
+
+    # ------------------------------------------------------------------ estimator API
+
+    def fit(self, cohort: Cohort, y: object = None) -> FeatureBuilder:
+        """Learn gene vocabularies, categories and the kept feature columns."""
+        self.fit_transform(cohort)
+        return self
+
+    def fit_transform(self, cohort: Cohort, y: object = None, **_: object) -> pd.DataFrame:
+        recipes = load_recipes()
+        for column in self.extra_clinical:
+            reason = recipes.leakage.denies(column)
+            if reason is not None:
+                raise LeakageError(f"clinical column {column!r} can never be a model input: "
+                                   f"{reason} (leakage.toml) because it reveals the label or "
+                                   "the follow-up")
+            if column not in cohort.samples.columns and column not in cohort.patients.columns:
+                raise FeatureError(f"extra clinical column {column!r} is in neither the sample "
+                                   "nor the patient file")
+        panel_genes = set().union(*(cohort.panels[p] for p in self._used_panels(cohort)
+                                    if p in cohort.panels))
+        observed = set(cohort.mutations["Hugo_Symbol"].unique())
+        self.genes_ = sorted(g for g in panel_genes | observed if isinstance(g, str))
+        self.cna_genes_ = ([] if cohort.cna is None else sorted(map(str, cohort.cna.columns)))
+        sv_genes = set(cohort.structural_variants["Site1_Hugo_Symbol"].dropna()) | set(
+            cohort.structural_variants["Site2_Hugo_Symbol"].dropna())
+        self.sv_genes_ = sorted(g for g in sv_genes if g in panel_genes | observed)
+        cancer_type = self._column(cohort, recipes.cancer_type_columns)
+        subtype = self._column(cohort, recipes.subtype_columns)
+        self.categories_ = {
+            "cancer_type": sorted(cancer_type.dropna().astype(str).unique()),
+            "subtype": sorted(subtype.dropna().astype(str).unique()),
+        }
+        self.recipes_version_ = recipes.version
+        full = self._build(cohort, recipes)
+        core = set(recipes.core_genes)
+        keep = []
+        for name in full.columns:
+            if name.startswith(_GENE_PREFIXES + ("hotspot_",)):
+                column = full[name].to_numpy()
+                carriers = int(np.nansum(column))
+                if carriers == 0 or (carriers < self.min_carriers and marker_of(name) not in core):
+                    continue
+                if not (column == 0).any():
+                    # 1 or NaN only (a gene on no panel, seen mutated): information would sit
+                    # in the missingness alone, which is the leakage channel
+                    continue
+            keep.append(name)
+        self.feature_names_ = keep
+        self.n_features_in_ = len(keep)
+        return full[keep]
+
+    def transform(self, cohort: Cohort) -> pd.DataFrame:
+        """Features of `cohort` in the fitted column order; unseen genes, panels and cancer
+        types are tolerated (unknown categories become NaN)."""
+        check_is_fitted(self, "feature_names_")
+        full = self._build(cohort, load_recipes())
+        return full.reindex(columns=self.feature_names_).astype(np.float32, copy=False)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    @property
+    def categorical_features_(self) -> list[str]:
+        return [c for c in CATEGORICAL_FEATURES if c in self.feature_names_]
+
+    def unseen(self, cohort: Cohort) -> dict[str, int]:
+        """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""
+        check_is_fitted(self, "feature_names_")
+        recipes = load_recipes()
+        known_genes = set(self.genes_)
+        genes = set(cohort.mutations["Hugo_Symbol"].unique())
+        ct = self._column(cohort, recipes.cancer_type_columns)
+        panels = _profile_panels(cohort, cohort.samples.index, "mutations")
+        known_ct = set(self.categories_["cancer_type"])
+        return {
+            "samples_unknown_cancer_type": int((~ct.isin(known_ct)).sum()),
+            "genes_unknown": len(genes - known_genes),
+            "samples_without_mutations": int(
+                (~cohort.samples.index.isin(cohort.mutations["SAMPLE_ID"].unique())).sum()),
+            "samples_unknown_panel": int(panels.notna().to_numpy().sum()
+                                         - panels.isin(list(cohort.panels)).sum()),
+        }
+
+    # ------------------------------------------------------------------ building blocks
+
+    @staticmethod
+    def _used_panels(cohort: Cohort) -> set[str]:
+        used: set[str] = set()
+        for column in cohort.panel_matrix.columns:
+            used |= set(cohort.panel_matrix[column].dropna().astype(str))
+        if "GENE_PANEL" in cohort.samples.columns:
+            used |= set(cohort.samples["GENE_PANEL"].dropna().astype(str))
+        return used
+
+    @staticmethod
+    def _column(cohort: Cohort, names: Sequence[str]) -> pd.Series:
+        found = _first_column(cohort.samples, names)
+        if found is None:
+            found = _first_column(cohort.patients, names)
+            if found is not None:
+                found = cohort.samples["PATIENT_ID"].map(found)
+        if found is None:
+            return pd.Series([None] * len(cohort.samples), index=cohort.samples.index,
+                             dtype=object)
+        return found.astype(object).where(found.notna(), None)
+
+    def _panel_mask(self, cohort: Cohort, samples: pd.Index, genes: list[str],
+                    profile: str) -> np.ndarray:
+        """(n_samples, n_genes) bool: is the gene measured on the sample's panel?
+
+        A sample without a panel id is whole-exome/genome (cBioPortal's convention); a
+        panel id with no gene list is inferred from the genes mutated on it.
+        """
+        panels = _profile_panels(cohort, samples, profile)
+        codes, uniques = pd.factorize(panels, use_na_sentinel=True)
+        gene_index = pd.Index(genes)
+        membership = np.zeros((len(uniques) + 1, len(genes)), dtype=bool)
+        membership[-1, :] = True  # code -1: no panel -> everything profiled
+        for code, panel in enumerate(uniques):
+            defined = cohort.panels.get(str(panel))
+            if defined is None:
+                on_panel = samples[codes == code]
+                defined = set(cohort.mutations.loc[isin(cohort.mutations["SAMPLE_ID"], on_panel),
+                                                   "Hugo_Symbol"])
+                warnings.warn(f"gene panel {panel!r} has no gene list; its genes are inferred "
+                              f"from the {len(defined)} genes mutated on it", stacklevel=4)
+            membership[code, gene_index.get_indexer(list(defined))[
+                gene_index.get_indexer(list(defined)) >= 0]] = True
+        return membership[codes]
+
+    def _build(self, cohort: Cohort, recipes: Recipes) -> pd.DataFrame:
+        samples = cohort.samples.index
+        n = len(samples)
+        cols: dict[str, np.ndarray] = {}
+        genes = self.genes_
+        gene_index = pd.Index(genes)
+
+        # --- mutations
+        maf = cohort.mutations
+        in_cohort = isin(maf["SAMPLE_ID"], samples)
+        maf = maf.loc[in_cohort]
+        s_idx = samples.get_indexer(maf["SAMPLE_ID"])
+        g_idx = gene_index.get_indexer(maf["Hugo_Symbol"])
+        vc = maf["Variant_Classification"].astype(str).to_numpy()
+        symbols = maf["Hugo_Symbol"].astype(str).to_numpy()
+        counts = ~np.isin(vc, list(recipes.not_protein_altering))
+        for gene, allowed in recipes.noncoding_exceptions.items():
+            counts |= (symbols == gene) & np.isin(vc, list(allowed))
+        measured = ("mutations" in cohort.profiles or not cohort.profiles)
+        on_panel = (self._panel_mask(cohort, samples, genes, "mutations") if measured
+                    else np.zeros((n, len(genes)), dtype=bool))
+        base = np.where(on_panel, np.float32(0), np.float32(np.nan)).astype(np.float32)
+        mut = base.copy()
+        ok = counts & (g_idx >= 0)
+        mut[s_idx[ok], g_idx[ok]] = 1.0
+        for j, gene in enumerate(genes):
+            cols[f"mut_{gene}"] = mut[:, j]
+
+        # --- truncating vs missense in tumor suppressors (class known only)
+        protein = maf["HGVSp_Short"].astype("string").fillna("").str.removeprefix("p.")
+        protein = protein.to_numpy(dtype=object)
+        known = np.isin(vc, list(recipes.known_classes))
+        for gene in recipes.tumor_suppressors:
+            j = gene_index.get_indexer([gene])[0]
+            if j < 0:
+                continue
+            rows = ok & (g_idx == j)
+            for label, classes in (("trunc", recipes.truncating), ("missense", recipes.missense)):
+                column = base[:, j].copy()
+                unknown_rows = rows & ~known
+                column[s_idx[unknown_rows]] = np.nan
+                hit = rows & np.isin(vc, list(classes))
+                column[s_idx[hit]] = 1.0
+                cols[f"{label}_{gene}"] = column
+
+        # --- hotspots (protein change known only)
+        for hs in recipes.hotspots:
+            j = gene_index.get_indexer([hs.gene])[0]
+            if j < 0:
+                continue
+            rows = ok & (g_idx == j)
+            column = base[:, j].copy()
+            no_change = rows & (protein == "")
+            column[s_idx[no_change]] = np.nan
+            matches = np.fromiter((bool(hs.pattern.search(p)) for p in protein[rows]), bool,
+                                  count=int(rows.sum()))
+            column[s_idx[rows][matches]] = 1.0
+            cols[hs.feature] = column
+
+        # --- copy number
+        amp_cols: dict[str, np.ndarray] = {}
+        del_cols: dict[str, np.ndarray] = {}
+        if self.cna_genes_:
+            if cohort.cna is not None:
+                cna = cohort.cna.reindex(index=samples, columns=self.cna_genes_).to_numpy(
+                    dtype=np.float32, na_value=np.nan, copy=True)
+                cna[~self._panel_mask(cohort, samples, self.cna_genes_, "cna")] = np.nan
+            else:
+                cna = np.full((n, len(self.cna_genes_)), np.nan, dtype=np.float32)
+            missing = np.isnan(cna)
+            amp = np.where(missing, np.nan, (cna >= 2).astype(np.float32)).astype(np.float32)
+            dele = np.where(missing, np.nan, (cna <= -2).astype(np.float32)).astype(np.float32)
+            for j, gene in enumerate(self.cna_genes_):
+                amp_cols[gene] = amp[:, j]
+                del_cols[gene] = dele[:, j]
+                cols[f"amp_{gene}"] = amp[:, j]
+                cols[f"del_{gene}"] = dele[:, j]
+
+        # --- structural variants / fusions
+        sv_cols: dict[str, np.ndarray] = {}
+        if self.include_sv and self.sv_genes_:
+            sv_index = pd.Index(self.sv_genes_)
+            if "sv" in cohort.profiles:
+                sv_base = np.where(self._panel_mask(cohort, samples, self.sv_genes_, "sv"),
+                                   np.float32(0), np.float32(np.nan)).astype(np.float32)
+                events = cohort.structural_variants
+                for site in ("Site1_Hugo_Symbol", "Site2_Hugo_Symbol"):
+                    si = samples.get_indexer(events["SAMPLE_ID"])
+                    gi = sv_index.get_indexer(events[site].astype(object))
+                    good = (si >= 0) & (gi >= 0)
+                    sv_base[si[good], gi[good]] = 1.0
+            else:
+                sv_base = np.full((n, len(self.sv_genes_)), np.nan, dtype=np.float32)
+            for j, gene in enumerate(self.sv_genes_):
+                sv_cols[gene] = sv_base[:, j]
+                cols[f"sv_{gene}"] = sv_base[:, j]
+
+        # --- pathways
+        if self.include_pathways:
+            for gene_set in recipes.gene_sets:
+                altered = np.zeros(n, dtype=bool)
+                profiled = np.zeros(n, dtype=bool)
+                for gene in gene_set.genes:
+                    j = gene_index.get_indexer([gene])[0]
+                    if j >= 0:
+                        altered |= mut[:, j] == 1
+                        profiled |= ~np.isnan(mut[:, j])
+                    events = amp_cols if gene in gene_set.oncogenes else del_cols
+                    if gene in events:
+                        altered |= events[gene] == 1
+                        profiled |= ~np.isnan(events[gene])
+                    if gene in sv_cols:
+                        altered |= sv_cols[gene] == 1
+                path = np.where(altered, 1.0, np.where(profiled, 0.0, np.nan))
+                cols[f"path_{gene_set.name}"] = path.astype(np.float32)
+
+        # --- receptor status, whole-tumor summaries, clinical context
+        cancer_type = self._column(cohort, recipes.cancer_type_columns)
+        for receptor in recipes.receptors:
+            cols[f"status_{receptor.name}"] = self._receptor(cohort, receptor, cancer_type)
+        for summary in recipes.summaries:
+            values = _first_column(cohort.samples, summary.columns)
+            column = (np.full(n, np.nan, np.float32) if values is None else
+                      pd.to_numeric(values, errors="coerce").to_numpy(np.float32))
+            if summary.name == "tmb" and values is None:
+                column = self._tmb_fallback(mut, on_panel, recipes)
+            cols[summary.name] = column
+        cols["cancer_type"] = self._codes(cancer_type, "cancer_type")
+        cols["subtype"] = self._codes(self._column(cohort, recipes.subtype_columns), "subtype")
+        sex = self._column(cohort, recipes.sex_columns)
+        cols["sex"] = np.where(sex.isin(recipes.female), 1.0,
+                               np.where(sex.isin(recipes.male), 0.0, np.nan)).astype(np.float32)
+        age = self._column(cohort, recipes.age_columns)
+        cols["age"] = pd.to_numeric(age, errors="coerce").to_numpy(np.float32)
+        for column in self.extra_clinical:
+            values = self._column(cohort, [column])
+            cols[f"extra_{column}"] = pd.to_numeric(values, errors="coerce").to_numpy(np.float32)
+        return pd.DataFrame(cols, index=samples, copy=False)
+
+    def _codes(self, values: pd.Series, name: str) -> np.ndarray:
+        levels = pd.Index(self.categories_[name])
+        codes = levels.get_indexer(values.astype(object).where(values.notna(), None))
+        return np.where(codes >= 0, codes, np.nan).astype(np.float32)
+
+    @staticmethod
+    def _receptor(cohort: Cohort, receptor, cancer_type: pd.Series) -> np.ndarray:
+        n = len(cohort.samples)
+        out = np.full(n, np.nan, dtype=np.float32)
+        applies = cancer_type.isin(receptor.applies_to).to_numpy()
+        for source in receptor.sources:
+            values = FeatureBuilder._column(cohort, [source.column])
+            if values.isna().all():
+                continue
+            text = values.fillna("").astype(str)
+            pos = text.str.contains(source.positive).to_numpy()
+            neg = text.str.contains(source.negative).to_numpy() & ~pos
+            todo = np.isnan(out) & applies
+            out[todo & pos] = 1.0
+            out[todo & neg] = 0.0
+        return out
+
+    @staticmethod
+    def _tmb_fallback(mut: np.ndarray, on_panel: np.ndarray, recipes: Recipes) -> np.ndarray:
+        n_genes = on_panel.sum(axis=1)
+        mb = np.where(n_genes == on_panel.shape[1], recipes.tmb_exome_mb,
+                      n_genes * recipes.tmb_mb_per_gene)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(mb > 0, np.nansum(mut, axis=1) / mb, np.nan).astype(np.float32)
+
+
+def feature_groups(feature_names: Sequence[str]) -> Mapping[str, list[str]]:
+    """Features grouped by marker (see `marker_of`), in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for name in feature_names:
+        groups.setdefault(marker_of(name), []).append(name)
+    return groups

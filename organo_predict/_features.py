@@ -394,3 +394,32 @@ def feature_groups(feature_names: Sequence[str]) -> Mapping[str, list[str]]:
     for name in feature_names:
         groups.setdefault(marker_of(name), []).append(name)
     return groups
+
+
+def categories_to_strings(x: pd.DataFrame, builder: FeatureBuilder) -> pd.DataFrame:
+    """Feature frame with `cancer_type`/`subtype` codes replaced by their names (for MLflow
+    input examples, Spark and HTTP clients: strings survive every schema, codes do not)."""
+    out = x.copy()
+    for name in CATEGORICAL_FEATURES:
+        if name in out.columns:
+            levels = np.asarray(builder.categories_[name] + [""], dtype=object)
+            codes = out[name].to_numpy()
+            idx = np.where(np.isnan(codes), len(levels) - 1, np.nan_to_num(codes)).astype(int)
+            out[name] = levels[idx]
+    return out
+
+
+def categories_from_strings(frame: pd.DataFrame, builder: FeatureBuilder) -> pd.DataFrame:
+    """The inverse of `categories_to_strings`, tolerant of unseen names (-> NaN) and of
+    missing feature columns (-> NaN); returns float32 in the fitted column order."""
+    out = {}
+    for name in builder.feature_names_:
+        if name not in frame.columns:
+            out[name] = np.full(len(frame), np.nan, dtype=np.float32)
+        elif name in CATEGORICAL_FEATURES:
+            codes = pd.Index(builder.categories_[name]).get_indexer(
+                frame[name].astype(object).where(frame[name].notna(), None))
+            out[name] = np.where(codes >= 0, codes, np.nan).astype(np.float32)
+        else:
+            out[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32)
+    return pd.DataFrame(out, index=frame.index)

@@ -48,6 +48,41 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ._config import load_config
+    from ._experiment import run_experiment
+
+    config = load_config(args.config)
+    report_dir = args.report_dir or Path("reports") / config.name
+    result = run_experiment(config, report_dir, log=lambda m: console.print(f"[dim]{m}[/]"),
+                            use_mlflow=not args.no_mlflow)
+    sites = result.metrics["sites"]
+    table = Table(title=f"{config.name}: {result.metrics['population']} population, "
+                        f"{result.metrics['n_patients']:,} patients (out-of-fold)")
+    for column in ("organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
+                   "gain within [95% CI]", "primary", "clinical", "ECE"):
+        table.add_column(column, justify="left" if column == "organ" else "right")
+    for organ, m in sites.items():
+        lo, hi = m["gain_within_type_ci"]
+        table.add_row(organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
+                      f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}",
+                      f"{m['auroc_within_type']:.3f}", f"{m['prior_auroc_within_type']:.3f}",
+                      f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                      f"{m['auroc_primary']:.3f}", f"{m['clinical_auroc']:.3f}",
+                      f"{m['ece']:.3f}")
+    out.print(table)
+    out.print(f"macro within-type AUROC, main 8 organs: "
+              f"[bold]{result.metrics['macro_within_type_auroc_main8']:.3f}[/] (subtype prior "
+              f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})")
+    if result.model_uri:
+        out.print(f"model {result.model_uri}" + (" -> alias champion" if result.champion else
+                                                 " (champion unchanged)"))
+    out.print(f"report: {report_dir / 'report.md'}, {report_dir / 'metrics.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="organo-predict",
@@ -69,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="read and validate a cBioPortal study, print a summary")
     p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
     p.set_defaults(handler=_cmd_validate)
+
+    p = sub.add_parser("experiment", help="run a configured experiment (CV, metrics, MLflow)")
+    p.add_argument("--config", type=Path, help="experiment TOML (default: the shipped "
+                                                "experiments/default.toml)")
+    p.add_argument("--report-dir", type=Path, help="where metrics.json and the report go "
+                                                   "(default: reports/<name>)")
+    p.add_argument("--no-mlflow", action="store_true", help="skip MLflow tracking/registry")
+    p.set_defaults(handler=_cmd_experiment)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

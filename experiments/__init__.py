@@ -1,0 +1,1 @@
+"""Experiment configurations (TOML), shipped in the package as `organo_predict.experiments`."""

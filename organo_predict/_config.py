@@ -1,0 +1,114 @@
+"""Experiment configuration (TOML), validated into a typed object; errors name the key."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError
+from ._models import MAIN_ORGANS, ORGANS
+
+__all__ = ["ExperimentConfig", "load_config"]
+
+POPULATIONS = ("metastatic", "all_labelled")
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentConfig:
+    name: str
+    description: str
+    source: str  # path to a study, or "embedded:msk_met"
+    population: str
+    organs: tuple[str, ...]
+    main_organs: tuple[str, ...]
+    min_carriers: int
+    extra_clinical: tuple[str, ...]
+    allow: tuple[str, ...]
+    on_refusal: str
+    model: dict[str, Any]
+    n_splits: int
+    n_bootstrap: int
+    seed: int
+    mlflow_experiment: str
+    registered_model: str
+    path: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
+         where: str) -> Any:
+    value = table.get(key, default)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+        raise ConfigError(f"{where}: key {key!r} must be {getattr(kind, '__name__', kind)}, "
+                          f"got {value!r}")
+    return value
+
+
+def load_config(path: str | Path | None = None) -> ExperimentConfig:
+    """Read an experiment TOML (default: the shipped experiments/default.toml)."""
+    if path is None:
+        text = (resources.files("organo_predict.experiments") / "default.toml").read_text()
+        where = "experiments/default.toml"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    known = {"name", "description", "cohort", "features", "leakage", "model", "evaluation",
+             "mlflow"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown section or key {sorted(unknown)[0]!r}")
+    cohort = _get(data, "cohort", dict, {}, where)
+    features = _get(data, "features", dict, {}, where)
+    leakage = _get(data, "leakage", dict, {}, where)
+    model = _get(data, "model", dict, {}, where)
+    evaluation = _get(data, "evaluation", dict, {}, where)
+    tracking = _get(data, "mlflow", dict, {}, where)
+    population = _get(cohort, "population", str, "metastatic", f"{where} [cohort]")
+    if population not in POPULATIONS:
+        raise ConfigError(f"{where} [cohort]: population must be one of {POPULATIONS}, got "
+                          f"{population!r}")
+    organs = tuple(_get(model, "organs", list, list(ORGANS), f"{where} [model]"))
+    bad = [o for o in organs if o not in ORGANS]
+    if bad:
+        raise ConfigError(f"{where} [model]: unknown organ {bad[0]!r}")
+    on_refusal = _get(leakage, "on_refusal", str, "error", f"{where} [leakage]")
+    if on_refusal not in ("error", "drop"):
+        raise ConfigError(f"{where} [leakage]: on_refusal must be 'error' or 'drop'")
+    lgbm = {k: v for k, v in model.items() if k != "organs"}
+    from ._models import OrganotropismModel
+
+    valid = set(OrganotropismModel().get_params()) - {"organs", "features", "categorical"}
+    for key in lgbm:
+        if key not in valid:
+            raise ConfigError(f"{where} [model]: unknown model setting {key!r}")
+    return ExperimentConfig(
+        name=_get(data, "name", str, Path(where).stem, where),
+        description=_get(data, "description", str, "", where),
+        source=_get(cohort, "source", str, "embedded:msk_met", f"{where} [cohort]"),
+        population=population,
+        organs=organs,
+        main_organs=tuple(o for o in MAIN_ORGANS if o in organs),
+        min_carriers=_get(features, "min_carriers", int, 10, f"{where} [features]"),
+        extra_clinical=tuple(_get(features, "extra_clinical", list, [], f"{where} [features]")),
+        allow=tuple(_get(leakage, "allow", list, [], f"{where} [leakage]")),
+        on_refusal=on_refusal,
+        model=lgbm,
+        n_splits=_get(evaluation, "n_splits", int, 5, f"{where} [evaluation]"),
+        n_bootstrap=_get(evaluation, "n_bootstrap", int, 300, f"{where} [evaluation]"),
+        seed=_get(evaluation, "seed", int, 0, f"{where} [evaluation]"),
+        mlflow_experiment=_get(tracking, "experiment", str, "organotropism", f"{where} [mlflow]"),
+        registered_model=_get(tracking, "registered_model", str, "organotropism",
+                              f"{where} [mlflow]"),
+        path=where,
+        raw=data,
+    )

@@ -1,0 +1,213 @@
+"""Honest evaluation: grouped, cancer-type-stratified CV and metrics judged within cancer type.
+
+Pure computation on arrays: the experiment module does the IO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+__all__ = ["OrganMetrics", "auroc", "bootstrap_auroc", "cv_splits", "evaluate_organ"]
+
+
+def cv_splits(strata: np.ndarray, groups: np.ndarray, n_splits: int = 5,
+              seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds grouped by patient and stratified by cancer type (rare types pooled)."""
+    codes = pd.Series(pd.factorize(pd.Series(strata).fillna("NA"))[0])
+    counts = codes.map(codes.value_counts())
+    codes = codes.where(counts >= n_splits, -1).to_numpy()
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(codes)), codes, groups))
+
+
+def _tie_groups(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(score, kind="mergesort")
+    sorted_score = score[order]
+    starts = np.flatnonzero(np.r_[True, sorted_score[1:] != sorted_score[:-1]])
+    return order, starts
+
+
+def auroc(y: np.ndarray, score: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """AUROC with ties counted half; `weights` (B, n) gives B weighted AUROCs at once."""
+    y = np.asarray(y, dtype=bool)
+    order, starts = _tie_groups(np.asarray(score, dtype=np.float64))
+    w = np.ones((1, len(y))) if weights is None else np.atleast_2d(weights)
+    w = w[:, order]
+    pos = w * y[order]
+    neg = w - pos
+    pos_g = np.add.reduceat(pos, starts, axis=1)
+    neg_g = np.add.reduceat(neg, starts, axis=1)
+    neg_below = np.cumsum(neg_g, axis=1) - neg_g
+    total = pos_g.sum(1) * neg_g.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (pos_g * (neg_below + 0.5 * neg_g)).sum(1) / total
+    return out if weights is not None else out[:1]
+
+
+def bootstrap_auroc(y: np.ndarray, scores: Sequence[np.ndarray], n_boot: int = 300,
+                    seed: int = 0) -> np.ndarray:
+    """(len(scores), n_boot) AUROCs on shared Poisson-bootstrap weights (paired replicates)."""
+    rng = np.random.default_rng(seed)
+    weights = rng.poisson(1.0, size=(n_boot, len(y))).astype(np.float64)
+    return np.vstack([auroc(y, s, weights) for s in scores])
+
+
+def within_type_auroc(y: np.ndarray, score: np.ndarray, cancer_type: np.ndarray,
+                      min_each: int = 20) -> tuple[float, dict[str, float]]:
+    """Sample-weighted mean AUROC over cancer types with >= min_each positives and negatives."""
+    per_type: dict[str, float] = {}
+    total, weight = 0.0, 0
+    for t in pd.unique(cancer_type):
+        rows = cancer_type == t
+        yt = y[rows]
+        if yt.sum() >= min_each and (~yt).sum() >= min_each:
+            value = float(auroc(yt, score[rows])[0])
+            per_type[str(t)] = value
+            total += value * rows.sum()
+            weight += int(rows.sum())
+    return (total / weight if weight else float("nan")), per_type
+
+
+def average_precision(y: np.ndarray, score: np.ndarray) -> float:
+    order = np.argsort(-score, kind="mergesort")
+    hits = y[order].astype(float)
+    if hits.sum() == 0:
+        return float("nan")
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float((precision * hits).sum() / hits.sum())
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    edges = np.quantile(p, np.linspace(0, 1, bins + 1))
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
+    err = 0.0
+    for b in range(bins):
+        rows = idx == b
+        if rows.any():
+            err += rows.mean() * abs(p[rows].mean() - y[rows].mean())
+    return float(err)
+
+
+def calibration_slope(y: np.ndarray, p: np.ndarray) -> float:
+    """Slope of the logistic recalibration of y on logit(p) (1 is ideal)."""
+    z = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
+    a, b = 1.0, 0.0
+    for _ in range(50):
+        q = 1 / (1 + np.exp(-(a * z + b)))
+        w = q * (1 - q) + 1e-12
+        grad = np.array([np.sum((q - y) * z), np.sum(q - y)])
+        hess = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
+        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a)
+
+
+@dataclass(frozen=True, slots=True)
+class OrganMetrics:
+    """Everything reported for one organ (model, prior and clinical baseline side by side)."""
+
+    organ: str
+    n: int
+    prevalence: float
+    auroc: float
+    auroc_ci: tuple[float, float]
+    auroc_within_type: float
+    auroc_primary: float
+    auprc: float
+    brier: float
+    ece: float
+    calibration_slope: float
+    prior_auroc: float
+    prior_auroc_within_type: float
+    prior_auroc_primary: float
+    prior_auprc: float
+    prior_brier: float
+    clinical_auroc: float
+    clinical_auroc_within_type: float
+    gain_over_prior: float
+    gain_over_prior_ci: tuple[float, float]
+    gain_within_type: float
+    gain_within_type_ci: tuple[float, float]
+    per_type: dict[str, dict[str, float]]
+    status: str = "trained"
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _within_type_boot(y: np.ndarray, scores: Sequence[np.ndarray], cancer_type: np.ndarray,
+                      n_boot: int, seed: int, min_each: int) -> np.ndarray:
+    """(len(scores), n_boot) within-type AUROCs on shared bootstrap weights."""
+    rng = np.random.default_rng(seed)
+    weights = rng.poisson(1.0, size=(n_boot, len(y))).astype(np.float64)
+    out = np.zeros((len(scores), n_boot))
+    total = np.zeros(n_boot)
+    for t in pd.unique(cancer_type):
+        rows = cancer_type == t
+        yt = y[rows]
+        if yt.sum() >= min_each and (~yt).sum() >= min_each:
+            w = weights[:, rows]
+            size = w.sum(1)
+            for i, s in enumerate(scores):
+                out[i] += np.nan_to_num(auroc(yt, s[rows], w)) * size
+            total += size
+    return out / np.maximum(total, 1)
+
+
+def evaluate_organ(organ: str, y: np.ndarray, p_model: np.ndarray, p_prior: np.ndarray,
+                   p_clinical: np.ndarray, cancer_type: np.ndarray, primary: np.ndarray,
+                   *, n_boot: int = 300, seed: int = 0, min_each: int = 20,
+                   status: str = "trained") -> OrganMetrics:
+    """All metrics of one organ on out-of-fold predictions."""
+    y = np.asarray(y, dtype=bool)
+    boots = bootstrap_auroc(y, [p_model, p_prior], n_boot, seed)
+    gain = boots[0] - boots[1]
+    wt, per_type_model = within_type_auroc(y, p_model, cancer_type, min_each)
+    wt_prior, per_type_prior = within_type_auroc(y, p_prior, cancer_type, min_each)
+    wt_clin, _ = within_type_auroc(y, p_clinical, cancer_type, min_each)
+    wt_boot = _within_type_boot(y, [p_model, p_prior], cancer_type, n_boot, seed + 1, min_each)
+    wt_gain = wt_boot[0] - wt_boot[1]
+    prim = np.asarray(primary, dtype=bool)
+    counts = pd.Series(cancer_type[y]).value_counts()
+    per_type = {t: {"auroc": per_type_model[t], "prior_auroc": per_type_prior.get(t, np.nan),
+                    "n": int((cancer_type == t).sum()), "positives": int(counts.get(t, 0))}
+                for t in per_type_model}
+
+    def q(values: np.ndarray) -> tuple[float, float]:
+        lo, hi = np.nanquantile(values, [0.025, 0.975])
+        return float(lo), float(hi)
+
+    def primary_auc(score: np.ndarray) -> float:
+        yp = y[prim]
+        return float(auroc(yp, score[prim])[0]) if 0 < yp.sum() < len(yp) else float("nan")
+
+    return OrganMetrics(
+        organ=organ, n=int(len(y)), prevalence=float(y.mean()),
+        auroc=float(auroc(y, p_model)[0]), auroc_ci=q(boots[0]), auroc_within_type=wt,
+        auroc_primary=primary_auc(p_model), auprc=average_precision(y, p_model),
+        brier=float(np.mean((p_model - y) ** 2)), ece=expected_calibration_error(y, p_model),
+        calibration_slope=calibration_slope(y.astype(float), p_model),
+        prior_auroc=float(auroc(y, p_prior)[0]), prior_auroc_within_type=wt_prior,
+        prior_auroc_primary=primary_auc(p_prior), prior_auprc=average_precision(y, p_prior),
+        prior_brier=float(np.mean((p_prior - y) ** 2)),
+        clinical_auroc=float(auroc(y, p_clinical)[0]), clinical_auroc_within_type=wt_clin,
+        gain_over_prior=float(auroc(y, p_model)[0] - auroc(y, p_prior)[0]),
+        gain_over_prior_ci=q(gain), gain_within_type=float(wt - wt_prior),
+        gain_within_type_ci=q(wt_gain), per_type=per_type, status=status,
+    )
+
+
+def out_of_fold(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n_rows: int,
+                n_cols: int, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Stack `fit_predict(train_idx, test_idx)` over folds into (n_rows, n_cols)."""
+    out = np.full((n_rows, n_cols), np.nan)
+    for train, test in splits:
+        out[test] = fit_predict(train, test)
+    return out

@@ -1,0 +1,320 @@
+"""Per-organ models: a cancer-type/subtype prior plus a LightGBM residual, Platt-calibrated.
+
+Each organ's booster starts from the prior's log-odds (`init_score`), so it learns only what
+the tumor's genomics add beyond cancer type and subtype; with nothing to add, early stopping
+leaves it at the prior. Pure computation: no file or network IO here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils.validation import check_is_fitted
+
+from ._errors import ModelError
+
+__all__ = ["MAIN_ORGANS", "ORGANS", "OrganotropismModel", "SubtypePrior", "labels_from_samples"]
+
+ORGANS: tuple[str, ...] = (
+    "ADRENAL_GLAND", "BILIARY_TRACT", "BLADDER_UT", "BONE", "BOWEL", "BREAST", "CNS_BRAIN",
+    "DIST_LN", "FEMALE_GENITAL", "HEAD_NECK", "INTRA_ABDOMINAL", "KIDNEY", "LIVER", "LUNG",
+    "MALE_GENITAL", "MEDIASTINUM", "OVARY", "PLEURA", "PNS", "SKIN",
+)
+MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
+                                "ADRENAL_GLAND", "INTRA_ABDOMINAL")
+LABEL_PREFIX = "DMETS_DX_"
+_EPS = 1e-6
+
+
+def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -> pd.DataFrame:
+    """Organ flags as float 0/1 (NaN unknown), one column per organ present in `samples`."""
+    out = {}
+    for organ in organs:
+        column = f"{LABEL_PREFIX}{organ}"
+        if column in samples.columns:
+            text = samples[column].astype("string").str.strip().str.lower()
+            out[organ] = text.map({"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0,
+                                   "true": 1.0, "false": 0.0}).astype(float)
+    return pd.DataFrame(out, index=samples.index)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class SubtypePrior(BaseEstimator):
+    """Organ rates by subtype, shrunk to the cancer-type rate, shrunk to the overall rate.
+
+    rate(subtype) = (positives + k * rate(type)) / (n + k); unknown levels fall back a tier.
+    """
+
+    def __init__(self, strength: float = 20.0) -> None:
+        self.strength = strength
+
+    def fit(self, cancer_type: np.ndarray, subtype: np.ndarray, y: np.ndarray) -> SubtypePrior:
+        """`cancer_type`, `subtype`: codes (NaN unknown); `y`: (n, organs) 0/1 with NaN."""
+        y = np.asarray(y, dtype=np.float64)
+        known = ~np.isnan(y)
+        yk = np.where(known, y, 0.0)
+        self.global_ = yk.sum(0) / np.maximum(known.sum(0), 1)
+        k = self.strength
+        self.type_rates_: dict[float, np.ndarray] = {}
+        for code in np.unique(cancer_type[~np.isnan(cancer_type)]):
+            rows = cancer_type == code
+            self.type_rates_[float(code)] = (yk[rows].sum(0) + k * self.global_) / (
+                known[rows].sum(0) + k)
+        self.subtype_rates_: dict[tuple[float, float], np.ndarray] = {}
+        pairs = pd.DataFrame({"t": cancer_type, "s": subtype}).dropna().drop_duplicates()
+        for t, s in pairs.itertuples(index=False):
+            rows = (cancer_type == t) & (subtype == s)
+            parent = self.type_rates_[float(t)]
+            self.subtype_rates_[(float(t), float(s))] = (yk[rows].sum(0) + k * parent) / (
+                known[rows].sum(0) + k)
+        return self
+
+    def predict(self, cancer_type: np.ndarray, subtype: np.ndarray) -> np.ndarray:
+        """(n, organs) prior probabilities."""
+        check_is_fitted(self, "global_")
+        out = np.tile(self.global_, (len(cancer_type), 1))
+        keys = pd.DataFrame({"t": cancer_type, "s": subtype})
+        for (t, s), idx in keys.groupby(["t", "s"], dropna=False).indices.items():
+            t_f, s_f = float(t), float(s)
+            if (t_f, s_f) in self.subtype_rates_:
+                out[idx] = self.subtype_rates_[(t_f, s_f)]
+            elif t_f in self.type_rates_:
+                out[idx] = self.type_rates_[t_f]
+        return out
+
+
+@dataclass
+class OrganFit:
+    """One organ's fitted pieces."""
+
+    organ: str
+    booster: lgb.Booster | None
+    calibration: tuple[float, float]  # Platt slope, intercept on the log-odds
+    n_positives: int
+    best_iteration: int
+    status: str  # "trained" or why not
+
+
+@dataclass
+class FitReport:
+    organs: dict[str, OrganFit] = field(default_factory=dict)
+
+
+class OrganotropismModel(BaseEstimator):
+    """One calibrated LightGBM binary model per organ, learning the residual over the prior.
+
+    Parameters:
+        organs: organs to model (columns of the label frame).
+        features: the feature columns to use (None: all given); `cancer_type` and `subtype`
+            must be among the inputs for the prior.
+        categorical: categorical feature columns.
+        use_prior: start boosting from the subtype prior (`init_score`); without it the
+            model is a plain LightGBM.
+        n_estimators, learning_rate, num_leaves, min_child_samples, feature_fraction,
+        bagging_fraction, reg_lambda, cat_smooth: LightGBM settings.
+        early_stopping_rounds: patience on the inner validation split.
+        valid_fraction: share of the training rows held out for early stopping and Platt
+            calibration (stratified by cancer type).
+        min_positives: organs with fewer training positives are not trained (prior only)
+            and reported.
+        prior_strength: shrinkage pseudo-count of the prior.
+        random_state, n_jobs: determinism and threads.
+    """
+
+    def __init__(self, organs: Sequence[str] = ORGANS, features: Sequence[str] | None = None,
+                 categorical: Sequence[str] = ("cancer_type", "subtype"), use_prior: bool = True,
+                 n_estimators: int = 400, learning_rate: float = 0.04, num_leaves: int = 15,
+                 min_child_samples: int = 40, feature_fraction: float = 0.3,
+                 bagging_fraction: float = 0.8, reg_lambda: float = 10.0,
+                 cat_smooth: float = 20.0, early_stopping_rounds: int = 40,
+                 valid_fraction: float = 0.2, min_positives: int = 50,
+                 prior_strength: float = 20.0, random_state: int = 0, n_jobs: int = 2) -> None:
+        self.organs = organs
+        self.features = features
+        self.categorical = categorical
+        self.use_prior = use_prior
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.reg_lambda = reg_lambda
+        self.cat_smooth = cat_smooth
+        self.early_stopping_rounds = early_stopping_rounds
+        self.valid_fraction = valid_fraction
+        self.min_positives = min_positives
+        self.prior_strength = prior_strength
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ helpers
+
+    def _lgb_params(self) -> dict[str, object]:
+        return {
+            "objective": "binary", "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
+            "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1, "lambda_l2": self.reg_lambda, "cat_smooth": self.cat_smooth,
+            "cat_l2": 10.0, "min_data_per_group": 50, "max_cat_to_onehot": 4,
+            "seed": self.random_state, "deterministic": True, "force_row_wise": True,
+            "num_threads": self.n_jobs, "verbosity": -1,
+        }
+
+    def _prior_logit(self, x: pd.DataFrame) -> np.ndarray:
+        if not self.use_prior:
+            return np.tile(logit(self.prior_.global_), (len(x), 1))
+        return logit(self.prior_.predict(x["cancer_type"].to_numpy(np.float64),
+                                         x["subtype"].to_numpy(np.float64)))
+
+    # ------------------------------------------------------------------ estimator API
+
+    def fit(self, x: pd.DataFrame, y: pd.DataFrame) -> OrganotropismModel:
+        """Fit the prior and one booster per organ on features `x` and 0/1 labels `y`."""
+        for needed in ("cancer_type", "subtype"):
+            if needed not in x.columns:
+                raise ModelError(f"feature column {needed!r} is required by the prior")
+        missing = [o for o in self.organs if o not in y.columns]
+        if missing:
+            raise ModelError(f"no label column for organ(s) {', '.join(missing)}")
+        organs = list(self.organs)
+        self.feature_names_ = list(self.features) if self.features is not None else list(
+            x.columns)
+        self.categorical_ = [c for c in self.categorical if c in self.feature_names_]
+        self.organs_ = organs
+        yv = y[organs].to_numpy(np.float64)
+        ct = x["cancer_type"].to_numpy(np.float64)
+        self.prior_ = SubtypePrior(self.prior_strength).fit(ct, x["subtype"].to_numpy(np.float64),
+                                                            yv)
+        self.train_prevalence_ = dict(zip(organs, np.nanmean(yv, axis=0).tolist(), strict=True))
+        strat = np.nan_to_num(ct, nan=-1).astype(int)
+        counts = pd.Series(strat).value_counts()
+        strat = np.where(pd.Series(strat).map(counts).to_numpy() < 2, -2, strat)
+        split = StratifiedShuffleSplit(1, test_size=self.valid_fraction,
+                                       random_state=self.random_state)
+        tr, va = next(split.split(np.zeros(len(x)), strat))
+        data = x[self.feature_names_].to_numpy(np.float32)
+        init = self._prior_logit(x)
+        params = self._lgb_params()
+        train_set = lgb.Dataset(data[tr], label=np.zeros(len(tr)),
+                                feature_name=self.feature_names_,
+                                categorical_feature=self.categorical_, params=params,
+                                free_raw_data=False).construct()
+        valid_set = lgb.Dataset(data[va], label=np.zeros(len(va)), reference=train_set,
+                                feature_name=self.feature_names_,
+                                categorical_feature=self.categorical_, params=params,
+                                free_raw_data=False).construct()
+        self.fits_: dict[str, OrganFit] = {}
+        for j, organ in enumerate(organs):
+            lab_tr, lab_va = yv[tr, j], yv[va, j]
+            keep_tr, keep_va = ~np.isnan(lab_tr), ~np.isnan(lab_va)
+            n_pos = int(np.nansum(yv[:, j]))
+            if n_pos < self.min_positives or np.nansum(lab_va) < 5:
+                self.fits_[organ] = OrganFit(organ, None, (1.0, 0.0), n_pos, 0,
+                                             f"not trained: {n_pos} positives < "
+                                             f"{self.min_positives}")
+                continue
+            if keep_tr.all() and keep_va.all():
+                dtr, dva = train_set, valid_set
+                dtr.set_label(lab_tr)
+                dtr.set_init_score(init[tr, j])
+                dva.set_label(lab_va)
+                dva.set_init_score(init[va, j])
+            else:  # rows with an unknown flag for this organ: a dataset of its own
+                dtr = lgb.Dataset(data[tr][keep_tr], label=lab_tr[keep_tr],
+                                  init_score=init[tr, j][keep_tr],
+                                  feature_name=self.feature_names_,
+                                  categorical_feature=self.categorical_, params=params)
+                dva = lgb.Dataset(data[va][keep_va], label=lab_va[keep_va],
+                                  init_score=init[va, j][keep_va], reference=dtr, params=params,
+                                  feature_name=self.feature_names_,
+                                  categorical_feature=self.categorical_)
+            booster = lgb.train(params, dtr, num_boost_round=self.n_estimators,
+                                valid_sets=[dva],
+                                callbacks=[lgb.early_stopping(self.early_stopping_rounds,
+                                                              verbose=False)])
+            best = max(int(booster.best_iteration or 0), 1)
+            raw_va = init[va, j][keep_va] + booster.predict(data[va][keep_va],
+                                                            num_iteration=best, raw_score=True)
+            slope, intercept = _platt(raw_va, lab_va[keep_va])
+            booster = _truncate(booster, best)
+            self.fits_[organ] = OrganFit(organ, booster, (slope, intercept), n_pos, best,
+                                         "trained")
+        return self
+
+    def decision_function(self, x: pd.DataFrame) -> np.ndarray:
+        """Calibrated log-odds, (n, organs)."""
+        check_is_fitted(self, "fits_")
+        data = x[self.feature_names_].to_numpy(np.float32)
+        init = self._prior_logit(x)
+        out = np.empty((len(x), len(self.organs_)))
+        for j, organ in enumerate(self.organs_):
+            fit = self.fits_[organ]
+            raw = init[:, j]
+            if fit.booster is not None:
+                raw = raw + fit.booster.predict(data, raw_score=True)
+            out[:, j] = fit.calibration[0] * raw + fit.calibration[1]
+        return out
+
+    def predict_proba(self, x: pd.DataFrame) -> pd.DataFrame:
+        """Calibrated probability of metastasis to each organ, columns = organs."""
+        return pd.DataFrame(sigmoid(self.decision_function(x)), index=x.index,
+                            columns=self.organs_)
+
+    def prior_proba(self, x: pd.DataFrame) -> pd.DataFrame:
+        """The subtype prior alone (the cancer-type baseline rate), columns = organs."""
+        check_is_fitted(self, "prior_")
+        return pd.DataFrame(sigmoid(self._prior_logit(x)), index=x.index, columns=self.organs_)
+
+    def contributions(self, x: pd.DataFrame, organ: str) -> tuple[np.ndarray, np.ndarray]:
+        """Exact TreeSHAP contributions on the calibrated log-odds scale.
+
+        Returns (per-feature contributions (n, features), baseline (n,)): the baseline is the
+        calibrated prior log-odds plus the trees' expected value, so that
+        baseline + contributions.sum(1) == decision_function(x)[:, organ].
+        """
+        check_is_fitted(self, "fits_")
+        j = self.organs_.index(organ)
+        fit = self.fits_[organ]
+        slope, intercept = fit.calibration
+        init = self._prior_logit(x)[:, j]
+        if fit.booster is None:
+            return np.zeros((len(x), len(self.feature_names_))), slope * init + intercept
+        contrib = fit.booster.predict(x[self.feature_names_].to_numpy(np.float32),
+                                      pred_contrib=True)
+        return slope * contrib[:, :-1], slope * (init + contrib[:, -1]) + intercept
+
+
+def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:
+    """A booster keeping only the first `n_iter` trees (what early stopping chose)."""
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_iter))
+
+
+def _platt(score: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
+    """Logistic regression of y on the log-odds `score` (Newton, lightly ridged)."""
+    a, b = 1.0, 0.0
+    for _ in range(iters):
+        p = sigmoid(a * score + b)
+        w = p * (1 - p) + 1e-9
+        grad = np.array([np.sum((p - y) * score) + 1e-3 * (a - 1), np.sum(p - y)])
+        hess = np.array([[np.sum(w * score * score) + 1e-3, np.sum(w * score)],
+                         [np.sum(w * score), np.sum(w)]])
+        step = np.linalg.solve(hess, grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(b)

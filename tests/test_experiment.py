@@ -1,0 +1,142 @@
+"""End to end on a sample of the real cohort: CV, metrics.json, MLflow registry and alias."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from organo_predict import ConfigError
+from organo_predict._config import load_config
+from organo_predict.cli import main
+
+SITE_KEYS = {"prevalence", "auroc", "auroc_ci", "auroc_within_type", "auroc_primary", "auprc",
+             "brier", "ece", "prior_auroc", "prior_auroc_within_type", "clinical_auroc"}
+
+
+@pytest.fixture
+def sample_study(tmp_path: Path) -> Path:
+    """3,000 patients of the embedded cohort, written back out as a cBioPortal folder."""
+    import shutil
+
+    import organo_predict as op
+
+    src = op.datasets.msk_met_path()
+    out = tmp_path / "sample"
+    out.mkdir()
+    for meta in src.glob("meta_*.txt"):
+        shutil.copy(meta, out / meta.name)
+    shutil.copytree(src / "gene_panels", out / "gene_panels")
+    samples = pd.read_csv(src / "data_clinical_sample.txt.gz", sep="\t", dtype=str,
+                          skiprows=4, keep_default_na=False)
+    keep = samples.sample(n=3000, random_state=1)["SAMPLE_ID"]
+    header = "".join(pd.read_csv(src / "data_clinical_sample.txt.gz", sep="\t", header=None,
+                                 nrows=4, dtype=str).apply(lambda r: "\t".join(r) + "\n",
+                                                           axis=1))
+    (out / "data_clinical_sample.txt").write_text(
+        header + samples[samples["SAMPLE_ID"].isin(keep)].to_csv(sep="\t", index=False))
+    patients = pd.read_csv(src / "data_clinical_patient.txt.gz", sep="\t", dtype=str,
+                           skiprows=4, keep_default_na=False)
+    pids = set(samples.loc[samples["SAMPLE_ID"].isin(keep), "PATIENT_ID"])
+    pheader = "".join(pd.read_csv(src / "data_clinical_patient.txt.gz", sep="\t", header=None,
+                                  nrows=4, dtype=str).apply(lambda r: "\t".join(r) + "\n",
+                                                            axis=1))
+    (out / "data_clinical_patient.txt").write_text(
+        pheader + patients[patients["PATIENT_ID"].isin(pids)].to_csv(sep="\t", index=False))
+    maf = pd.read_csv(src / "data_mutations.txt.gz", sep="\t", dtype=str, keep_default_na=False)
+    maf[maf["Tumor_Sample_Barcode"].isin(keep)].to_csv(out / "data_mutations.txt", sep="\t",
+                                                       index=False)
+    cna = pd.read_csv(src / "data_cna.txt.gz", sep="\t", dtype=str, keep_default_na=False)
+    cna[["Hugo_Symbol", *keep]].to_csv(out / "data_cna.txt", sep="\t", index=False)
+    sv = pd.read_csv(src / "data_sv.txt.gz", sep="\t", dtype=str, keep_default_na=False)
+    sv[sv["Sample_ID"].isin(keep)].to_csv(out / "data_sv.txt", sep="\t", index=False)
+    panel = pd.read_csv(src / "data_gene_panel_matrix.txt.gz", sep="\t", dtype=str)
+    panel[panel["SAMPLE_ID"].isin(keep)].to_csv(out / "data_gene_panel_matrix.txt", sep="\t",
+                                                index=False)
+    return out
+
+
+def _config(tmp_path: Path, study: Path, **model: object) -> Path:
+    settings = {"n_estimators": 60, **model}
+    body = "\n".join(f"{k} = {v!r}" for k, v in settings.items())
+    path = tmp_path / "small.toml"
+    path.write_text(f"""
+name = "small"
+[cohort]
+source = "{study}"
+[leakage]
+allow = ["cancer_type", "subtype"]
+on_refusal = "drop"
+[model]
+organs = ["LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA", "ADRENAL_GLAND",
+          "INTRA_ABDOMINAL", "BREAST"]
+{body}
+[evaluation]
+n_splits = 3
+n_bootstrap = 50
+[mlflow]
+experiment = "small"
+registered_model = "organotropism"
+""")
+    return path
+
+
+def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study: Path,
+                                                   monkeypatch, capsys) -> None:
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = _config(tmp_path, sample_study)
+    assert main(["experiment", "--config", str(config), "--report-dir", "rep"]) == 0
+    printed = capsys.readouterr().out
+    assert "macro within-type AUROC" in printed and "alias champion" in printed
+    metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert metrics["population"] == "metastatic"
+    assert 1000 < metrics["n_patients"] < 3000
+    assert 0.4 < metrics["macro_within_type_auroc_main8"] < 0.9
+    for organ, site in metrics["sites"].items():
+        assert set(site) >= SITE_KEYS, organ
+        assert site["auroc_ci"][0] <= site["auroc"] <= site["auroc_ci"][1]
+    # BREAST has too few positives in 3,000 patients to learn: reported, not dropped
+    assert "BREAST" in metrics["sites"] and "BREAST" in metrics["not_trained"]
+    for name in ("report.md", "per_organ.csv", "per_cancer_type.csv", "roc.png",
+                 "calibration.png"):
+        assert (tmp_path / "rep" / name).is_file()
+    assert (tmp_path / "mlflow.db").is_file()
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model("models:/organotropism@champion")
+    example = model.input_example
+    proba = model.predict(example)
+    assert list(proba.columns)[:2] == ["p_LIVER", "p_LUNG"]
+    assert ((proba.to_numpy() > 0) & (proba.to_numpy() < 1)).all()
+    # unseen cancer type and missing columns are tolerated
+    odd = example.drop(columns=["tmb"]).assign(cancer_type="Never Seen Cancer")
+    assert np.isfinite(model.predict(odd).to_numpy()).all()
+
+    # a worse second run is registered but does not take the alias
+    config = _config(tmp_path, sample_study, n_estimators=1, learning_rate=0.0001)
+    assert main(["experiment", "--config", str(config), "--report-dir", "rep2"]) == 0
+    assert "champion unchanged" in capsys.readouterr().out
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("organotropism", "champion").version) == "1"
+
+
+def test_bad_config_names_the_key(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[cohort]\npopulation = "everyone"\n')
+    with pytest.raises(ConfigError, match="population must be one of"):
+        load_config(bad)
+    bad.write_text('[model]\nnum_leafs = 3\n')
+    assert main(["experiment", "--config", str(bad)]) == 2
+    assert "unknown model setting 'num_leafs'" in capsys.readouterr().err
+
+
+def test_shipped_configs_parse() -> None:
+    config = load_config()
+    assert config.population == "metastatic" and len(config.organs) == 20
+    assert len(config.main_organs) == 8

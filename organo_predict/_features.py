@@ -143,7 +143,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         types are tolerated (unknown categories become NaN)."""
         check_is_fitted(self, "feature_names_")
         full = self._build(cohort, load_recipes())
-        return full.reindex(columns=self.feature_names_).astype(np.float32, copy=False)
+        return full.reindex(columns=self.feature_names_).astype(np.float32)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
+from ._models import fit_logistic_on_logit, logit
+
 __all__ = ["OrganMetrics", "auroc", "bootstrap_auroc", "cv_splits", "evaluate_organ"]
 
 
@@ -95,18 +97,7 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 def calibration_slope(y: np.ndarray, p: np.ndarray) -> float:
     """Slope of the logistic recalibration of y on logit(p) (1 is ideal)."""
-    z = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
-    a, b = 1.0, 0.0
-    for _ in range(50):
-        q = 1 / (1 + np.exp(-(a * z + b)))
-        w = q * (1 - q) + 1e-12
-        grad = np.array([np.sum((q - y) * z), np.sum(q - y)])
-        hess = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]])
-        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a)
+    return fit_logistic_on_logit(logit(p), y)[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -337,7 +337,7 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
                 mlflow.set_tag("organ", organ)
                 mlflow.log_metrics({k: float(v) for k, v in m.to_dict().items()
                                     if isinstance(v, float) and np.isfinite(v)})
-        for name in ("metrics_partial.json", "per_organ.csv", "per_cancer_type.csv", "report.md",
+        for name in ("per_organ.csv", "per_cancer_type.csv", "report.md",
                      "roc.png", "calibration.png"):
             if (report_dir / name).exists():
                 mlflow.log_artifact(str(report_dir / name), artifact_path="report")

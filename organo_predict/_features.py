@@ -214,8 +214,8 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                                                    "Hugo_Symbol"])
                 warnings.warn(f"gene panel {panel!r} has no gene list; its genes are inferred "
                               f"from the {len(defined)} genes mutated on it", stacklevel=4)
-            membership[code, gene_index.get_indexer(list(defined))[
-                gene_index.get_indexer(list(defined)) >= 0]] = True
+            positions = gene_index.get_indexer(list(defined))
+            membership[code, positions[positions >= 0]] = True
         return membership[codes]
 
     def _build(self, cohort: Cohort, recipes: Recipes) -> pd.DataFrame:

@@ -304,16 +304,23 @@ def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_iter))
 
 
-def _platt(score: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
-    """Logistic regression of y on the log-odds `score` (Newton, lightly ridged)."""
+def _platt(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling on the log-odds `score`, lightly ridged toward the identity."""
+    return fit_logistic_on_logit(score, y, ridge=1e-3)
+
+
+def fit_logistic_on_logit(score: np.ndarray, y: np.ndarray, ridge: float = 0.0,
+                          iters: int = 50) -> tuple[float, float]:
+    """Slope and intercept of the logistic regression of y on `score` (Newton); `ridge`
+    pulls the slope toward 1. Used for Platt calibration and the calibration slope."""
     a, b = 1.0, 0.0
     for _ in range(iters):
         p = sigmoid(a * score + b)
         w = p * (1 - p) + 1e-9
-        grad = np.array([np.sum((p - y) * score) + 1e-3 * (a - 1), np.sum(p - y)])
-        hess = np.array([[np.sum(w * score * score) + 1e-3, np.sum(w * score)],
+        grad = np.array([np.sum((p - y) * score) + ridge * (a - 1), np.sum(p - y)])
+        hess = np.array([[np.sum(w * score * score) + ridge, np.sum(w * score)],
                          [np.sum(w * score), np.sum(w)]])
-        step = np.linalg.solve(hess, grad)
+        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
         a, b = a - step[0], b - step[1]
         if np.abs(step).max() < 1e-8:
             break

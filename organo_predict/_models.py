@@ -18,8 +18,10 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
+from ._treeshap import SingleRowShap, TreeShap
 
-__all__ = ["MAIN_ORGANS", "ORGANS", "OrganotropismModel", "SubtypePrior", "labels_from_samples"]
+__all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
+           "labels_from_samples"]
 
 ORGANS: tuple[str, ...] = (
     "ADRENAL_GLAND", "BILIARY_TRACT", "BLADDER_UT", "BONE", "BOWEL", "BREAST", "CNS_BRAIN",
@@ -30,6 +32,8 @@ MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
 LABEL_PREFIX = "DMETS_DX_"
 _EPS = 1e-6
+_DIRECT_SHAP_ROWS = 2048  # above this, TreeShap's per-pattern evaluation is faster
+_SINGLE_ROW_SHAP_ROWS = 16  # up to this, LightGBM's single-row fast path is faster
 
 
 def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -> pd.DataFrame:
@@ -87,6 +91,14 @@ class SubtypePrior(BaseEstimator):
         """(n, organs) prior probabilities."""
         check_is_fitted(self, "global_")
         out = np.tile(self.global_, (len(cancer_type), 1))
+        if len(cancer_type) <= 16:  # a few patients: dictionary lookups beat a groupby
+            for i, (t, s) in enumerate(zip(cancer_type, subtype, strict=True)):
+                key = (float(t), float(s))
+                if key in self.subtype_rates_:
+                    out[i] = self.subtype_rates_[key]
+                elif float(t) in self.type_rates_:
+                    out[i] = self.type_rates_[float(t)]
+            return out
         keys = pd.DataFrame({"t": cancer_type, "s": subtype})
         for (t, s), idx in keys.groupby(["t", "s"], dropna=False).indices.items():
             t_f, s_f = float(t), float(s)
@@ -109,6 +121,16 @@ class OrganFit:
     status: str  # "trained" or why not
 
 
+@dataclass(frozen=True, slots=True)
+class ModelInputs:
+    """A feature frame converted once for repeated use across organs: the model's columns as
+    C-ordered float32 and the prior's log-odds (n, organs)."""
+
+    data: np.ndarray
+    prior_logit: np.ndarray
+    index: pd.Index
+
+
 @dataclass
 class FitReport:
     organs: dict[str, OrganFit] = field(default_factory=dict)
@@ -124,7 +146,7 @@ class OrganotropismModel(BaseEstimator):
         categorical: categorical feature columns.
         use_prior: start boosting from the subtype prior (`init_score`); without it the
             model is a plain LightGBM.
-        n_estimators, learning_rate, num_leaves, min_child_samples, feature_fraction,
+        n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, feature_fraction,
         bagging_fraction, reg_lambda, cat_smooth: LightGBM settings.
         early_stopping_rounds: patience on the inner validation split.
         valid_fraction: share of the training rows held out for early stopping and Platt
@@ -136,11 +158,13 @@ class OrganotropismModel(BaseEstimator):
     """
 
     def __init__(self, organs: Sequence[str] = ORGANS, features: Sequence[str] | None = None,
-                 categorical: Sequence[str] = ("cancer_type", "subtype"), use_prior: bool = True,
-                 n_estimators: int = 400, learning_rate: float = 0.04, num_leaves: int = 15,
+                 categorical: Sequence[str] = ("cancer_type", "subtype", "primary_site"),
+                 use_prior: bool = True,
+                 n_estimators: int = 400, learning_rate: float = 0.06, num_leaves: int = 15,
+                 max_depth: int = 5,
                  min_child_samples: int = 40, feature_fraction: float = 0.3,
                  bagging_fraction: float = 0.8, reg_lambda: float = 10.0,
-                 cat_smooth: float = 20.0, early_stopping_rounds: int = 40,
+                 cat_smooth: float = 20.0, early_stopping_rounds: int = 30,
                  valid_fraction: float = 0.2, min_positives: int = 50,
                  prior_strength: float = 20.0, random_state: int = 0, n_jobs: int = 2) -> None:
         self.organs = organs
@@ -150,6 +174,7 @@ class OrganotropismModel(BaseEstimator):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.max_depth = max_depth
         self.min_child_samples = min_child_samples
         self.feature_fraction = feature_fraction
         self.bagging_fraction = bagging_fraction
@@ -167,7 +192,8 @@ class OrganotropismModel(BaseEstimator):
     def _lgb_params(self) -> dict[str, object]:
         return {
             "objective": "binary", "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
+            "num_leaves": self.num_leaves, "max_depth": self.max_depth,
+            "min_data_in_leaf": self.min_child_samples,
             "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
             "bagging_freq": 1, "lambda_l2": self.reg_lambda, "cat_smooth": self.cat_smooth,
             "cat_l2": 10.0, "min_data_per_group": 50, "max_cat_to_onehot": 4,
@@ -256,47 +282,94 @@ class OrganotropismModel(BaseEstimator):
                                          "trained")
         return self
 
-    def decision_function(self, x: pd.DataFrame) -> np.ndarray:
-        """Calibrated log-odds, (n, organs)."""
+    def inputs(self, x: pd.DataFrame | ModelInputs) -> ModelInputs:
+        """Convert a feature frame once (idempotent on `ModelInputs`)."""
+        if isinstance(x, ModelInputs):
+            return x
         check_is_fitted(self, "fits_")
-        data = x[self.feature_names_].to_numpy(np.float32)
-        init = self._prior_logit(x)
-        out = np.empty((len(x), len(self.organs_)))
+        cache = self.__dict__.setdefault("_columns_cache", {})
+        if "index" not in cache:
+            cache["index"] = pd.Index(self.feature_names_)
+        frame = x if x.columns.equals(cache["index"]) else x[self.feature_names_]
+        return ModelInputs(np.ascontiguousarray(frame.to_numpy(np.float32)),
+                           self._prior_logit(x), x.index)
+
+    def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
+        """Calibrated log-odds, (n, organs)."""
+        inputs = self.inputs(x)
+        out = np.empty((len(inputs.data), len(self.organs_)))
         for j, organ in enumerate(self.organs_):
             fit = self.fits_[organ]
-            raw = init[:, j]
+            raw = inputs.prior_logit[:, j]
             if fit.booster is not None:
-                raw = raw + fit.booster.predict(data, raw_score=True)
+                raw = raw + fit.booster.predict(inputs.data, raw_score=True)
             out[:, j] = fit.calibration[0] * raw + fit.calibration[1]
         return out
 
-    def predict_proba(self, x: pd.DataFrame) -> pd.DataFrame:
+    def predict_proba(self, x: pd.DataFrame | ModelInputs) -> pd.DataFrame:
         """Calibrated probability of metastasis to each organ, columns = organs."""
-        return pd.DataFrame(sigmoid(self.decision_function(x)), index=x.index,
+        inputs = self.inputs(x)
+        return pd.DataFrame(sigmoid(self.decision_function(inputs)), index=inputs.index,
                             columns=self.organs_)
 
-    def prior_proba(self, x: pd.DataFrame) -> pd.DataFrame:
+    def prior_proba(self, x: pd.DataFrame | ModelInputs) -> pd.DataFrame:
         """The subtype prior alone (the cancer-type baseline rate), columns = organs."""
-        check_is_fitted(self, "prior_")
-        return pd.DataFrame(sigmoid(self._prior_logit(x)), index=x.index, columns=self.organs_)
+        inputs = self.inputs(x)
+        return pd.DataFrame(sigmoid(inputs.prior_logit), index=inputs.index,
+                            columns=self.organs_)
 
-    def contributions(self, x: pd.DataFrame, organ: str) -> tuple[np.ndarray, np.ndarray]:
+    def contributions(self, x: pd.DataFrame | ModelInputs, organ: str,
+                      groups: np.ndarray | None = None,
+                      n_groups: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Exact TreeSHAP contributions on the calibrated log-odds scale.
 
-        Returns (per-feature contributions (n, features), baseline (n,)): the baseline is the
-        calibrated prior log-odds plus the trees' expected value, so that
+        Returns (contributions (n, features), baseline (n,)): the baseline is the calibrated
+        prior log-odds plus the trees' expected value, so that
         baseline + contributions.sum(1) == decision_function(x)[:, organ].
+        With `groups` (feature index -> column) the contributions come summed into
+        `n_groups` columns instead.
         """
-        check_is_fitted(self, "fits_")
+        inputs = self.inputs(x)
         j = self.organs_.index(organ)
         fit = self.fits_[organ]
         slope, intercept = fit.calibration
-        init = self._prior_logit(x)[:, j]
+        init = inputs.prior_logit[:, j]
+        n = len(inputs.data)
+        width = len(self.feature_names_) if groups is None else int(n_groups or 0)
         if fit.booster is None:
-            return np.zeros((len(x), len(self.feature_names_))), slope * init + intercept
-        contrib = fit.booster.predict(x[self.feature_names_].to_numpy(np.float32),
-                                      pred_contrib=True)
+            return np.zeros((n, width)), slope * init + intercept
+        if n > _DIRECT_SHAP_ROWS:
+            contrib = self._explainer(organ).contributions(inputs.data, groups, n_groups)
+        elif n <= _SINGLE_ROW_SHAP_ROWS:  # LightGBM's single-row fast path, row by row
+            fast = self._single_row(organ)
+            contrib = np.stack([fast.contributions(row) for row in inputs.data])
+        else:  # LightGBM's own pred_contrib
+            contrib = fit.booster.predict(inputs.data, pred_contrib=True)
+        if groups is not None and n <= _DIRECT_SHAP_ROWS:
+            grouped = np.empty((n, width + 1))
+            for i in range(n):
+                grouped[i, :-1] = np.bincount(groups, weights=contrib[i, :-1],
+                                              minlength=width)
+            grouped[:, -1] = contrib[:, -1]
+            contrib = grouped
         return slope * contrib[:, :-1], slope * (init + contrib[:, -1]) + intercept
+
+    def _explainer(self, organ: str) -> TreeShap:
+        cache = self.__dict__.setdefault("_treeshap_cache", {})
+        if organ not in cache:
+            cache[organ] = TreeShap(self.fits_[organ].booster)
+        return cache[organ]
+
+    def _single_row(self, organ: str) -> SingleRowShap:
+        cache = self.__dict__.setdefault("_single_row_cache", {})
+        if organ not in cache:
+            cache[organ] = SingleRowShap(self.fits_[organ].booster)
+        return cache[organ]
+
+    def __getstate__(self) -> dict[str, object]:
+        # the SHAP caches hold C handles: rebuilt on demand, never pickled or cloned
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if not k.endswith("_cache")}
 
 
 def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:

@@ -15,7 +15,8 @@ from typing import Any
 
 from ._errors import FeatureError
 
-__all__ = ["GeneSet", "Hotspot", "LeakageRules", "Receptor", "Recipes", "load_recipes"]
+__all__ = ["ALTERATIONS", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
+           "Receptor", "Recipes", "load_mechanisms", "load_recipes", "parse_mechanisms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,8 @@ class Recipes:
     female: frozenset[str]
     male: frozenset[str]
     age_columns: tuple[str, ...]
+    primary_site_columns: tuple[str, ...]
+    primary_site_min_count: int
     gene_sets: tuple[GeneSet, ...]
     leakage: LeakageRules
     tmb_mb_per_gene: float
@@ -213,6 +216,8 @@ def load_recipes() -> Recipes:
         female=frozenset(clinical["female"]),
         male=frozenset(clinical["male"]),
         age_columns=tuple(clinical["age_columns"]),
+        primary_site_columns=tuple(clinical.get("primary_site_columns", ())),
+        primary_site_min_count=int(clinical.get("primary_site_min_count", 30)),
         gene_sets=tuple(gene_sets),
         leakage=LeakageRules(
             columns=frozenset(deny["columns"]),
@@ -229,3 +234,96 @@ def load_recipes() -> Recipes:
         tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
         tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
     )
+
+
+# --------------------------------------------------------------------------- mechanisms
+
+ALTERATIONS: dict[str, tuple[str, ...]] = {
+    # alteration kind -> feature prefixes whose value 1 makes a carrier
+    "mutation": ("mut_", "trunc_", "missense_", "hotspot_"),
+    "amplification": ("amp_",),
+    "deletion": ("del_",),
+    "loss": ("del_", "trunc_", "mut_"),
+    "fusion": ("sv_",),
+    "any": ("mut_", "trunc_", "missense_", "hotspot_", "amp_", "del_", "sv_"),
+    "positive": ("status_",),
+}
+_EVIDENCE = ("genomic", "clinical", "expression")
+
+
+@dataclass(frozen=True, slots=True)
+class Mechanism:
+    """One documented marker -> organ link (features/mechanisms.toml)."""
+
+    id: str
+    marker: str
+    alteration: str
+    organ: str
+    direction: int  # +1 up, -1 down
+    cancer_types: tuple[str, ...]  # ("*",) = all
+    subtypes: tuple[str, ...]
+    condition: str | None
+    evidence: str
+    mechanism: str
+    citation: str
+
+    def applies_to(self, cancer_type: str | None, subtype: str | None) -> bool:
+        if "*" not in self.cancer_types and cancer_type not in self.cancer_types:
+            return False
+        return not self.subtypes or subtype in self.subtypes
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "marker": self.marker, "alteration": self.alteration,
+                "organ": self.organ, "direction": "up" if self.direction > 0 else "down",
+                "cancer_types": list(self.cancer_types), "subtypes": list(self.subtypes),
+                "condition": self.condition, "evidence": self.evidence,
+                "mechanism": self.mechanism, "citation": self.citation}
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    version: str
+    citation: str
+    mechanisms: tuple[Mechanism, ...]
+
+    def for_marker(self, marker: str, organ: str) -> list[Mechanism]:
+        return [m for m in self.mechanisms if m.marker == marker and m.organ == organ]
+
+
+@cache
+def load_mechanisms() -> KnowledgeBase:
+    """Read and check the shipped mechanisms.toml (cached)."""
+    return parse_mechanisms(read_toml("mechanisms.toml"), "mechanisms.toml")
+
+
+def parse_mechanisms(data: dict[str, Any], name: str) -> KnowledgeBase:
+    """Check a parsed knowledge base; a bad entry is a FeatureError naming `name` and its id."""
+    _cited(data, name, "the file header")
+    entries, seen = [], set()
+    for i, entry in enumerate(data.get("mechanism", []), start=1):
+        ident = entry.get("id") or f"entry #{i}"
+        what = f"[[mechanism]] {ident}"
+        missing = [k for k in ("id", "marker", "alteration", "organ", "direction",
+                               "cancer_types", "evidence", "mechanism", "citation")
+                   if not entry.get(k)]
+        if missing:
+            raise FeatureError(f"{name}: {what} lacks {', '.join(missing)}")
+        if ident in seen:
+            raise FeatureError(f"{name}: {what}: duplicate id")
+        seen.add(ident)
+        if entry["alteration"] not in ALTERATIONS:
+            raise FeatureError(f"{name}: {what}: alteration {entry['alteration']!r} is not one "
+                               f"of {', '.join(ALTERATIONS)}")
+        if entry["direction"] not in ("up", "down"):
+            raise FeatureError(f"{name}: {what}: direction must be 'up' or 'down', not "
+                               f"{entry['direction']!r}")
+        if entry["evidence"] not in _EVIDENCE:
+            raise FeatureError(f"{name}: {what}: evidence must be one of {', '.join(_EVIDENCE)}")
+        entries.append(Mechanism(
+            id=str(ident), marker=str(entry["marker"]), alteration=str(entry["alteration"]),
+            organ=str(entry["organ"]), direction=1 if entry["direction"] == "up" else -1,
+            cancer_types=tuple(entry["cancer_types"]), subtypes=tuple(entry.get("subtypes", ())),
+            condition=entry.get("condition"), evidence=str(entry["evidence"]),
+            mechanism=str(entry["mechanism"]), citation=str(entry["citation"])))
+    return KnowledgeBase(str(data.get("version", "unversioned")), str(data["citation"]),
+                         tuple(entries))

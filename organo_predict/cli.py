@@ -83,6 +83,43 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_cohort(path: Path | None):
+    from ._experiment import _load_cohort as load
+
+    return load(str(path) if path else "embedded:msk_met")
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from ._errors import OrganoPredictError
+    from ._explain import Explainer
+    from ._loading import load_model
+
+    loaded = load_model(args.model)
+    cohort = _load_cohort(args.cohort)
+    sample_id = args.sample_id
+    if sample_id not in cohort.samples.index:
+        by_patient = cohort.samples.index[cohort.samples["PATIENT_ID"] == sample_id]
+        if len(by_patient) == 0:
+            raise OrganoPredictError(f"sample {sample_id!r} is neither a SAMPLE_ID nor a "
+                                     f"PATIENT_ID of cohort {cohort.study_id}")
+        sample_id = str(by_patient[0])
+    features = loaded.builder.transform(cohort.subset([sample_id]))
+    organs = [o.upper() for o in args.organ] if args.organ else None
+    unknown = sorted(set(organs or []) - set(loaded.model.organs_))
+    if unknown:
+        raise OrganoPredictError(f"--organ {', '.join(unknown)}: not an organ of the model "
+                                 f"({', '.join(loaded.model.organs_)})")
+    explanation = Explainer(loaded.model, loaded.builder).explain(
+        features, [sample_id], top_k=args.top, organs=organs)[0]
+    if args.json:
+        out.print_json(json.dumps(explanation.to_dict()))
+    else:
+        out.print(explanation.render(), highlight=False, markup=False, soft_wrap=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="organo-predict",
@@ -112,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(default: reports/<name>)")
     p.add_argument("--no-mlflow", action="store_true", help="skip MLflow tracking/registry")
     p.set_defaults(handler=_cmd_experiment)
+
+    p = sub.add_parser("explain", help="explain one sample's predictions, organ by organ")
+    p.add_argument("sample_id", metavar="SAMPLE_ID", help="SAMPLE_ID (or PATIENT_ID) in the cohort")
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
+    p.add_argument("--cohort", type=Path, help="cBioPortal study folder or .tar.gz (default: "
+                                               "the embedded MSK-MET)")
+    p.add_argument("--organ", action="append", help="only this organ (repeatable)")
+    p.add_argument("--top", type=int, default=5, help="drivers listed each way (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(handler=_cmd_explain)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

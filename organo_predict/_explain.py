@@ -1,0 +1,460 @@
+"""Explanations: exact TreeSHAP summed to markers and tied to the mechanism knowledge base.
+
+A feature-level SHAP value (`mut_EGFR`, `amp_EGFR`, `hotspot_EGFR_L858R`) is summed into its
+marker (EGFR); clinical context (cancer type, subtype, primary site, sex, age) is summed apart
+from the tumor-intrinsic markers. For every organ the decomposition is exact:
+
+    expected log-odds + context + sum(markers) == the model's calibrated log-odds.
+
+Pure computation on feature frames: no file or network IO here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._features import (
+    CATEGORICAL_FEATURES,
+    CONTEXT_FEATURES,
+    FeatureBuilder,
+    feature_groups,
+    marker_of,
+)
+from ._models import ModelInputs, OrganotropismModel, sigmoid
+from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
+
+__all__ = ["Concordance", "ConcordanceEntry", "Driver", "Explainer", "Explanation", "MechanismMatch",
+           "OrganExplanation", "concordance"]
+
+NO_MECHANISM = "no documented mechanism"
+
+
+@dataclass(frozen=True, slots=True)
+class MechanismMatch:
+    """A knowledge-base entry that speaks to one driver of one patient."""
+
+    id: str
+    direction: str  # "up" / "down", as documented
+    alteration: str
+    carrier: bool | None  # does this patient carry the alteration (None: not profiled)
+    consistent: bool | None  # does the driver's sign agree with the entry, given `carrier`
+    evidence: str
+    mechanism: str
+    citation: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """A tumor-intrinsic marker and its contribution (log-odds) to one organ's prediction."""
+
+    marker: str
+    contribution: float
+    values: dict[str, float | None]  # the patient's values of the marker's features
+    mechanisms: tuple[MechanismMatch, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"marker": self.marker, "contribution": self.contribution,
+                "values": self.values,
+                "mechanisms": [m.to_dict() for m in self.mechanisms],
+                "documented": bool(self.mechanisms)}
+
+
+@dataclass(frozen=True, slots=True)
+class OrganExplanation:
+    organ: str
+    probability: float
+    baseline_rate: float  # the cancer-type/subtype prior alone
+    log_odds: float
+    expected_log_odds: float  # SHAP baseline: calibrated prior + the trees' expected value
+    context_contribution: float
+    context: dict[str, float]
+    drivers_up: tuple[Driver, ...]
+    drivers_down: tuple[Driver, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"organ": self.organ, "probability": self.probability,
+                "baseline_rate": self.baseline_rate, "log_odds": self.log_odds,
+                "expected_log_odds": self.expected_log_odds,
+                "context_contribution": self.context_contribution, "context": self.context,
+                "drivers_up": [d.to_dict() for d in self.drivers_up],
+                "drivers_down": [d.to_dict() for d in self.drivers_down]}
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why the model predicts what it predicts for one sample, organ by organ."""
+
+    sample_id: str
+    cancer_type: str | None
+    subtype: str | None
+    organs: tuple[OrganExplanation, ...]
+    knowledge_base_version: str = ""
+
+    def organ(self, name: str) -> OrganExplanation:
+        for item in self.organs:
+            if item.organ == name:
+                return item
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"sample_id": self.sample_id, "cancer_type": self.cancer_type,
+                "subtype": self.subtype, "knowledge_base_version": self.knowledge_base_version,
+                "organs": [o.to_dict() for o in self.organs]}
+
+    def render(self, organs: Sequence[str] | None = None) -> str:
+        """Plain-text explanation, organs by descending probability."""
+        lines = [f"{self.sample_id}: {self.cancer_type or 'unknown cancer type'}"
+                 + (f" ({self.subtype})" if self.subtype else "")]
+        chosen = [o for o in self.organs if organs is None or o.organ in organs]
+        for o in sorted(chosen, key=lambda o: -o.probability):
+            lines.append(f"\n{o.organ}: {o.probability:.1%} (cancer-type baseline "
+                         f"{o.baseline_rate:.1%}; context {o.context_contribution:+.2f} "
+                         "log-odds)")
+            for title, drivers in (("up", o.drivers_up), ("down", o.drivers_down)):
+                for d in drivers:
+                    lines.append(f"  {'+' if title == 'up' else '-'} {d.marker:<16} "
+                                 f"{d.contribution:+.3f}")
+                    if not d.mechanisms:
+                        lines.append(f"      {NO_MECHANISM}")
+                    for m in d.mechanisms:
+                        carrier = {True: "carrier", False: "not a carrier",
+                                   None: "not profiled"}[m.carrier]
+                        lines.append(f"      [{m.id}] {m.mechanism} ({carrier}; {m.citation})")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Layout:
+    """How features map onto markers, computed once per model."""
+
+    markers: list[str]
+    groups: np.ndarray  # feature index -> marker index
+    context: np.ndarray  # bool per marker
+    features_of: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Explainer:
+    """Marker-level SHAP explanations of a fitted feature builder + organotropism model.
+
+    Parameters:
+        model: a fitted `OrganotropismModel`.
+        builder: the fitted `FeatureBuilder` whose features the model reads.
+        knowledge: the mechanism knowledge base (default: the shipped mechanisms.toml).
+        min_contribution: drivers whose |contribution| (log-odds) is below this are not listed.
+    """
+
+    def __init__(self, model: OrganotropismModel, builder: FeatureBuilder,
+                 knowledge: KnowledgeBase | None = None,
+                 min_contribution: float = 1e-4) -> None:
+        self.model = model
+        self.builder = builder
+        self.knowledge = knowledge if knowledge is not None else load_mechanisms()
+        self.min_contribution = min_contribution
+        names = list(model.feature_names_)
+        grouped = feature_groups(names)
+        markers = list(grouped)
+        index = {m: i for i, m in enumerate(markers)}
+        context_names = set(CONTEXT_FEATURES)
+        self.layout_ = _Layout(
+            markers=markers,
+            groups=np.array([index[marker_of(f)] for f in names], dtype=np.int64),
+            context=np.array([m in context_names or m.startswith("extra_") or
+                              any(f.startswith("extra_") for f in grouped[m])
+                              for m in markers]),
+            features_of=grouped)
+        self._column_of = {c: i for i, c in enumerate(names)}
+        self._shown = {m: ([f for f in fs if f not in CATEGORICAL_FEATURES],
+                           np.array([self._column_of[f] for f in fs
+                                     if f not in CATEGORICAL_FEATURES], dtype=np.int64))
+                       for m, fs in grouped.items()}
+        self._levels = {name: np.asarray(list(levels) + [None], dtype=object)
+                        for name, levels in builder.categories_.items()}
+        self._pool = None
+        self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
+        for mech in self.knowledge.mechanisms:
+            self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)
+
+    # ------------------------------------------------------------------ numbers
+
+    @property
+    def markers(self) -> list[str]:
+        return self.layout_.markers
+
+    def marker_contributions(self, x: pd.DataFrame | ModelInputs,
+                             organ: str) -> tuple[np.ndarray, np.ndarray]:
+        """(n, markers) exact SHAP in log-odds summed by marker, and the (n,) baseline."""
+        return self.model.contributions(x, organ, groups=self.layout_.groups,
+                                        n_groups=len(self.layout_.markers))
+
+    def carriers(self, x: pd.DataFrame, mechanism: Mechanism) -> np.ndarray | None:
+        """1 carrier / 0 profiled non-carrier / NaN unknown, or None when the model has no
+        feature for this marker and alteration."""
+        prefixes = ALTERATIONS[mechanism.alteration]
+        columns = [f for f in self.layout_.features_of.get(mechanism.marker, [])
+                   if f.startswith(prefixes)]
+        if not columns:
+            return None
+        values = x[columns].to_numpy(np.float32)
+        carrier = (values == 1).any(axis=1)
+        profiled = (~np.isnan(values)).any(axis=1)
+        return np.where(carrier, 1.0, np.where(profiled, 0.0, np.nan))
+
+    def condition_met(self, x: pd.DataFrame, mechanism: Mechanism) -> np.ndarray:
+        if mechanism.condition is None:
+            return np.ones(len(x), dtype=bool)
+        if mechanism.condition not in x.columns:
+            return np.zeros(len(x), dtype=bool)
+        return x[mechanism.condition].to_numpy() == 1
+
+    def category_names(self, x: pd.DataFrame, name: str) -> np.ndarray:
+        """Decoded names of a categorical feature column (None where unknown)."""
+        levels = self._levels.get(name, np.asarray([None], dtype=object))
+        if name not in x.columns:
+            return np.full(len(x), None, dtype=object)
+        codes = x[name].to_numpy(np.float64)
+        return levels[np.where(np.isnan(codes), len(levels) - 1,
+                               np.nan_to_num(codes)).astype(int)]
+
+    # ------------------------------------------------------------------ explanations
+
+    def explain(self, x: pd.DataFrame, sample_ids: Sequence[str] | None = None,
+                top_k: int = 5, organs: Sequence[str] | None = None) -> list[Explanation]:
+        """One `Explanation` per row of the feature frame `x`."""
+        organs = list(organs or self.model.organs_)
+        ids = [str(s) for s in (sample_ids if sample_ids is not None else x.index)]
+        cancer_types = self.category_names(x, "cancer_type")
+        subtypes = self.category_names(x, "subtype")
+        inputs = self.model.inputs(x)
+        prior = sigmoid(inputs.prior_logit)
+        organ_index = {o: j for j, o in enumerate(self.model.organs_)}
+        per_organ: dict[str, list[OrganExplanation]] = {}
+        context_idx = np.flatnonzero(self.layout_.context)
+        intrinsic_idx = np.flatnonzero(~self.layout_.context)
+        values = inputs.data
+        column_of = self._column_of
+        shap = self._all_organs(inputs, organs)
+        for organ in organs:
+            contrib, baseline = shap[organ]
+            rows = []
+            for i in range(len(x)):
+                c = contrib[i]
+                context_total = float(c[context_idx].sum())
+                log_odds = float(baseline[i] + c.sum())
+                intrinsic = c[intrinsic_idx]
+                order = np.argsort(-np.abs(intrinsic), kind="stable")
+                up, down = [], []
+                for j in order:
+                    value = float(intrinsic[j])
+                    if abs(value) < self.min_contribution or (len(up) >= top_k
+                                                              and len(down) >= top_k):
+                        break
+                    bucket = up if value > 0 else down
+                    if len(bucket) < top_k:
+                        marker = self.layout_.markers[intrinsic_idx[j]]
+                        bucket.append(self._driver(marker, organ, value, values[i], column_of,
+                                                   cancer_types[i], subtypes[i]))
+                rows.append(OrganExplanation(
+                    organ=organ, probability=float(sigmoid(log_odds)),
+                    baseline_rate=float(prior[i, organ_index[organ]]), log_odds=log_odds,
+                    expected_log_odds=float(baseline[i]), context_contribution=context_total,
+                    context={self.layout_.markers[k]: float(c[k]) for k in context_idx},
+                    drivers_up=tuple(up), drivers_down=tuple(down)))
+            per_organ[organ] = rows
+        return [Explanation(ids[i], cancer_types[i], subtypes[i],
+                            tuple(per_organ[o][i] for o in organs), self.knowledge.version)
+                for i in range(len(x))]
+
+    def _all_organs(self, inputs: ModelInputs,
+                    organs: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Marker SHAP of every organ; for a few rows the organs are split over two threads
+        (LightGBM's single-row path releases the GIL), which halves one patient's latency."""
+        def run(chunk: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+            return {o: self.marker_contributions(inputs, o) for o in chunk}
+
+        if len(inputs.data) > 16 or len(organs) < 4:
+            return run(organs)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shap")
+        half = len(organs) // 2
+        other = self._pool.submit(run, organs[half:])
+        out = run(organs[:half])
+        out.update(other.result())
+        return out
+
+    def _driver(self, marker: str, organ: str, value: float, row: np.ndarray,
+                column_of: dict[str, int], cancer_type: str | None,
+                subtype: str | None) -> Driver:
+        names, idx = self._shown[marker]
+        shown = {f: (None if v != v else v) for f, v in zip(names, row[idx].tolist(),
+                                                             strict=True)}
+        matches = []
+        for mech in self._by_key.get((marker, organ), []):
+            if not mech.applies_to(cancer_type, subtype):
+                continue
+            if mech.condition is not None and (mech.condition not in column_of
+                                               or row[column_of[mech.condition]] != 1):
+                continue
+            prefixes = ALTERATIONS[mech.alteration]
+            relevant = [v for f, v in shown.items() if f.startswith(prefixes)]
+            known = [v for v in relevant if v is not None]
+            carrier = (any(v == 1 for v in known) if known else None)
+            consistent = None
+            if carrier is not None:
+                expected = mech.direction if carrier else -mech.direction
+                consistent = bool(np.sign(value) == expected)
+            matches.append(MechanismMatch(
+                mech.id, "up" if mech.direction > 0 else "down", mech.alteration, carrier,
+                consistent, mech.evidence, mech.mechanism, mech.citation))
+        return Driver(marker, value, shown, tuple(matches))
+
+
+
+# --------------------------------------------------------------------------- concordance
+
+@dataclass(frozen=True, slots=True)
+class ConcordanceEntry:
+    """One knowledge-base entry checked against the model's SHAP."""
+
+    id: str
+    marker: str
+    organ: str
+    direction: str
+    evidence: str
+    verdict: str  # "agree", "disagree", "neutral" or "untestable"
+    reason: str
+    cancer_types: tuple[str, ...] = ()
+    n_carriers: int = 0
+    n_non_carriers: int = 0
+    shap_carriers: float = float("nan")
+    shap_non_carriers: float = float("nan")
+    difference: float = float("nan")
+
+    def to_dict(self) -> dict[str, object]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["cancer_types"] = list(self.cancer_types)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Concordance:
+    """How the model's attributions line up with the documented mechanisms."""
+
+    entries: tuple[ConcordanceEntry, ...]
+    min_carriers: int
+    min_effect: float
+
+    def ids(self, verdict: str) -> list[str]:
+        return [e.id for e in self.entries if e.verdict == verdict]
+
+    @property
+    def agreement(self) -> float:
+        """Share of tested entries (agree + disagree + neutral) whose sign agrees."""
+        tested = [e for e in self.entries if e.verdict != "untestable"]
+        return (sum(e.verdict == "agree" for e in tested) / len(tested)) if tested else float(
+            "nan")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "tested": [e.id for e in self.entries if e.verdict != "untestable"],
+            "agree": self.ids("agree"), "disagree": self.ids("disagree"),
+            "neutral": self.ids("neutral"),
+            "untestable": {e.id: e.reason for e in self.entries if e.verdict == "untestable"},
+            "agreement": self.agreement, "min_carriers": self.min_carriers,
+            "min_effect": self.min_effect,
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+
+def concordance(explainer: Explainer, x: pd.DataFrame,
+                shap: dict[str, np.ndarray] | None = None, min_carriers: int = 20,
+                min_effect: float = 0.01) -> Concordance:
+    """Check every knowledge-base entry the data can test.
+
+    Within each cancer type an entry applies to (with >= `min_carriers` carriers and
+    non-carriers), the mean marker SHAP of carriers minus non-carriers; these differences are
+    averaged weighted by carriers, and the sign is compared with the documented direction.
+    A difference below `min_effect` log-odds is "neutral": the model gives the marker no
+    material weight there. `shap` may pass precomputed marker SHAP per organ (n, markers).
+    """
+    model = explainer.model
+    types = explainer.category_names(x, "cancer_type")
+    subtypes = explainer.category_names(x, "subtype")
+    marker_index = {m: i for i, m in enumerate(explainer.markers)}
+    shap = dict(shap or {})
+    entries = []
+    for mech in explainer.knowledge.mechanisms:
+        base = {"id": mech.id, "marker": mech.marker, "organ": mech.organ,
+                "direction": "up" if mech.direction > 0 else "down",
+                "evidence": mech.evidence}
+        if mech.organ not in model.organs_:
+            entries.append(ConcordanceEntry(**base, verdict="untestable",
+                                            reason="organ not modelled"))
+            continue
+        if model.fits_[mech.organ].booster is None:
+            entries.append(ConcordanceEntry(**base, verdict="untestable",
+                                            reason="organ not trained (too few positives); "
+                                                   "the prior alone predicts it"))
+            continue
+        carriers = explainer.carriers(x, mech)
+        if carriers is None or mech.marker not in marker_index:
+            entries.append(ConcordanceEntry(
+                **base, verdict="untestable",
+                reason=f"no {mech.alteration} feature for {mech.marker} among the model's "
+                       "features (off the panels, or too few carriers to build one)"))
+            continue
+        applies = explainer.condition_met(x, mech) & np.array(
+            [mech.applies_to(t, s) for t, s in zip(types, subtypes, strict=True)])
+        if not applies.any():
+            entries.append(ConcordanceEntry(
+                **base, verdict="untestable",
+                reason=f"no patient of {', '.join(mech.cancer_types)}"
+                       + (f" ({', '.join(mech.subtypes)})" if mech.subtypes else "")))
+            continue
+        if mech.organ not in shap:
+            shap[mech.organ] = explainer.marker_contributions(x, mech.organ)[0]
+        values = shap[mech.organ][:, marker_index[mech.marker]]
+        tested_types, diffs, weights = [], [], []
+        n_car = n_non = 0
+        sum_car = sum_non = 0.0
+        best = 0
+        for t in pd.unique(types[applies]):
+            rows = applies & (types == t)
+            car, non = rows & (carriers == 1), rows & (carriers == 0)
+            best = max(best, int(car.sum()))
+            if car.sum() < min_carriers or non.sum() < min_carriers:
+                continue
+            tested_types.append(str(t))
+            diffs.append(values[car].mean() - values[non].mean())
+            weights.append(car.sum())
+            n_car, n_non = n_car + int(car.sum()), n_non + int(non.sum())
+            sum_car += float(values[car].sum())
+            sum_non += float(values[non].sum())
+        if not tested_types:
+            entries.append(ConcordanceEntry(
+                **base, verdict="untestable",
+                reason=f"fewer than {min_carriers} carriers (or non-carriers) within any "
+                       f"applicable cancer type (most carriers in one type: {best})"))
+            continue
+        diff = float(np.average(diffs, weights=weights))
+        if abs(diff) < min_effect:
+            verdict, reason = "neutral", (f"carriers differ by {diff:+.4f} log-odds: the "
+                                          "model gives the marker no material weight")
+        elif np.sign(diff) == mech.direction:
+            verdict, reason = "agree", f"carriers {diff:+.3f} log-odds vs non-carriers"
+        else:
+            verdict, reason = "disagree", (f"carriers {diff:+.3f} log-odds vs non-carriers, "
+                                           f"documented {base['direction']}")
+        entries.append(ConcordanceEntry(
+            **base, verdict=verdict, reason=reason, cancer_types=tuple(tested_types),
+            n_carriers=n_car, n_non_carriers=n_non, shap_carriers=sum_car / n_car,
+            shap_non_carriers=sum_non / n_non, difference=diff))
+    return Concordance(tuple(entries), min_carriers, min_effect)

@@ -1,0 +1,165 @@
+"""Explanations: marker sums are exact, drivers cite the knowledge base, concordance checks it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from organo_predict import FeatureError
+from organo_predict._explain import NO_MECHANISM, Explainer, concordance
+from organo_predict._models import OrganotropismModel, labels_from_samples
+from organo_predict._recipes import KnowledgeBase, load_mechanisms, parse_mechanisms
+
+ORGANS = ["CNS_BRAIN", "BONE", "LIVER"]
+
+
+@pytest.fixture(scope="module")
+def fitted(msk_features):
+    """A three-organ model on all metastatic lung adenocarcinomas plus 3,000 other patients."""
+    cohort, features = msk_features
+    from organo_predict._features import FeatureBuilder
+
+    builder = FeatureBuilder().fit(cohort)
+    labels = labels_from_samples(cohort.samples)[ORGANS]
+    metastatic = (cohort.samples["METASTATIC_PATIENT"] == "Yes").to_numpy()
+    rows = metastatic & labels.notna().all(axis=1).to_numpy()
+    luad = (cohort.samples["SUBTYPE_ABBREVIATION"] == "LUAD").to_numpy() & rows
+    rng = np.random.default_rng(0)
+    others = np.flatnonzero(rows & ~luad)
+    keep = np.zeros(len(rows), dtype=bool)
+    keep[luad] = True
+    keep[rng.choice(others, 3000, replace=False)] = True
+    x, y = features[keep], labels[keep]
+    model = OrganotropismModel(organs=ORGANS, random_state=0).fit(x, y)
+    return builder, model, x
+
+
+def test_marker_contributions_sum_to_the_models_log_odds(fitted) -> None:
+    builder, model, x = fitted
+    explainer = Explainer(model, builder)
+    for rows in (x.iloc[:5], x.iloc[:40], x):  # single-row, pred_contrib and per-pattern paths
+        logit = model.decision_function(rows)
+        for j, organ in enumerate(ORGANS):
+            contrib, baseline = explainer.marker_contributions(rows, organ)
+            assert contrib.shape == (len(rows), len(explainer.markers))
+            np.testing.assert_allclose(baseline + contrib.sum(1), logit[:, j], atol=1e-9)
+
+
+def test_explanation_decomposes_exactly_and_keeps_context_apart(fitted) -> None:
+    builder, model, x = fitted
+    explainer = Explainer(model, builder)
+    proba = model.predict_proba(x.iloc[:3])
+    for i, explanation in enumerate(explainer.explain(x.iloc[:3], top_k=500)):
+        for item in explanation.organs:
+            assert item.probability == pytest.approx(proba[item.organ].iloc[i], abs=1e-12)
+            drivers = sum(d.contribution for d in item.drivers_up + item.drivers_down)
+            total = item.expected_log_odds + item.context_contribution + drivers
+            # top_k=500 lists every marker above min_contribution; the rest are < 1e-4 each
+            assert total == pytest.approx(item.log_odds, abs=1e-4 * len(explainer.markers))
+            assert set(item.context) >= {"cancer_type", "subtype", "sex", "age"}
+            assert not {d.marker for d in item.drivers_up} & set(item.context)
+    json.dumps([e.to_dict() for e in explainer.explain(x.iloc[:2])])
+
+
+def test_egfr_mutant_luad_brain_explanation_cites_the_egfr_mechanism(fitted) -> None:
+    builder, model, x = fitted
+    explainer = Explainer(model, builder)
+    subtype = explainer.category_names(x, "subtype")
+    carriers = x[(subtype == "LUAD") & (x["mut_EGFR"].to_numpy() == 1)]
+    assert len(carriers) > 100
+    explanations = explainer.explain(carriers.iloc[:200], top_k=5, organs=["CNS_BRAIN"])
+    cited = []
+    for explanation in explanations:
+        brain = explanation.organ("CNS_BRAIN")
+        for driver in brain.drivers_up:
+            if driver.marker == "EGFR":
+                ids = {m.id for m in driver.mechanisms}
+                assert "EGFR_LUAD_BRAIN" in ids
+                match = next(m for m in driver.mechanisms if m.id == "EGFR_LUAD_BRAIN")
+                assert match.carrier is True and match.consistent is True
+                assert "Nguyen" in match.citation
+                cited.append(explanation.sample_id)
+    # EGFR is an upward brain driver, citing its mechanism, for most EGFR-mutant LUAD
+    assert len(cited) >= 0.8 * len(explanations)
+    text = explanations[0].render(["CNS_BRAIN"])
+    assert "EGFR_LUAD_BRAIN" in text and "CNS_BRAIN" in text
+
+
+def test_drivers_without_an_entry_say_so(fitted) -> None:
+    builder, model, x = fitted
+    explainer = Explainer(model, builder, knowledge=KnowledgeBase("empty", "none", ()))
+    text = explainer.explain(x.iloc[:1], organs=["LIVER"])[0].render()
+    assert NO_MECHANISM in text
+
+
+def test_concordance_verdicts_follow_the_documented_direction(fitted) -> None:
+    builder, model, x = fitted
+    egfr = next(m for m in load_mechanisms().mechanisms if m.id == "EGFR_LUAD_BRAIN")
+    flipped = replace(egfr, id="EGFR_FLIPPED", direction=-1)
+    unknown = replace(egfr, id="NOT_A_GENE", marker="NOTAGENE")
+    other_organ = replace(egfr, id="SKIN_ENTRY", organ="SKIN")
+    knowledge = KnowledgeBase("test", "test", (egfr, flipped, unknown, other_organ))
+    result = concordance(Explainer(model, builder, knowledge=knowledge), x)
+    report = result.to_dict()
+    assert report["agree"] == ["EGFR_LUAD_BRAIN"] and report["disagree"] == ["EGFR_FLIPPED"]
+    assert report["tested"] == ["EGFR_LUAD_BRAIN", "EGFR_FLIPPED"]
+    assert "NOTAGENE" in report["untestable"]["NOT_A_GENE"]
+    assert report["untestable"]["SKIN_ENTRY"] == "organ not modelled"
+    assert report["agreement"] == 0.5
+    entry = result.entries[0]
+    assert entry.n_carriers >= 20 and entry.difference > 0.01
+
+
+def test_knowledge_base_entries_are_complete_and_cited() -> None:
+    kb = load_mechanisms()
+    ids = {m.id for m in kb.mechanisms}
+    assert len(ids) == len(kb.mechanisms)
+    for needed in ("EGFR_LUAD_BRAIN", "EGFR_LUAD_BONE", "KRAS_LUAD_PLEURA", "STK11_LUAD_ADRENAL",
+                   "KRAS_CRC_LUNG", "APC_CRC_LIVER", "SMAD4_CRC_LIVER", "PTEN_PRAD_LIVER",
+                   "AR_PRAD_BONE", "RB1_PRAD_LIVER", "ESR1_HRBC_LIVER", "HR_BC_BONE",
+                   "HER2_BC_BRAIN", "ERBB2_ESCA_LUNG", "TP53_PAAD_LIVER", "CXCR4_BONE",
+                   "MET_LIVER"):
+        assert needed in ids
+    for m in kb.mechanisms:
+        assert m.citation and m.mechanism.endswith(".")
+    assert {m.evidence for m in kb.mechanisms if m.marker in ("CXCR4", "MET", "HGF")} == {
+        "expression"}
+
+
+def test_a_bad_knowledge_base_entry_names_the_file_and_the_entry() -> None:
+    good = {"id": "X", "marker": "EGFR", "alteration": "mutation", "organ": "LIVER",
+            "direction": "up", "cancer_types": ["*"], "evidence": "genomic",
+            "mechanism": "m.", "citation": "c"}
+    header = {"rationale": "r", "citation": "c"}
+    assert len(parse_mechanisms({**header, "mechanism": [good]}, "kb.toml").mechanisms) == 1
+    with pytest.raises(FeatureError, match=r"kb.toml: \[\[mechanism\]\] X: direction"):
+        parse_mechanisms({**header, "mechanism": [{**good, "direction": "sideways"}]}, "kb.toml")
+    with pytest.raises(FeatureError, match="kb.toml: .*X lacks citation"):
+        parse_mechanisms({**header, "mechanism": [{**good, "citation": ""}]}, "kb.toml")
+    with pytest.raises(FeatureError, match="duplicate id"):
+        parse_mechanisms({**header, "mechanism": [good, good]}, "kb.toml")
+
+
+def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
+    from organo_predict._bundle import save_bundle
+    from organo_predict.cli import main
+
+    builder, model, x = fitted
+    bundle = save_bundle(builder, model, tmp_path / "bundle")
+    explainer = Explainer(model, builder)
+    subtype = explainer.category_names(x, "subtype")
+    sample = str(x.index[(subtype == "LUAD") & (x["mut_EGFR"].to_numpy() == 1)][0])
+    assert main(["explain", sample, "--model", str(bundle), "--organ", "cns_brain"]) == 0
+    text = capsys.readouterr().out
+    assert sample in text and "CNS_BRAIN" in text and "LIVER" not in text
+    assert main(["explain", sample, "--model", str(bundle), "--json", "--top", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {o["organ"] for o in data["organs"]} == set(ORGANS)
+    assert all(len(o["drivers_up"]) <= 2 for o in data["organs"])
+    assert main(["explain", "NOT-A-SAMPLE", "--model", str(bundle)]) == 2
+    assert "NOT-A-SAMPLE" in capsys.readouterr().err
+    assert main(["explain", sample, "--model", str(tmp_path / "nowhere")]) == 2
+    assert "no such bundle folder" in capsys.readouterr().err

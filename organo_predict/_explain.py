@@ -177,6 +177,7 @@ class Explainer:
         self._levels = {name: np.asarray(list(levels) + [None], dtype=object)
                         for name, levels in builder.categories_.items()}
         self._pool = None
+        self._ids_cache: dict[tuple, list[tuple[str, str | None]]] = {}
         self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
         for mech in self.knowledge.mechanisms:
             self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)
@@ -270,6 +271,20 @@ class Explainer:
         return [Explanation(ids[i], cancer_types[i], subtypes[i],
                             tuple(per_organ[o][i] for o in organs), self.knowledge.version)
                 for i in range(len(x))]
+
+    def mechanism_ids(self, marker: str, organ: str, cancer_type: str | None,
+                      subtype: str | None, row: np.ndarray | None = None) -> list[str]:
+        """Ids of the entries for (marker, organ) that apply to this cancer type/subtype and,
+        given the patient's feature `row` (model column order), to its conditions."""
+        key = (marker, organ, cancer_type, subtype)
+        candidates = self._ids_cache.get(key)
+        if candidates is None:
+            candidates = [(m.id, m.condition) for m in self._by_key.get((marker, organ), [])
+                          if m.applies_to(cancer_type, subtype)]
+            self._ids_cache[key] = candidates
+        return [i for i, condition in candidates
+                if condition is None or (row is not None and condition in self._column_of
+                                         and row[self._column_of[condition]] == 1)]
 
     def _all_organs(self, inputs: ModelInputs,
                     organs: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

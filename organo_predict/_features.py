@@ -235,9 +235,17 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         g_idx = gene_index.get_indexer(maf["Hugo_Symbol"])
         vc = maf["Variant_Classification"].astype(str).to_numpy()
         symbols = maf["Hugo_Symbol"].astype(str).to_numpy()
-        counts = ~np.isin(vc, list(recipes.not_protein_altering))
+        vc_codes, vc_levels = pd.factorize(vc)
+
+        def in_classes(classes: frozenset[str]) -> np.ndarray:
+            # membership over the few distinct classes, then broadcast: isin on every
+            # string row is what made this slow
+            return np.append(np.isin(np.asarray(vc_levels, dtype=object), list(classes)),
+                             False)[vc_codes]
+
+        counts = ~in_classes(recipes.not_protein_altering)
         for gene, allowed in recipes.noncoding_exceptions.items():
-            counts |= (symbols == gene) & np.isin(vc, list(allowed))
+            counts |= (symbols == gene) & in_classes(allowed)
         measured = ("mutations" in cohort.profiles or not cohort.profiles)
         on_panel = (self._panel_mask(cohort, samples, genes, "mutations") if measured
                     else np.zeros((n, len(genes)), dtype=bool))
@@ -251,7 +259,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         # --- truncating vs missense in tumor suppressors (class known only)
         protein = maf["HGVSp_Short"].astype("string").fillna("").str.removeprefix("p.")
         protein = protein.to_numpy(dtype=object)
-        known = np.isin(vc, list(recipes.known_classes))
+        known = in_classes(recipes.known_classes)
         for gene in recipes.tumor_suppressors:
             j = gene_index.get_indexer([gene])[0]
             if j < 0:
@@ -261,7 +269,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                 column = base[:, j].copy()
                 unknown_rows = rows & ~known
                 column[s_idx[unknown_rows]] = np.nan
-                hit = rows & np.isin(vc, list(classes))
+                hit = rows & in_classes(classes)
                 column[s_idx[hit]] = 1.0
                 cols[f"{label}_{gene}"] = column
 

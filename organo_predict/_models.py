@@ -121,7 +121,7 @@ class OrganFit:
     status: str  # "trained" or why not
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ModelInputs:
     """A feature frame converted once for repeated use across organs: the model's columns as
     C-ordered float32 and the prior's log-odds (n, organs)."""
@@ -129,6 +129,13 @@ class ModelInputs:
     data: np.ndarray
     prior_logit: np.ndarray
     index: pd.Index
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def columns(self) -> np.ndarray:
+        """The same data column-major (built once): per-feature scans read it contiguously."""
+        if "columns" not in self._cache:
+            self._cache["columns"] = np.asfortranarray(self.data)
+        return self._cache["columns"]
 
 
 @dataclass
@@ -339,7 +346,8 @@ class OrganotropismModel(BaseEstimator):
         if fit.booster is None:
             return np.zeros((n, width)), slope * init + intercept
         if n > _DIRECT_SHAP_ROWS:
-            contrib = self._explainer(organ).contributions(inputs.data, groups, n_groups)
+            contrib = self._explainer(organ).contributions(inputs.data, groups, n_groups,
+                                                           columns=inputs.columns())
         elif n <= _SINGLE_ROW_SHAP_ROWS:  # LightGBM's single-row fast path, row by row
             fast = self._single_row(organ)
             contrib = np.stack([fast.contributions(row) for row in inputs.data])

@@ -23,7 +23,7 @@ _ZERO = 1e-35  # LightGBM's kZeroThreshold
 @dataclass(frozen=True, slots=True)
 class _Split:
     feature: int
-    threshold: float
+    threshold: np.float64  # a NumPy double: float32 values are compared in double precision
     categories: frozenset[int] | None  # categorical split: codes that go left
     default_left: bool
     missing: str  # "None", "Zero" or "NaN"
@@ -38,9 +38,9 @@ def _splits(tree: dict) -> list[_Split]:
             continue
         if node["decision_type"] == "==":
             cats = frozenset(int(c) for c in str(node["threshold"]).split("||"))
-            out.append(_Split(int(node["split_feature"]), 0.0, cats, False, "None"))
+            out.append(_Split(int(node["split_feature"]), np.float64(0.0), cats, False, "None"))
         else:
-            out.append(_Split(int(node["split_feature"]), float(node["threshold"]), None,
+            out.append(_Split(int(node["split_feature"]), np.float64(node["threshold"]), None,
                               bool(node["default_left"]), str(node["missing_type"])))
         stack += [node["left_child"], node["right_child"]]
     return out
@@ -51,9 +51,11 @@ def _goes_left(split: _Split, values: np.ndarray) -> np.ndarray:
     nan = np.isnan(values)
     if split.categories is not None:
         codes = np.where(nan, -1, values).astype(np.int64)
-        return np.isin(codes, list(split.categories)) & (codes >= 0)
+        table = np.zeros(max(split.categories) + 2, dtype=bool)  # last slot: out of range
+        table[list(split.categories)] = True
+        return table[np.where((codes >= 0) & (codes < len(table) - 1), codes, -1)]
     if split.missing != "NaN":
-        values = np.where(nan, 0.0, values)
+        values = np.where(nan, np.float32(0.0), values)
         nan = np.zeros_like(nan)
     missing = np.abs(values) <= _ZERO if split.missing == "Zero" else nan
     return np.where(missing, split.default_left, values <= split.threshold)
@@ -78,16 +80,18 @@ class TreeShap:
             for splits in self.trees]
 
     def contributions(self, x: np.ndarray, groups: np.ndarray | None = None,
-                      n_groups: int | None = None) -> np.ndarray:
+                      n_groups: int | None = None,
+                      columns: np.ndarray | None = None) -> np.ndarray:
+        """`columns`: optionally the same data column-major, read for the split tests."""
         x32 = np.ascontiguousarray(x, dtype=np.float32)  # row gathers below need C order
         n = len(x32)
         if groups is None:
             groups, n_groups = np.arange(self.n_features), self.n_features
         out = np.zeros((n + 1, n_groups + 1), order="F")[:n]
         if n == 0 or not self.trees:
-            return np.ascontiguousarray(out)
-        columns = {f: x32[:, f].astype(np.float64) for f in
-                   np.unique(np.concatenate(self.tree_features))}
+            return out
+        source = x32 if columns is None else columns
+        columns = {f: source[:, f] for f in np.unique(np.concatenate(self.tree_features))}
         rows = np.arange(n)
         for t, splits in enumerate(self.trees):
             if not splits:  # a stump: only the expected value moves
@@ -115,7 +119,7 @@ class TreeShap:
             for f in self.tree_features[t]:
                 out[:, groups[f]] += rep[:, f][inverse]
             out[:, -1] += rep[0, -1]
-        return np.ascontiguousarray(out)
+        return out
 
 
 

@@ -83,7 +83,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_cohort(path: Path | None):
+def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported lazily
     from ._experiment import _load_cohort as load
 
     return load(str(path) if path else "embedded:msk_met")
@@ -117,6 +117,37 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         out.print_json(json.dumps(explanation.to_dict()))
     else:
         out.print(explanation.render(), highlight=False, markup=False, soft_wrap=True)
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.table import Table
+
+    from ._loading import load_model
+    from ._score import output_format, score_cohort
+
+    output_format(args.out)  # a bad extension fails before anything is loaded
+    loaded = load_model(args.model)
+    cohort = _load_cohort(args.cohort)
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task("scoring", total=len(cohort.samples))
+        summary = score_cohort(cohort, loaded, args.out, explain_k=args.explain,
+                               chunk_size=args.chunk_size,
+                               progress=lambda done, total: bar.update(task, completed=done))
+    table = Table(title=f"{summary.n_samples:,} samples of {cohort.study_id} scored in "
+                        f"{summary.elapsed_s:.1f} s -> {summary.output}")
+    table.add_column("organ")
+    table.add_column("expected share", justify="right")
+    table.add_column("training prevalence", justify="right")
+    for organ, share in summary.expected_share.items():
+        table.add_row(organ, f"{share:.3f}", f"{summary.train_prevalence[organ]:.3f}")
+    out.print(table)
+    if summary.unseen:
+        out.print("not seen in training: " + ", ".join(
+            f"{k.replace('_', ' ')} {v:,}" for k, v in summary.unseen.items()), soft_wrap=True)
     return 0
 
 
@@ -160,6 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=5, help="drivers listed each way (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(handler=_cmd_explain)
+
+    p = sub.add_parser("score", help="score every sample of a cohort into a Parquet/CSV file")
+    p.add_argument("cohort", metavar="COHORT", help="cBioPortal study folder or .tar.gz "
+                                                   "(embedded:msk_met: the embedded cohort)")
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output file: .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
+    p.add_argument("--explain", type=int, default=0, metavar="K",
+                   help="add the top K drivers per organ with their mechanism ids")
+    p.add_argument("--chunk-size", type=int, default=50_000,
+                   help="samples per chunk (bounds memory; default 50,000)")
+    p.set_defaults(handler=_cmd_score)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -103,8 +103,14 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
         assert site["auroc_ci"][0] <= site["auroc"] <= site["auroc_ci"][1]
     # BREAST has too few positives in 3,000 patients to learn: reported, not dropped
     assert "BREAST" in metrics["sites"] and "BREAST" in metrics["not_trained"]
+    conc = metrics["concordance"]
+    assert set(conc) >= {"tested", "agree", "disagree", "untestable", "agreement"}
+    assert set(conc["tested"]) == set(conc["agree"]) | set(conc["disagree"]) | set(
+        conc["neutral"])
+    assert "## Concordance with documented mechanisms" in (tmp_path / "rep" / "report.md"
+                                                           ).read_text()
     for name in ("report.md", "per_organ.csv", "per_cancer_type.csv", "roc.png",
-                 "calibration.png"):
+                 "calibration.png", "shap_beeswarm.png", "concordance_heatmap.png"):
         assert (tmp_path / "rep" / name).is_file()
     assert (tmp_path / "mlflow.db").is_file()
 

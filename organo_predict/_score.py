@@ -1,0 +1,280 @@
+"""Batch scoring of a cohort: features -> calibrated probabilities (-> top drivers), in chunks.
+
+`score_frame` is pure (features in, a table out); `score_cohort` is the IO edge: it walks the
+cohort in chunks of samples, appends each scored chunk to a temporary file next to the output
+and renames it into place only when every chunk is written, so an interrupted run leaves no
+partial output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._cohort import Cohort
+from ._errors import OrganoPredictError
+from ._explain import Explainer
+from ._loading import LoadedModel
+from ._models import ModelInputs, sigmoid
+
+__all__ = ["ScoreSummary", "iter_chunks", "output_format", "score_cohort", "score_frame"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring run did: counts, expected share per organ, what the model had not seen."""
+
+    output: str
+    n_samples: int
+    n_chunks: int
+    elapsed_s: float
+    explain_k: int
+    expected_share: dict[str, float]  # mean calibrated probability = expected share
+    train_prevalence: dict[str, float]
+    unseen: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def iter_chunks(cohort: Cohort, chunk_size: int) -> Iterator[Cohort]:
+    """Consecutive sample chunks as cohorts; mutation and SV rows are located once, not
+    searched per chunk (a million-sample cohort has tens of millions of rows)."""
+    samples = cohort.samples.index
+    n = len(samples)
+
+    def grouped(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        codes = samples.get_indexer(frame["SAMPLE_ID"])
+        order = np.argsort(codes, kind="stable")
+        return order, codes[order]
+
+    mut_order, mut_codes = grouped(cohort.mutations)
+    sv_order, sv_codes = grouped(cohort.structural_variants)
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        ids = samples[start:stop]
+
+        def rows(order: np.ndarray, codes: np.ndarray, start: int = start,
+                 stop: int = stop) -> np.ndarray:
+            lo, hi = np.searchsorted(codes, [start, stop])
+            return order[lo:hi]
+
+        chunk_samples = cohort.samples.iloc[start:stop]
+        yield replace(
+            cohort,
+            samples=chunk_samples,
+            patients=cohort.patients.loc[
+                cohort.patients.index.intersection(pd.Index(chunk_samples["PATIENT_ID"]),
+                                                   sort=False)],
+            mutations=cohort.mutations.iloc[rows(mut_order, mut_codes)],
+            structural_variants=cohort.structural_variants.iloc[rows(sv_order, sv_codes)],
+            cna=None if cohort.cna is None else cohort.cna.reindex(ids),
+            panel_matrix=cohort.panel_matrix.reindex(ids),
+        )
+
+
+def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
+                explain_k: int = 0, explainer: Explainer | None = None) -> pd.DataFrame:
+    """The output table of one chunk: `ids` (SAMPLE_ID, PATIENT_ID, CANCER_TYPE), then
+    `p_<ORGAN>`; with `explain_k` = K, for each organ and rank r = 1..K the r-th
+    tumor-intrinsic marker by |SHAP| (`<ORGAN>_driver_<r>`), its contribution in log-odds
+    (`<ORGAN>_shap_<r>`) and the ids of the documented mechanisms that apply to this patient
+    (`<ORGAN>_mechanisms_<r>`, comma-separated; empty: no documented mechanism)."""
+    model = loaded.model
+    inputs = model.inputs(features)
+    out = ids.reset_index(drop=True).copy()
+    proba = sigmoid(model.decision_function(inputs))
+    columns: dict[str, object] = {f"p_{o}": proba[:, j] for j, o in enumerate(model.organs_)}
+    if explain_k > 0 and len(features) > 0:
+        explainer = explainer or Explainer(model, loaded.builder)
+        columns.update(_drivers(explainer, inputs, features, explain_k))
+    return pd.concat([out, pd.DataFrame(columns)], axis=1)
+
+
+def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
+             explain_k: int) -> dict[str, object]:
+    """Top-K driver columns, vectorized: mechanism ids are looked up once per distinct
+    (marker, cancer type, subtype, conditions) combination, not once per cell."""
+    model = explainer.model
+    n = len(features)
+    intrinsic = np.flatnonzero(~explainer.layout_.context)
+    markers = np.asarray(explainer.markers, dtype=object)
+    k = min(explain_k, len(intrinsic))
+    type_codes, type_names = pd.factorize(explainer.category_names(features, "cancer_type"))
+    sub_codes, sub_names = pd.factorize(explainer.category_names(features, "subtype"))
+    type_names = np.asarray(type_names, dtype=object)
+    sub_names = np.asarray(sub_names, dtype=object)
+    conditions = sorted({m.condition for m in explainer.knowledge.mechanisms
+                         if m.condition and m.condition in explainer._column_of})
+    cond_bits = np.zeros(n, dtype=np.int64)
+    for b, name in enumerate(conditions):
+        cond_bits |= (inputs.data[:, explainer._column_of[name]] == 1).astype(np.int64) << b
+    width_t, width_s = len(type_names) + 1, len(sub_names) + 1
+    context_key = ((type_codes + 1) * width_s + (sub_codes + 1)) * (1 << len(conditions)) + cond_bits
+    out: dict[str, object] = {}
+    cond_index = [explainer._column_of[name] for name in conditions]
+    for organ in model.organs_:
+        found: dict[int, str] = {}  # key -> mechanism ids, shared by the K ranks
+        shap, _ = explainer.marker_contributions(inputs, organ)
+        # only markers the organ's trees use can be drivers: select those columns first
+        active = intrinsic[np.abs(shap[:, intrinsic]).max(axis=0, initial=0.0) > 0]
+        if len(active) < k:
+            active = intrinsic[:k] if len(active) == 0 else np.union1d(active, intrinsic)[:k]
+        shap = np.ascontiguousarray(shap[:, active])
+        top = np.argpartition(-np.abs(shap), k - 1, axis=1)[:, :k]
+        values = np.take_along_axis(shap, top, axis=1)
+        order = np.argsort(-np.abs(values), axis=1, kind="stable")
+        top = active[np.take_along_axis(top, order, axis=1)]
+        values = np.take_along_axis(values, order, axis=1)
+        for r in range(k):
+            marker_idx = top[:, r]
+            key = marker_idx.astype(np.int64) * (width_t * width_s << len(conditions)) + context_key
+            unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            ids = np.empty(len(unique), dtype=object)
+            for u, (value, i) in enumerate(zip(unique.tolist(), first.tolist(), strict=True)):
+                if value not in found:
+                    row = np.zeros(len(explainer._column_of), dtype=np.float32)
+                    row[cond_index] = inputs.data[i, cond_index]  # only conditions are read
+                    found[value] = ",".join(explainer.mechanism_ids(
+                        markers[marker_idx[i]], organ,
+                        None if type_codes[i] < 0 else type_names[type_codes[i]],
+                        None if sub_codes[i] < 0 else sub_names[sub_codes[i]], row))
+                ids[u] = found[value]
+            zero = values[:, r] == 0.0
+            out[f"{organ}_driver_{r + 1}"] = np.where(zero, None, markers[marker_idx])
+            out[f"{organ}_shap_{r + 1}"] = values[:, r]
+            out[f"{organ}_mechanisms_{r + 1}"] = np.where(zero, "", ids[np.ravel(inverse)])
+    return out
+
+
+def output_format(path: str | Path) -> str:
+    """The output format named by the file extension, or a clear error."""
+    path = Path(path)
+    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+    if suffix in (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz"):
+        return suffix
+    raise OrganoPredictError(f"--out {path}: unknown format {suffix or '(no extension)'!r}; "
+                             "use .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
+
+
+def _writer(path: Path, suffix: str):
+    """Appends chunks to `path` as Parquet or CSV (`suffix` from `output_format`)."""
+    if suffix in (".parquet", ".pq"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        state: dict[str, object] = {}
+
+        def write(frame: pd.DataFrame) -> None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if "writer" not in state:
+                state["writer"] = pq.ParquetWriter(path, table.schema, compression="zstd")
+            state["writer"].write_table(table)
+
+        def close() -> None:
+            if "writer" in state:
+                state["writer"].close()
+
+        return write, close
+    sep = "\t" if suffix.startswith(".tsv") else ","
+    first = {"header": True}
+
+    def write(frame: pd.DataFrame) -> None:
+        frame.to_csv(path, mode="w" if first["header"] else "a", header=first["header"],
+                     index=False, sep=sep, compression="gzip" if suffix.endswith(".gz") else None)
+        first["header"] = False
+
+    return write, lambda: None
+
+
+def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k: int = 0,
+                 chunk_size: int = 50_000, progress: Progress | None = None) -> ScoreSummary:
+    """Score every sample of `cohort` into `out`, atomically (see the module docstring)."""
+    start_time = time.perf_counter()
+    out = Path(out)
+    if out.is_dir():
+        raise OrganoPredictError(f"--out {out}: is a folder; give a file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fmt = output_format(out)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    write, close = _writer(tmp, fmt)
+    model, builder = loaded.model, loaded.builder
+    explainer = Explainer(model, builder) if explain_k > 0 else None
+    n = len(cohort.samples)
+    sums = np.zeros(len(model.organs_))
+    n_chunks = 0
+    previous = signal.getsignal(signal.SIGTERM)
+    terminated = False
+
+    def on_term(signum: int, frame: object) -> None:  # clean up on `kill`, like on Ctrl-C
+        nonlocal terminated
+        terminated = True
+        raise KeyboardInterrupt
+
+    in_main = _in_main_thread()
+    if in_main:
+        signal.signal(signal.SIGTERM, on_term)
+    try:
+        done = 0
+        for chunk in iter_chunks(cohort, chunk_size) if n else [cohort]:
+            features = builder.transform(chunk)
+            ids = pd.DataFrame({
+                "SAMPLE_ID": chunk.samples.index.astype(str),
+                "PATIENT_ID": chunk.samples["PATIENT_ID"].astype(str).to_numpy(),
+                "CANCER_TYPE": _cancer_type(chunk, len(chunk.samples)),
+            })
+            table = score_frame(loaded, features, ids, explain_k, explainer)
+            sums += table[[f"p_{o}" for o in model.organs_]].to_numpy().sum(0)
+            write(table)
+            n_chunks += 1
+            done += len(chunk.samples)
+            if progress is not None:
+                progress(done, n)
+        close()
+        os.replace(tmp, out)
+    except BaseException:
+        close_quietly(close)
+        tmp.unlink(missing_ok=True)
+        if terminated:
+            raise OrganoPredictError("terminated; no output written") from None
+        raise
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    return ScoreSummary(
+        output=str(out), n_samples=n, n_chunks=n_chunks,
+        elapsed_s=time.perf_counter() - start_time, explain_k=explain_k,
+        expected_share={o: float(sums[j] / n) if n else float("nan")
+                        for j, o in enumerate(model.organs_)},
+        train_prevalence={o: float(model.train_prevalence_.get(o, float("nan")))
+                          for o in model.organs_},
+        unseen=builder.unseen(cohort) if n else {})
+
+
+def close_quietly(close: Callable[[], None]) -> None:
+    with contextlib.suppress(Exception):  # the run already failed; its error is the one
+        close()
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _cancer_type(chunk: Cohort, n: int) -> np.ndarray:
+    from ._features import FeatureBuilder
+    from ._recipes import load_recipes
+
+    values = FeatureBuilder._column(chunk, load_recipes().cancer_type_columns)
+    return values.fillna("").astype(str).to_numpy() if len(values) else np.array([], str)

@@ -1,0 +1,128 @@
+"""Batch scoring: the table, the explanations, atomic output, and cohorts the model has not seen."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from organo_predict import OrganoPredictError
+from organo_predict._bundle import save_bundle
+from organo_predict._features import FeatureBuilder
+from organo_predict._loading import LoadedModel
+from organo_predict._models import OrganotropismModel, labels_from_samples
+from organo_predict._score import score_cohort
+from organo_predict.cli import main
+
+ORGANS = ["LIVER", "LUNG", "BONE"]
+
+
+@pytest.fixture(scope="module")
+def loaded(msk_features) -> LoadedModel:
+    cohort, features = msk_features
+    builder = FeatureBuilder().fit(cohort)
+    labels = labels_from_samples(cohort.samples)[ORGANS]
+    rows = np.flatnonzero(labels.notna().all(axis=1).to_numpy())[:4000]
+    model = OrganotropismModel(organs=ORGANS, random_state=0).fit(features.iloc[rows],
+                                                                 labels.iloc[rows])
+    return LoadedModel(builder, model, {}, "test")
+
+
+@pytest.fixture(scope="module")
+def small(msk_features):
+    cohort, _ = msk_features
+    return cohort.subset(cohort.samples.index[::40])  # 589 samples, every kind of cancer
+
+
+def test_scores_match_the_model_and_chunks_do_not_matter(loaded, small, tmp_path) -> None:
+    out = tmp_path / "scores.parquet"
+    summary = score_cohort(small, loaded, out, chunk_size=100)
+    table = pd.read_parquet(out)
+    assert list(table.columns) == ["SAMPLE_ID", "PATIENT_ID", "CANCER_TYPE",
+                                   "p_LIVER", "p_LUNG", "p_BONE"]
+    assert len(table) == len(small.samples) == summary.n_samples and summary.n_chunks == 6
+    expected = loaded.model.predict_proba(loaded.builder.transform(small))
+    np.testing.assert_allclose(table[["p_LIVER", "p_LUNG", "p_BONE"]].to_numpy(),
+                               expected.to_numpy(), atol=1e-12)
+    assert table["SAMPLE_ID"].tolist() == small.samples.index.tolist()
+    assert summary.expected_share["LIVER"] == pytest.approx(table["p_LIVER"].mean())
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_explain_columns_cite_mechanism_ids(loaded, small, tmp_path) -> None:
+    out = tmp_path / "scores.csv"
+    score_cohort(small, loaded, out, explain_k=3, chunk_size=250)
+    table = pd.read_csv(out, keep_default_na=False)
+    for organ in ORGANS:
+        for r in (1, 2, 3):
+            assert {f"{organ}_driver_{r}", f"{organ}_shap_{r}",
+                    f"{organ}_mechanisms_{r}"} <= set(table.columns)
+    shap = table[[f"LIVER_shap_{r}" for r in (1, 2, 3)]].abs().to_numpy()
+    assert (np.diff(shap, axis=1) <= 1e-12).all()  # ranked by |SHAP|
+    cited = set(",".join(table[[c for c in table.columns if "_mechanisms_" in c]]
+                         .to_numpy().ravel()).split(",")) - {""}
+    assert cited and all(c.isupper() for c in cited)
+
+
+def test_empty_cohort_and_unknown_genes(loaded, small, tmp_path) -> None:
+    empty = small.subset([])
+    summary = score_cohort(empty, loaded, tmp_path / "empty.parquet")
+    table = pd.read_parquet(tmp_path / "empty.parquet")
+    assert len(table) == 0 and summary.n_samples == 0 and "p_LIVER" in table.columns
+
+    strange = replace(small, mutations=small.mutations.assign(
+        Hugo_Symbol="NOVEL" + small.mutations["Hugo_Symbol"].astype(str)), cna=None,
+        structural_variants=small.structural_variants.iloc[:0])
+    summary = score_cohort(strange, loaded, tmp_path / "strange.csv", explain_k=2)
+    table = pd.read_csv(tmp_path / "strange.csv")
+    probs = table[["p_LIVER", "p_LUNG", "p_BONE"]].to_numpy()
+    assert np.isfinite(probs).all() and ((probs > 0) & (probs < 1)).all()
+    assert summary.unseen["genes_unknown"] > 100
+
+
+def test_bad_output_extension_is_refused_before_work(tmp_path, capsys) -> None:
+    assert main(["score", "embedded:msk_met", "--model", str(tmp_path), "--out",
+                 str(tmp_path / "x.xlsx")]) == 2
+    assert "unknown format '.xlsx'" in capsys.readouterr().err
+    with pytest.raises(OrganoPredictError, match="is a folder"):
+        score_cohort(None, None, tmp_path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_run_leaves_no_output(loaded, tmp_path, sig) -> None:
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    out = tmp_path / "scores.parquet"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "organo_predict.cli", "score", "embedded:msk_met", "--model",
+         str(bundle), "--out", str(out), "--chunk-size", "300", "--explain", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "80"})
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".scores.parquet.partial-*")):  # midway: chunks written
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert not out.exists()
+    if sig == signal.SIGTERM:  # a catchable signal also removes the partial file
+        assert not list(tmp_path.glob(".scores.parquet.partial-*"))
+        assert "no output written" in proc.stderr.read().decode()
+    proc.stderr.close()
+
+
+def test_cli_score_prints_the_summary(loaded, tmp_path, capsys) -> None:
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    out = tmp_path / "out.tsv"
+    assert main(["score", "embedded:msk_met", "--model", str(bundle), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "expected share" in printed and "training prevalence" in printed
+    assert "samples without mutations" in printed
+    assert len(pd.read_csv(out, sep="\t")) == 23539

@@ -1,7 +1,7 @@
 """MLflow models-from-code entry point: the pyfunc loads a pickle-free bundle artifact.
 
-Input: one row per sample, the feature columns of the bundle with `cancer_type` and
-`subtype` as strings. Output: calibrated `p_<ORGAN>` columns.
+Input: one row per sample, the feature columns of the bundle with `cancer_type`,
+`subtype` and `primary_site` as strings. Output: calibrated `p_<ORGAN>` columns.
 """
 
 from __future__ import annotations

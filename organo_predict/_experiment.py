@@ -415,17 +415,14 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
                 builder: FeatureBuilder, final: OrganotropismModel, x_used: pd.DataFrame,
                 site_metrics: dict[str, OrganMetrics], audit: AuditReport,
                 cohort: Cohort) -> tuple[str, str, str, bool]:
-    import logging
-
     import mlflow
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
     from ._bundle import save_bundle
+    from ._loading import configure_tracking
 
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        mlflow.set_tracking_uri(DEFAULT_TRACKING_URI)
+    configure_tracking()
     mlflow.set_experiment(config.mlflow_experiment)
     primary_metric = "macro_within_type_auroc_main8"
     with mlflow.start_run(run_name=config.name) as run:

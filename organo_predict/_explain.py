@@ -169,15 +169,15 @@ class Explainer:
                               any(f.startswith("extra_") for f in grouped[m])
                               for m in markers]),
             features_of=grouped)
-        self._column_of = {c: i for i, c in enumerate(names)}
+        self.feature_index = {c: i for i, c in enumerate(names)}  # model column of a feature
         self._shown = {m: ([f for f in fs if f not in CATEGORICAL_FEATURES],
-                           np.array([self._column_of[f] for f in fs
+                           np.array([self.feature_index[f] for f in fs
                                      if f not in CATEGORICAL_FEATURES], dtype=np.int64))
                        for m, fs in grouped.items()}
         self._levels = {name: np.asarray(list(levels) + [None], dtype=object)
                         for name, levels in builder.categories_.items()}
         self._pool = None
-        self._ids_cache: dict[tuple, list[tuple[str, str | None]]] = {}
+        self._applicable_cache: dict[tuple, list[Mechanism]] = {}
         self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
         for mech in self.knowledge.mechanisms:
             self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)
@@ -239,7 +239,6 @@ class Explainer:
         context_idx = np.flatnonzero(self.layout_.context)
         intrinsic_idx = np.flatnonzero(~self.layout_.context)
         values = inputs.data
-        column_of = self._column_of
         shap = self._all_organs(inputs, organs)
         for organ in organs:
             contrib, baseline = shap[organ]
@@ -259,7 +258,7 @@ class Explainer:
                     bucket = up if value > 0 else down
                     if len(bucket) < top_k:
                         marker = self.layout_.markers[intrinsic_idx[j]]
-                        bucket.append(self._driver(marker, organ, value, values[i], column_of,
+                        bucket.append(self._driver(marker, organ, value, values[i],
                                                    cancer_types[i], subtypes[i]))
                 rows.append(OrganExplanation(
                     organ=organ, probability=float(sigmoid(log_odds)),
@@ -272,19 +271,24 @@ class Explainer:
                             tuple(per_organ[o][i] for o in organs), self.knowledge.version)
                 for i in range(len(x))]
 
+    def applicable(self, marker: str, organ: str, cancer_type: str | None,
+                   subtype: str | None, row: np.ndarray | None = None) -> list[Mechanism]:
+        """The entries for (marker, organ) that apply to this cancer type/subtype and, given
+        the patient's feature `row` (model column order), whose condition holds."""
+        key = (marker, organ, cancer_type, subtype)
+        candidates = self._applicable_cache.get(key)
+        if candidates is None:
+            candidates = [m for m in self._by_key.get((marker, organ), [])
+                          if m.applies_to(cancer_type, subtype)]
+            self._applicable_cache[key] = candidates
+        return [m for m in candidates
+                if m.condition is None or (row is not None and m.condition in self.feature_index
+                                           and row[self.feature_index[m.condition]] == 1)]
+
     def mechanism_ids(self, marker: str, organ: str, cancer_type: str | None,
                       subtype: str | None, row: np.ndarray | None = None) -> list[str]:
-        """Ids of the entries for (marker, organ) that apply to this cancer type/subtype and,
-        given the patient's feature `row` (model column order), to its conditions."""
-        key = (marker, organ, cancer_type, subtype)
-        candidates = self._ids_cache.get(key)
-        if candidates is None:
-            candidates = [(m.id, m.condition) for m in self._by_key.get((marker, organ), [])
-                          if m.applies_to(cancer_type, subtype)]
-            self._ids_cache[key] = candidates
-        return [i for i, condition in candidates
-                if condition is None or (row is not None and condition in self._column_of
-                                         and row[self._column_of[condition]] == 1)]
+        """Ids of `applicable(...)`."""
+        return [m.id for m in self.applicable(marker, organ, cancer_type, subtype, row)]
 
     def _all_organs(self, inputs: ModelInputs,
                     organs: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -306,18 +310,12 @@ class Explainer:
         return out
 
     def _driver(self, marker: str, organ: str, value: float, row: np.ndarray,
-                column_of: dict[str, int], cancer_type: str | None,
-                subtype: str | None) -> Driver:
+                cancer_type: str | None, subtype: str | None) -> Driver:
         names, idx = self._shown[marker]
         shown = {f: (None if v != v else v) for f, v in zip(names, row[idx].tolist(),
                                                              strict=True)}
         matches = []
-        for mech in self._by_key.get((marker, organ), []):
-            if not mech.applies_to(cancer_type, subtype):
-                continue
-            if mech.condition is not None and (mech.condition not in column_of
-                                               or row[column_of[mech.condition]] != 1):
-                continue
+        for mech in self.applicable(marker, organ, cancer_type, subtype, row):
             prefixes = ALTERATIONS[mech.alteration]
             relevant = [v for f, v in shown.items() if f.startswith(prefixes)]
             known = [v for v in relevant if v is not None]

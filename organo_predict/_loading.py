@@ -13,7 +13,8 @@ from ._errors import ModelError
 from ._features import FeatureBuilder
 from ._models import OrganotropismModel
 
-__all__ = ["DEFAULT_MODEL_URI", "LoadedModel", "load_model"]
+__all__ = ["DEFAULT_MODEL_URI", "DEFAULT_TRACKING_URI", "LoadedModel", "configure_tracking",
+           "load_model"]
 
 DEFAULT_MODEL_URI = "models:/organotropism@champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -30,7 +31,8 @@ class LoadedModel:
     info: dict[str, object] = field(default_factory=dict)  # registry name, version, alias
 
 
-def _tracking() -> None:
+def configure_tracking() -> None:
+    """MLflow quiet, and tracking in ./mlflow.db unless MLFLOW_TRACKING_URI says otherwise."""
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -53,7 +55,7 @@ def load_model(uri: str | None = None) -> LoadedModel:
     if "://" not in uri and not uri.startswith("models:/") and not uri.startswith("runs:/"):
         raise ModelError(f"model {uri!r}: no such bundle folder, and not an MLflow model URI "
                          "(models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/model)")
-    _tracking()
+    configure_tracking()
     import mlflow
 
     info: dict[str, object] = {"source": "mlflow", "tracking_uri": mlflow.get_tracking_uri()}

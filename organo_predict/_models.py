@@ -87,25 +87,23 @@ class SubtypePrior(BaseEstimator):
                 known[rows].sum(0) + k)
         return self
 
+    def _rate(self, t: float, s: float) -> np.ndarray:
+        """Subtype rate, else cancer-type rate, else the overall rate (unknown levels)."""
+        if (t, s) in self.subtype_rates_:
+            return self.subtype_rates_[(t, s)]
+        return self.type_rates_.get(t, self.global_)
+
     def predict(self, cancer_type: np.ndarray, subtype: np.ndarray) -> np.ndarray:
         """(n, organs) prior probabilities."""
         check_is_fitted(self, "global_")
         out = np.tile(self.global_, (len(cancer_type), 1))
         if len(cancer_type) <= 16:  # a few patients: dictionary lookups beat a groupby
             for i, (t, s) in enumerate(zip(cancer_type, subtype, strict=True)):
-                key = (float(t), float(s))
-                if key in self.subtype_rates_:
-                    out[i] = self.subtype_rates_[key]
-                elif float(t) in self.type_rates_:
-                    out[i] = self.type_rates_[float(t)]
+                out[i] = self._rate(float(t), float(s))
             return out
         keys = pd.DataFrame({"t": cancer_type, "s": subtype})
         for (t, s), idx in keys.groupby(["t", "s"], dropna=False).indices.items():
-            t_f, s_f = float(t), float(s)
-            if (t_f, s_f) in self.subtype_rates_:
-                out[idx] = self.subtype_rates_[(t_f, s_f)]
-            elif t_f in self.type_rates_:
-                out[idx] = self.type_rates_[t_f]
+            out[idx] = self._rate(float(t), float(s))
         return out
 
 

@@ -115,14 +115,13 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
     type_names = np.asarray(type_names, dtype=object)
     sub_names = np.asarray(sub_names, dtype=object)
     conditions = sorted({m.condition for m in explainer.knowledge.mechanisms
-                         if m.condition and m.condition in explainer._column_of})
+                         if m.condition and m.condition in explainer.feature_index})
     cond_bits = np.zeros(n, dtype=np.int64)
     for b, name in enumerate(conditions):
-        cond_bits |= (inputs.data[:, explainer._column_of[name]] == 1).astype(np.int64) << b
+        cond_bits |= (inputs.data[:, explainer.feature_index[name]] == 1).astype(np.int64) << b
     width_t, width_s = len(type_names) + 1, len(sub_names) + 1
     context_key = ((type_codes + 1) * width_s + (sub_codes + 1)) * (1 << len(conditions)) + cond_bits
     out: dict[str, object] = {}
-    cond_index = [explainer._column_of[name] for name in conditions]
     for organ in model.organs_:
         found: dict[int, str] = {}  # key -> mechanism ids, shared by the K ranks
         shap, _ = explainer.marker_contributions(inputs, organ)
@@ -142,13 +141,12 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
             unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
             ids = np.empty(len(unique), dtype=object)
             for u, (value, i) in enumerate(zip(unique.tolist(), first.tolist(), strict=True)):
-                if value not in found:
-                    row = np.zeros(len(explainer._column_of), dtype=np.float32)
-                    row[cond_index] = inputs.data[i, cond_index]  # only conditions are read
+                if value not in found:  # row i stands for every row sharing its key
                     found[value] = ",".join(explainer.mechanism_ids(
                         markers[marker_idx[i]], organ,
                         None if type_codes[i] < 0 else type_names[type_codes[i]],
-                        None if sub_codes[i] < 0 else sub_names[sub_codes[i]], row))
+                        None if sub_codes[i] < 0 else sub_names[sub_codes[i]],
+                        inputs.data[i]))
                 ids[u] = found[value]
             zero = values[:, r] == 0.0
             out[f"{organ}_driver_{r + 1}"] = np.where(zero, None, markers[marker_idx])

@@ -87,11 +87,11 @@ class TreeShap:
         n = len(x32)
         if groups is None:
             groups, n_groups = np.arange(self.n_features), self.n_features
-        out = np.zeros((n + 1, n_groups + 1), order="F")[:n]
+        out = np.zeros((n, n_groups + 1), order="F")  # column adds below stay contiguous
         if n == 0 or not self.trees:
             return out
         source = x32 if columns is None else columns
-        columns = {f: source[:, f] for f in np.unique(np.concatenate(self.tree_features))}
+        column_of = {f: source[:, f] for f in np.unique(np.concatenate(self.tree_features))}
         rows = np.arange(n)
         for t, splits in enumerate(self.trees):
             if not splits:  # a stump: only the expected value moves
@@ -101,7 +101,7 @@ class TreeShap:
             if len(splits) <= 20:
                 bits = np.zeros(n, dtype=np.int32)
                 for i, split in enumerate(splits):
-                    bits |= _goes_left(split, columns[split.feature]).astype(np.int32) << i
+                    bits |= _goes_left(split, column_of[split.feature]).astype(np.int32) << i
                 # distinct patterns without sorting: a dense table of 2**splits slots
                 first_of = np.full(1 << len(splits), n, dtype=np.int64)
                 first_of[bits[::-1]] = rows[::-1]  # the last write wins: the first row
@@ -110,7 +110,7 @@ class TreeShap:
                 slot[present] = np.arange(len(present))
                 first, inverse = first_of[present], slot[bits]
             else:
-                pattern = np.stack([_goes_left(s, columns[s.feature]) for s in splits], axis=1)
+                pattern = np.stack([_goes_left(s, column_of[s.feature]) for s in splits], axis=1)
                 _, first, inverse = np.unique(pattern, axis=0, return_index=True,
                                               return_inverse=True)
                 inverse = np.ravel(inverse)
@@ -120,7 +120,6 @@ class TreeShap:
                 out[:, groups[f]] += rep[:, f][inverse]
             out[:, -1] += rep[0, -1]
         return out
-
 
 
 class SingleRowShap:

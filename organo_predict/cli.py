@@ -92,7 +92,6 @@ def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported 
 def _cmd_explain(args: argparse.Namespace) -> int:
     import json
 
-    from ._errors import OrganoPredictError
     from ._explain import Explainer
     from ._loading import load_model
 

@@ -176,7 +176,6 @@ class Explainer:
                        for m, fs in grouped.items()}
         self._levels = {name: np.asarray(list(levels) + [None], dtype=object)
                         for name, levels in builder.categories_.items()}
-        self._pool = None
         self._applicable_cache: dict[tuple, list[Mechanism]] = {}
         self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
         for mech in self.knowledge.mechanisms:
@@ -292,22 +291,9 @@ class Explainer:
 
     def _all_organs(self, inputs: ModelInputs,
                     organs: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Marker SHAP of every organ; for a few rows the organs are split over two threads
-        (LightGBM's single-row path releases the GIL), which halves one patient's latency."""
-        def run(chunk: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-            return {o: self.marker_contributions(inputs, o) for o in chunk}
-
-        if len(inputs.data) > 16 or len(organs) < 4:
-            return run(organs)
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shap")
-        half = len(organs) // 2
-        other = self._pool.submit(run, organs[half:])
-        out = run(organs[:half])
-        out.update(other.result())
-        return out
+        """Marker SHAP of every organ (one compiled pass for a few thousand rows)."""
+        return self.model.contributions_all(inputs, organs, self.layout_.groups,
+                                            len(self.layout_.markers))
 
     def _driver(self, marker: str, organ: str, value: float, row: np.ndarray,
                 cancer_type: str | None, subtype: str | None) -> Driver:

@@ -121,6 +121,15 @@ class Recipes:
     leakage: LeakageRules
     tmb_mb_per_gene: float
     tmb_exome_mb: float
+    protein_change_classes: tuple[tuple[re.Pattern[str], str], ...] = ()
+
+    def class_of_protein_change(self, change: str) -> str | None:
+        """The MAF Variant_Classification an HGVS protein change implies, or None."""
+        change = change.removeprefix("p.")
+        for pattern, variant_class in self.protein_change_classes:
+            if pattern.search(change):
+                return variant_class
+        return None
 
 
 def read_toml(name: str) -> dict[str, Any]:
@@ -233,7 +242,22 @@ def load_recipes() -> Recipes:
         ),
         tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
         tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
+        protein_change_classes=_protein_change_classes(markers),
     )
+
+
+def _protein_change_classes(markers: dict[str, Any]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    entry = markers.get("protein_change_classes")
+    if entry is None:
+        return ()
+    _cited(entry, "markers.toml", "[protein_change_classes]")
+    rules = []
+    for rule in entry.get("rules", []):
+        if not (isinstance(rule, list) and len(rule) == 2):
+            raise FeatureError("markers.toml: [protein_change_classes] rules are "
+                               f"[pattern, class] pairs, found {rule!r}")
+        rules.append((_regex(rule[0], "markers.toml", "protein_change_classes"), str(rule[1])))
+    return tuple(rules)
 
 
 # --------------------------------------------------------------------------- mechanisms

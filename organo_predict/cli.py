@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ._errors import OrganoPredictError
+from ._errors import ConfigError, OrganoPredictError
 
 console = Console(stderr=True)
 out = Console()
@@ -150,6 +151,17 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ._serve import MODEL_ENV, run_server
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    os.environ[MODEL_ENV] = args.model or ""
+    run_server(args.model, host=args.host, port=args.port, workers=args.workers,
+               access_log=not args.no_access_log)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="organo-predict",
@@ -203,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=50_000,
                    help="samples per chunk (bounds memory; default 50,000)")
     p.set_defaults(handler=_cmd_score)
+
+    p = sub.add_parser("serve", help="serve the model over HTTP, with a web page at /")
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes, each loading the model once (default 1)")
+    p.add_argument("--no-access-log", action="store_true",
+                   help="no per-request access log lines (they never carry patient data)")
+    p.set_defaults(handler=_cmd_serve)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -134,3 +134,29 @@ def msk_features():
         warnings.simplefilter("ignore", op.UnknownGeneWarning)
         cohort = op.datasets.msk_met()
     return cohort, FeatureBuilder().fit_transform(cohort)
+
+
+@pytest.fixture(scope="session")
+def luad_model(msk_features):
+    """A three-organ model (brain, bone, liver) on all metastatic lung adenocarcinomas plus
+    3,000 other patients of the embedded cohort: (builder, model, features)."""
+    import numpy as np
+
+    from organo_predict._features import FeatureBuilder
+    from organo_predict._models import OrganotropismModel, labels_from_samples
+
+    organs = ["CNS_BRAIN", "BONE", "LIVER"]
+    cohort, features = msk_features
+    builder = FeatureBuilder().fit(cohort)
+    labels = labels_from_samples(cohort.samples)[organs]
+    metastatic = (cohort.samples["METASTATIC_PATIENT"] == "Yes").to_numpy()
+    rows = metastatic & labels.notna().all(axis=1).to_numpy()
+    luad = (cohort.samples["SUBTYPE_ABBREVIATION"] == "LUAD").to_numpy() & rows
+    rng = np.random.default_rng(0)
+    others = np.flatnonzero(rows & ~luad)
+    keep = np.zeros(len(rows), dtype=bool)
+    keep[luad] = True
+    keep[rng.choice(others, 3000, replace=False)] = True
+    x, y = features[keep], labels[keep]
+    model = OrganotropismModel(organs=organs, random_state=0).fit(x, y)
+    return builder, model, x

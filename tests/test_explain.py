@@ -10,31 +10,15 @@ import pytest
 
 from organo_predict import FeatureError
 from organo_predict._explain import NO_MECHANISM, Explainer, concordance
-from organo_predict._models import OrganotropismModel, labels_from_samples
 from organo_predict._recipes import KnowledgeBase, load_mechanisms, parse_mechanisms
 
 ORGANS = ["CNS_BRAIN", "BONE", "LIVER"]
 
 
 @pytest.fixture(scope="module")
-def fitted(msk_features):
+def fitted(luad_model):
     """A three-organ model on all metastatic lung adenocarcinomas plus 3,000 other patients."""
-    cohort, features = msk_features
-    from organo_predict._features import FeatureBuilder
-
-    builder = FeatureBuilder().fit(cohort)
-    labels = labels_from_samples(cohort.samples)[ORGANS]
-    metastatic = (cohort.samples["METASTATIC_PATIENT"] == "Yes").to_numpy()
-    rows = metastatic & labels.notna().all(axis=1).to_numpy()
-    luad = (cohort.samples["SUBTYPE_ABBREVIATION"] == "LUAD").to_numpy() & rows
-    rng = np.random.default_rng(0)
-    others = np.flatnonzero(rows & ~luad)
-    keep = np.zeros(len(rows), dtype=bool)
-    keep[luad] = True
-    keep[rng.choice(others, 3000, replace=False)] = True
-    x, y = features[keep], labels[keep]
-    model = OrganotropismModel(organs=ORGANS, random_state=0).fit(x, y)
-    return builder, model, x
+    return luad_model
 
 
 def test_marker_contributions_sum_to_the_models_log_odds(fitted) -> None:

@@ -1,0 +1,195 @@
+"""Benchmark: `/predict` under load, side by side with `mlflow models serve` in the same run.
+
+Both servers serve the same registered model on loopback; wrk (Debian package `wrk`) holds
+32 concurrent connections for a fixed time against each, cycling through real patients of
+the embedded cohort (different bodies, not one request repeated). Ours answers with the
+per-organ probabilities, baselines and top-3 drivers with mechanisms; MLflow's
+`/invocations` takes the already-built feature row and returns probabilities only.
+Goals: p99 <= 25 ms at 32 connections, and >= 3x MLflow's requests/s.
+
+Run (after `organo-predict experiment` has registered a champion):
+    python benchmarks/bench_serve.py [--model models:/organotropism@champion]
+        [--connections 32] [--duration 20] [--workers 2] [--patients 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from _common import cohort
+
+from organo_predict._features import categories_to_strings
+from organo_predict._loading import DEFAULT_MODEL_URI, load_model
+from organo_predict._profiles import profiles_from_cohort
+
+LUA = """
+local bodies = {}
+local path = "%(path)s"
+for line in io.lines("%(file)s") do bodies[#bodies + 1] = line end
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("offset", counter * 7919) end
+function init(args) i = offset end
+function request()
+  i = i + 1
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"},
+                    bodies[(i %% #bodies) + 1])
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def run_wrk(url: str, path: str, bodies: Path, connections: int, duration: int,
+            threads: int) -> dict[str, float]:
+    script = bodies.with_suffix(".lua")
+    script.write_text(LUA % {"path": path, "file": str(bodies)})
+    # warm-up (not measured): every worker process compiled and cached
+    subprocess.run(["wrk", "-t1", "-c4", "-d3s", "-s", str(script), url], check=True,
+                   capture_output=True)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+                          "--latency", "-s", str(script), url], check=True,
+                         capture_output=True, text=True).stdout
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    return {"p50_ms": to_ms(latency["50"]), "p90_ms": to_ms(latency["90"]),
+            "p99_ms": to_ms(latency["99"]), "rps": rps, "requests": total,
+            "non_2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=DEFAULT_MODEL_URI)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--duration", type=int, default=20, help="seconds per server")
+    p.add_argument("--workers", type=int, default=2, help="server processes, both servers")
+    p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--patients", type=int, default=500)
+    p.add_argument("--skip-mlflow", action="store_true")
+    args = p.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    data = cohort()
+    loaded = load_model(args.model)
+    rng = np.random.default_rng(0)
+    ids = list(rng.choice(data.samples.index, args.patients, replace=False))
+    sample = data.subset(ids)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    ours_file = tmp / "predict.jsonl"
+    ours_file.write_text("".join(p.model_dump_json(exclude_none=True) + "\n"
+                                 for p in profiles_from_cohort(sample)))
+    features = categories_to_strings(loaded.builder.transform(sample), loaded.builder)
+    mlflow_file = tmp / "invocations.jsonl"
+    columns = list(features.columns)
+    with mlflow_file.open("w") as fh:
+        for row in features.itertuples(index=False):
+            values = [None if isinstance(v, float) and math.isnan(v) else v for v in row]
+            fh.write(json.dumps({"dataframe_split": {"columns": columns, "data": [values]}})
+                     + "\n")
+    sizes = [len(line) for line in ours_file.read_text().splitlines()]
+    print(f"{args.patients} real patients; /predict bodies median {int(np.median(sizes))} B; "
+          f"{args.connections} connections, {args.duration} s each, {args.workers} workers, "
+          f"{os.cpu_count()} cores")
+
+    results: dict[str, dict[str, float]] = {}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    port = free_port()
+    ours = subprocess.Popen(
+        [sys.executable, "-m", "organo_predict.cli", "serve", "--model", args.model,
+         "--port", str(port), "--workers", str(args.workers), "--no-access-log"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/health", ours)
+        check = httpx.post(f"http://127.0.0.1:{port}/predict",
+                           content=ours_file.read_text().splitlines()[0],
+                           headers={"content-type": "application/json"}, timeout=30)
+        check.raise_for_status()
+        results["organo-predict /predict"] = run_wrk(
+            f"http://127.0.0.1:{port}", "/predict", ours_file, args.connections,
+            args.duration, args.wrk_threads)
+    finally:
+        stop(ours)
+    if not args.skip_mlflow:
+        port = free_port()
+        mlflow_server = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "models", "serve", "-m", args.model,
+             "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1",
+             "--workers", str(args.workers)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            start_new_session=True)
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/ping", mlflow_server)
+            check = httpx.post(f"http://127.0.0.1:{port}/invocations",
+                               content=mlflow_file.read_text().splitlines()[0],
+                               headers={"content-type": "application/json"}, timeout=30)
+            check.raise_for_status()
+            results["mlflow models serve /invocations"] = run_wrk(
+                f"http://127.0.0.1:{port}", "/invocations", mlflow_file, args.connections,
+                args.duration, args.wrk_threads)
+        finally:
+            stop(mlflow_server)
+    print(f"{'server':<36}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'req/s':>10}{'non-2xx':>9}")
+    for name, r in results.items():
+        print(f"{name:<36}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+              f"{r['rps']:>10.0f}{r['non_2xx']:>9}" + (f"  {r['socket_errors']}"
+                                                        if r["socket_errors"] else ""))
+    if len(results) == 2:
+        ours_r, theirs = results.values()
+        print(f"requests/s ratio: {ours_r['rps'] / theirs['rps']:.1f}x; p99 goal <= 25 ms: "
+              f"{'met' if ours_r['p99_ms'] <= 25 else 'NOT met'}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Patient profiles as a client sends them (JSON), validated, and turned into a `Cohort`.
+
+The serving edge of the cohort stage: the endpoint and the page describe a patient by
+cancer type, clinical context and genomic events; here that becomes the same in-memory
+`Cohort` a cBioPortal study becomes, so the one feature builder serves both. Pure
+computation apart from reading the shipped reference panels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ._cohort import Cohort
+from ._errors import OrganoPredictError
+from ._recipes import load_recipes
+
+__all__ = ["CopyNumber", "Fusion", "Mutation", "PatientProfile", "ProfileError",
+           "cohort_from_profiles"]
+
+NOT_PROFILED = "NOT_PROFILED"  # panel id of a profile the client did not measure
+
+GeneSymbol = Annotated[str, StringConstraints(
+    strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]{0,31}$")]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PanelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+Status = Literal["Positive", "Negative"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Mutation(_Strict):
+    """A somatic mutation: the gene plus its protein change and/or MAF class."""
+
+    gene: GeneSymbol
+    protein_change: Annotated[str, StringConstraints(
+        strip_whitespace=True, max_length=60, pattern=r"^[A-Za-z0-9_.*?=>+\-]*$")] | None = None
+    variant_classification: Annotated[str, StringConstraints(
+        strip_whitespace=True, max_length=40, pattern=r"^[A-Za-z0-9_'\-]+$")] | None = None
+
+
+class CopyNumber(_Strict):
+    """A discrete copy-number call (GISTIC-like): -2 deep deletion ... 2 amplification."""
+
+    gene: GeneSymbol
+    value: int = Field(ge=-2, le=2)
+
+
+class Fusion(_Strict):
+    """A structural variant / fusion between two genes (the second may be unknown)."""
+
+    gene1: GeneSymbol
+    gene2: GeneSymbol | None = None
+
+
+class PatientProfile(_Strict):
+    """One tumor sample. Genomic lists describe what was *found*; a profile that was not
+    measured is `null` (copy number, fusions), which the model reads as unknown, never as
+    'no alteration'. Genes off the panel are unknown too."""
+
+    cancer_type: Label = Field(description="OncoTree main type, e.g. 'Non-Small Cell Lung "
+                                           "Cancer' (see /metadata for the known ones)")
+    subtype: Label | None = Field(None, description="e.g. 'LUAD', 'IDC HR+HER2-'")
+    primary_site: Label | None = None
+    sex: Literal["Female", "Male"] | None = None
+    age: float | None = Field(None, ge=0, le=120, description="age at sequencing, years")
+    hr_status: Status | None = Field(None, description="breast: hormone receptor status")
+    her2_status: Status | None = Field(None, description="breast: HER2 status")
+    gene_panel: PanelId | None = Field(
+        "IMPACT468", description="panel id (see /metadata); null with panel_genes null: "
+                                 "whole exome")
+    panel_genes: list[GeneSymbol] | None = Field(
+        None, max_length=25000, description="the genes of a custom panel (instead of "
+                                            "gene_panel)")
+    mutations: list[Mutation] = Field(default_factory=list, max_length=5000)
+    copy_number: list[CopyNumber] | None = Field(
+        None, max_length=25000, description="calls on the panel; [] = profiled, none "
+                                            "altered; null = not profiled")
+    fusions: list[Fusion] | None = Field(
+        None, max_length=500, description="[] = profiled, none found; null = not profiled")
+    tmb: float | None = Field(None, ge=0, le=10000, description="mutations per megabase")
+    fga: float | None = Field(None, ge=0, le=1, description="fraction of genome altered")
+    aneuploidy: float | None = Field(None, ge=0, le=100, description="aneuploidy score "
+                                                                    "(arm-level events)")
+
+
+class ProfileError(OrganoPredictError):
+    """A profile is well-formed but cannot be used (e.g. an unknown gene panel); `loc`
+    names the field, as a validation error would."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _panel_of(profile: PatientProfile, i: int, panels: Mapping[str, frozenset[str]],
+              extra: dict[str, frozenset[str]], loc: tuple[str | int, ...]) -> str | None:
+    if profile.panel_genes is not None:
+        panel = f"custom_{i}"
+        extra[panel] = frozenset(profile.panel_genes)
+        return panel
+    if profile.gene_panel is None:
+        return None  # cBioPortal's convention: no panel = whole exome/genome
+    if profile.gene_panel not in panels:
+        raise ProfileError(f"unknown gene panel {profile.gene_panel!r}; known: "
+                           f"{', '.join(sorted(panels))}; or send panel_genes",
+                           loc + ("gene_panel",))
+    return profile.gene_panel
+
+
+def cohort_from_profiles(profiles: Sequence[PatientProfile],
+                         panels: Mapping[str, frozenset[str]],
+                         loc: tuple[str | int, ...] = ("body",)) -> Cohort:
+    """A `Cohort` of one sample per profile (ids P0, P1, ...), panel-aware.
+
+    `panels`: the gene panels the caller knows (the shipped reference panels at least).
+    `loc`: where the profiles sit in the request, for error locations.
+    """
+    recipes = load_recipes()
+    ids = [f"P{i}" for i in range(len(profiles))]
+    extra: dict[str, frozenset[str]] = {NOT_PROFILED: frozenset()}
+    locs = [loc + (i,) if len(profiles) > 1 or loc != ("body",) else loc
+            for i in range(len(profiles))]
+    mutation_panel = [_panel_of(p, i, panels, extra, locs[i]) for i, p in enumerate(profiles)]
+    all_panels = {**panels, **extra}
+    clinical: dict[str, list[object]] = {
+        "PATIENT_ID": ids,
+        recipes.cancer_type_columns[0]: [p.cancer_type for p in profiles],
+        recipes.subtype_columns[0]: [p.subtype for p in profiles],
+        recipes.sex_columns[0]: [p.sex for p in profiles],
+        recipes.age_columns[0]: [p.age for p in profiles],
+    }
+    if recipes.primary_site_columns:
+        clinical[recipes.primary_site_columns[0]] = [p.primary_site for p in profiles]
+    for receptor, field_name in (("HR", "hr_status"), ("HER2", "her2_status")):
+        column = _status_column(recipes, receptor)
+        if column is not None:
+            clinical[column] = [getattr(p, field_name) for p in profiles]
+    for summary in recipes.summaries:
+        if summary.name in PatientProfile.model_fields:
+            clinical[summary.columns[0]] = [getattr(p, summary.name) for p in profiles]
+    samples = pd.DataFrame(clinical, index=pd.Index(ids, name="SAMPLE_ID"))
+    for column in samples.columns:
+        if samples[column].dtype == object:
+            samples[column] = samples[column].astype(object)
+    patients = pd.DataFrame(index=pd.Index(ids, name="PATIENT_ID"))
+
+    rows = [(sid, m.gene, m.variant_classification or
+             (recipes.class_of_protein_change(m.protein_change) if m.protein_change else None)
+             or "Unknown", m.protein_change)
+            for sid, p in zip(ids, profiles, strict=True) for m in p.mutations]
+    mutations = pd.DataFrame({
+        "SAMPLE_ID": pd.Series([r[0] for r in rows], dtype=object),
+        "Hugo_Symbol": pd.Series([r[1] for r in rows], dtype=object),
+        "Variant_Classification": pd.Series([r[2] for r in rows], dtype=object),
+        "HGVSp_Short": pd.Series([r[3] for r in rows], dtype="string"),
+    })
+
+    cna_panel = [mutation_panel[i] if p.copy_number is not None else NOT_PROFILED
+                 for i, p in enumerate(profiles)]
+    cna = None
+    if any(p.copy_number is not None for p in profiles):
+        genes: set[str] = set()
+        for i, p in enumerate(profiles):
+            if p.copy_number is None:
+                continue
+            panel = cna_panel[i]
+            genes |= all_panels[panel] if panel is not None else frozenset().union(
+                *panels.values())
+            genes |= {c.gene for c in p.copy_number}
+        columns = sorted(genes)
+        position = {g: j for j, g in enumerate(columns)}
+        values = np.full((len(profiles), len(columns)), np.nan, dtype=np.float32)
+        for i, p in enumerate(profiles):
+            if p.copy_number is None:
+                continue
+            values[i] = 0.0  # profiled: neutral unless called (the panel mask does the rest)
+            for call in p.copy_number:
+                values[i, position[call.gene]] = call.value
+        cna = pd.DataFrame(values, index=pd.Index(ids, name="SAMPLE_ID"), columns=columns)
+
+    fusions = [(sid, f.gene1, f.gene2) for sid, p in zip(ids, profiles, strict=True)
+               for f in (p.fusions or [])]
+    sv = pd.DataFrame({
+        "SAMPLE_ID": pd.Series([f[0] for f in fusions], dtype=object),
+        "Site1_Hugo_Symbol": pd.Series([f[1] for f in fusions], dtype="string"),
+        "Site2_Hugo_Symbol": pd.Series([f[2] for f in fusions], dtype="string"),
+    })
+    sv_panel = [mutation_panel[i] if p.fusions is not None else NOT_PROFILED
+                for i, p in enumerate(profiles)]
+    panel_matrix = pd.DataFrame({"mutations": mutation_panel, "cna": cna_panel, "sv": sv_panel},
+                                index=pd.Index(ids, name="SAMPLE_ID"), dtype=object)
+    measured = {"mutations"} | ({"cna"} if cna is not None else set()) | (
+        {"sv"} if any(p.fusions is not None for p in profiles) else set())
+    return Cohort(study_id="request", patients=patients, samples=samples, mutations=mutations,
+                  cna=cna, structural_variants=sv, panel_matrix=panel_matrix,
+                  panels=MappingProxyType(all_panels), source="request",
+                  profiles=frozenset(measured))
+
+
+def _status_column(recipes, receptor: str) -> str | None:
+    """The clinical column of `receptor` that takes 'Positive'/'Negative' values."""
+    for entry in recipes.receptors:
+        if entry.name != receptor:
+            continue
+        for source in entry.sources:
+            if source.positive.search("Positive") and source.negative.search("Negative"):
+                return source.column
+    return None
+
+
+def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
+    """The profile a client would send for each sample of `cohort` (for examples, tests and
+    the serving benchmark): the inverse of `cohort_from_profiles` on what it can express."""
+    recipes = load_recipes()
+
+    def column(names: Sequence[str]) -> pd.Series:
+        for frame, by_patient in ((cohort.samples, False), (cohort.patients, True)):
+            for name in names:
+                if name in frame.columns:
+                    values = frame[name]
+                    if by_patient:
+                        values = cohort.samples["PATIENT_ID"].map(values)
+                    return values.astype(object).where(values.notna(), None)
+        return pd.Series([None] * len(cohort.samples), index=cohort.samples.index, dtype=object)
+
+    def text(value: object) -> str | None:
+        return None if value is None or str(value).strip() == "" else str(value)
+
+    def number(value: object) -> float | None:
+        try:
+            out = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return out if np.isfinite(out) else None
+
+    cancer_type = column(recipes.cancer_type_columns)
+    subtype = column(recipes.subtype_columns)
+    site = column(recipes.primary_site_columns)
+    sex = column(recipes.sex_columns)
+    age = column(recipes.age_columns)
+    summaries = {s.name: column(s.columns) for s in recipes.summaries}
+    panel = cohort.panel_matrix.get("mutations", pd.Series(dtype=object)).reindex(
+        cohort.samples.index)
+    mutations = {sid: group for sid, group in cohort.mutations.groupby("SAMPLE_ID", sort=False)}
+    fusions = {sid: group for sid, group in
+               cohort.structural_variants.groupby("SAMPLE_ID", sort=False)}
+    out = []
+    for sid in cohort.samples.index:
+        muts = []
+        if sid in mutations:
+            group = mutations[sid]
+            for gene, change, vc in zip(group["Hugo_Symbol"], group["HGVSp_Short"],
+                                        group["Variant_Classification"], strict=True):
+                change = None if pd.isna(change) else str(change).removeprefix("p.")[:60]
+                muts.append({"gene": gene, "protein_change": change or None,
+                             "variant_classification": None if pd.isna(vc) else vc})
+        copy_number = None
+        if cohort.cna is not None and sid in cohort.cna.index:
+            row = cohort.cna.loc[sid]
+            if row.notna().any():
+                called = row[row.notna() & (row != 0)]
+                copy_number = [{"gene": g, "value": int(np.clip(round(v), -2, 2))}
+                               for g, v in called.items()]
+        sv = None
+        if "sv" in cohort.profiles:
+            group = fusions.get(sid)
+            sv = [] if group is None else [
+                {"gene1": a if isinstance(a, str) else b,
+                 "gene2": b if isinstance(a, str) and isinstance(b, str) else None}
+                for a, b in zip(group["Site1_Hugo_Symbol"].astype(object),
+                                group["Site2_Hugo_Symbol"].astype(object), strict=True)
+                if isinstance(a, str) or isinstance(b, str)]
+        panel_id = panel.get(sid)
+        out.append(PatientProfile.model_validate({
+            "cancer_type": text(cancer_type[sid]) or "unknown",
+            "subtype": text(subtype[sid]), "primary_site": text(site[sid]),
+            "sex": sex[sid] if sex[sid] in ("Female", "Male") else None,
+            "age": number(age[sid]),
+            "gene_panel": None if panel_id is None or pd.isna(panel_id) else str(panel_id),
+            "mutations": muts, "copy_number": copy_number, "fusions": sv,
+            **{name: number(values[sid]) for name, values in summaries.items()
+               if name in PatientProfile.model_fields},
+        }))
+    return out

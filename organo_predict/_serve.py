@@ -1,0 +1,415 @@
+"""The model-serving endpoint: a FastAPI app around one loaded model, and its web page.
+
+    GET  /              the page (a form, example patients, probabilities vs baseline)
+    GET  /health        liveness and the model's identity
+    GET  /metadata      model name/version/alias, organs, features, knowledge base, cohort
+    POST /predict       one patient profile -> per-organ probability, baseline, drivers
+    POST /predict/batch up to 1,000 profiles
+    GET  /openapi.json, /docs
+
+Concurrent requests are scored together (adaptive micro-batching: while one batch runs in
+the worker thread, arrivals queue and form the next batch), because building features and
+explaining cost mostly per call, not per patient. Nothing about a patient is logged; an
+unexpected failure answers 500 with a generic message and no stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._cohort import reference_panels
+from ._explain import Explainer, OrganExplanation
+from ._loading import LoadedModel
+from ._profiles import PatientProfile, ProfileError, cohort_from_profiles
+
+__all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "create_app",
+           "run_server"]
+
+log = logging.getLogger("organo_predict.serve")
+
+MODEL_ENV = "ORGANO_PREDICT_SERVE_MODEL"  # how `serve --workers N` tells each worker the model
+MAX_BATCH = 1000
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_MICRO_BATCH_ROWS = 256
+
+
+class BatchRequest(BaseModel):
+    """Several patients at once (at most 1,000)."""
+
+    model_config = ConfigDict(extra="forbid")
+    patients: list[PatientProfile] = Field(min_length=1, max_length=MAX_BATCH)
+    top_drivers: int = Field(3, ge=0, le=10, description="drivers per organ and direction")
+
+
+class _BodyLimit:
+    """413 for a body over `limit` bytes, declared or streamed, before the app parses it.
+
+    The body is read here (up to the limit) and replayed to the app: a chunked upload
+    without Content-Length cannot get past the limit either."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _too_large(self.limit)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
+
+
+class _MicroBatcher:
+    """Queue profiles from concurrent requests; score each queue-full in one call."""
+
+    def __init__(self, compute: Callable[[list[PatientProfile], int], list[dict]]) -> None:
+        self._compute = compute
+        self._queue: list[tuple[list[PatientProfile], int, asyncio.Future]] = []
+        self._draining: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
+
+    async def submit(self, profiles: list[PatientProfile], top_k: int) -> list[dict]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        self._queue.append((profiles, top_k, future))
+        if self._draining is None or self._draining.done():
+            self._draining = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            batch, rows = [], 0
+            while self._queue and (not batch or rows + len(self._queue[0][0])
+                                   <= _MICRO_BATCH_ROWS):
+                entry = self._queue.pop(0)
+                batch.append(entry)
+                rows += len(entry[0])
+            profiles = [p for entry in batch for p in entry[0]]
+            top_k = max(entry[1] for entry in batch)
+            try:
+                results = await loop.run_in_executor(self._executor, self._compute, profiles,
+                                                     top_k)
+            except Exception as exc:  # delivered to each waiting request, answered as a 500
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for entry_profiles, k, future in batch:
+                part = results[start:start + len(entry_profiles)]
+                start += len(entry_profiles)
+                if not future.done():
+                    future.set_result([_truncate(r, k) for r in part] if k < top_k else part)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _truncate(result: dict, top_k: int) -> dict:
+    organs = [{**o, "drivers_up": o["drivers_up"][:top_k],
+               "drivers_down": o["drivers_down"][:top_k]} for o in result["organs"]]
+    return {**result, "organs": organs}
+
+
+class Predictor:
+    """Profiles -> JSON-ready predictions with explanations. Pure computation on a loaded
+    model (thread-confined: the app calls it from one worker thread)."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.builder, self.model = loaded.builder, loaded.model
+        self.explainer = Explainer(self.model, self.builder)
+        self.panels = reference_panels()
+        self._genes = set(self.builder.genes_) | set(self.builder.cna_genes_) | set(
+            self.builder.sv_genes_)
+        self._known = {name: set(levels) for name, levels in self.builder.categories_.items()}
+
+    def check(self, profiles: Sequence[PatientProfile], loc: tuple[str | int, ...]) -> None:
+        """Raise ProfileError for what validation alone cannot see (unknown panel ids)."""
+        for i, profile in enumerate(profiles):
+            if (profile.panel_genes is None and profile.gene_panel is not None
+                    and profile.gene_panel not in self.panels):
+                where = loc + (i,) if loc[-1] == "patients" else loc
+                raise ProfileError(f"unknown gene panel {profile.gene_panel!r}; known: "
+                                   f"{', '.join(sorted(self.panels))}; or send panel_genes",
+                                   where + ("gene_panel",))
+
+    def predict(self, profiles: list[PatientProfile], top_k: int = 3) -> list[dict]:
+        cohort = cohort_from_profiles(profiles, self.panels)
+        x = self.builder.transform(cohort)
+        explanations = self.explainer.explain(x, top_k=top_k)
+        return [{"cancer_type": p.cancer_type, "subtype": p.subtype,
+                 "warnings": self._warnings(p),
+                 "organs": [_organ(o) for o in sorted(e.organs, key=lambda o: -o.probability)]}
+                for p, e in zip(profiles, explanations, strict=True)]
+
+    def _warnings(self, profile: PatientProfile) -> list[str]:
+        out = []
+        for name, value in (("cancer_type", profile.cancer_type), ("subtype", profile.subtype),
+                            ("primary_site", profile.primary_site)):
+            if value is not None and value not in self._known.get(name, set()):
+                out.append(f"{name} {value!r} is not one the model was trained on: it is "
+                           "treated as unknown (see /metadata for the known values)")
+        genes = {m.gene for m in profile.mutations} | {c.gene for c in profile.copy_number or []}
+        unseen = sorted(genes - self._genes)
+        if unseen:
+            out.append(f"{len(unseen)} gene(s) the model never saw are ignored: "
+                       f"{', '.join(unseen[:10])}")
+        return out
+
+    def metadata(self) -> dict[str, object]:
+        info = self.loaded.info
+        meta = self.loaded.metadata
+        return {
+            "model": {"name": info.get("name"), "version": info.get("version"),
+                      "alias": info.get("alias"), "uri": self.loaded.uri,
+                      "source": info.get("source")},
+            "organs": list(self.model.organs_),
+            "n_features": len(self.builder.feature_names_),
+            "knowledge_base_version": self.explainer.knowledge.version,
+            "recipes_version": self.builder.recipes_version_,
+            "training_cohort": {"id": meta.get("cohort"), "citation": meta.get("citation"),
+                                "population": meta.get("population"),
+                                "fingerprint": meta.get("fingerprint")},
+            "train_prevalence": _prevalence(meta.get("train_prevalence"),
+                                            self.model.train_prevalence_),
+            "cancer_types": list(self.builder.categories_["cancer_type"]),
+            "subtypes": list(self.builder.categories_["subtype"]),
+            "primary_sites": list(self.builder.categories_.get("primary_site", [])),
+            "gene_panels": sorted(self.panels),
+        }
+
+
+def _prevalence(from_metadata: object, fitted: object) -> dict[str, float]:
+    source = fitted if isinstance(fitted, dict) else from_metadata
+    return {str(k): float(v) for k, v in source.items()} if isinstance(source, dict) else {}
+
+
+def _organ(o: OrganExplanation) -> dict[str, object]:
+    return {"organ": o.organ, "probability": o.probability, "baseline_rate": o.baseline_rate,
+            "drivers_up": [_driver(d) for d in o.drivers_up],
+            "drivers_down": [_driver(d) for d in o.drivers_down]}
+
+
+def _driver(d) -> dict[str, object]:  # noqa: ANN001 - an _explain.Driver
+    return {"marker": d.marker, "contribution": d.contribution,
+            "values": {k: v for k, v in d.values.items()},
+            "mechanisms": [{"id": m.id, "direction": m.direction, "alteration": m.alteration,
+                            "carrier": m.carrier, "consistent": m.consistent,
+                            "evidence": m.evidence, "mechanism": m.mechanism,
+                            "citation": m.citation} for m in d.mechanisms]}
+
+
+def _json(content: object, status: int = 200) -> Response:
+    return Response(json.dumps(content, allow_nan=False, separators=(",", ":"),
+                               default=_finite),
+                    status_code=status, media_type="application/json")
+
+
+def _finite(value: object) -> object:
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _validation_body(errors: Sequence[dict]) -> dict[str, object]:
+    """422 body naming each field; the offending values are not echoed back."""
+    return {"detail": [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+                        "type": str(e.get("type", ""))} for e in errors]}
+
+
+def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
+               warm_up: bool = True) -> FastAPI:
+    """The app for one loaded model (loaded once by the caller, checksums verified).
+    `warm_up` scores one dummy profile first, so the first client does not pay for
+    compiling the SHAP kernel and filling caches."""
+    predictor = Predictor(loaded)
+    batcher = _MicroBatcher(lambda profiles, top_k: predictor.predict(profiles, top_k))
+    if warm_up:
+        predictor.predict([PatientProfile(cancer_type="warm-up")])
+    page = (resources.files("organo_predict.serving") / "index.html").read_text("utf-8")
+    examples = json.loads((resources.files("organo_predict.serving") / "examples.json")
+                          .read_text("utf-8"))
+    metadata = predictor.metadata()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        batcher.close()
+
+    app = FastAPI(title="organo-predict", version=str(loaded.info.get("version") or "bundle"),
+                  lifespan=lifespan,
+                  description="Where will a cancer spread, and why: per-organ probabilities "
+                              "of metastasis from tumor genomics, with SHAP drivers tied to "
+                              "documented mechanisms.")
+    app.add_middleware(_BodyLimit, limit=max_body_bytes)
+    app.state.predictor = predictor
+    app.state.loaded = loaded
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return _json(_validation_body(exc.errors()), 422)
+
+    @app.exception_handler(ProfileError)
+    async def _unusable(request: Request, exc: ProfileError) -> Response:
+        return _json({"detail": [{"loc": list(exc.loc), "msg": str(exc),
+                                  "type": "value_error"}]}, 422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("internal error on %s %s: %s", request.method, request.url.path,
+                  type(exc).__name__)
+        return _json({"detail": "internal error"}, 500)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    @app.get("/examples", summary="Example patient profiles for the page")
+    async def example_profiles() -> Response:
+        return _json(examples)
+
+    @app.get("/health", summary="Liveness and the model's identity")
+    async def health() -> Response:
+        return _json({"status": "ok", "model": metadata["model"]})
+
+    @app.get("/metadata", summary="Model, organs, knowledge base and training cohort")
+    async def get_metadata() -> Response:
+        return _json(metadata)
+
+    @app.post("/predict", summary="One patient: per-organ probability, baseline, drivers",
+              response_model=PredictionOut)
+    async def predict(profile: PatientProfile,
+                      top_drivers: Annotated[int, Query(ge=0, le=10)] = 3) -> Response:
+        predictor.check([profile], ("body",))
+        results = await batcher.submit([profile], top_drivers)
+        return _json(_finite_result(results[0]))
+
+    @app.post("/predict/batch", summary="Up to 1,000 patients",
+              response_model=BatchOut)
+    async def predict_batch(request: BatchRequest) -> Response:
+        predictor.check(request.patients, ("body", "patients"))
+        results = await batcher.submit(list(request.patients), request.top_drivers)
+        return _json({"results": [_finite_result(r) for r in results]})
+
+    return app
+
+
+def _finite_result(result: dict) -> dict:
+    for organ in result["organs"]:
+        for key in ("probability", "baseline_rate"):
+            if not math.isfinite(organ[key]):
+                raise ValueError("non-finite probability")
+    return result
+
+
+# --------------------------------------------------------------------------- response docs
+
+
+class MechanismOut(BaseModel):
+    id: str
+    direction: str
+    alteration: str
+    carrier: bool | None
+    consistent: bool | None
+    evidence: str
+    mechanism: str
+    citation: str
+
+
+class DriverOut(BaseModel):
+    marker: str
+    contribution: float = Field(description="log-odds added to this organ's prediction")
+    values: dict[str, float | None]
+    mechanisms: list[MechanismOut]
+
+
+class OrganOut(BaseModel):
+    organ: str
+    probability: float
+    baseline_rate: float = Field(description="the cancer-type/subtype rate alone")
+    drivers_up: list[DriverOut]
+    drivers_down: list[DriverOut]
+
+
+class PredictionOut(BaseModel):
+    cancer_type: str
+    subtype: str | None
+    warnings: list[str]
+    organs: list[OrganOut]
+
+
+class BatchOut(BaseModel):
+    results: list[PredictionOut]
+
+
+# --------------------------------------------------------------------------- running
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory for multi-worker serving: each worker loads the model named by
+    $ORGANO_PREDICT_SERVE_MODEL (empty: the registered champion) once."""
+    import os
+
+    from ._loading import load_model
+
+    return create_app(load_model(os.environ.get(MODEL_ENV) or None))
+
+
+def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000,
+               workers: int = 1, access_log: bool = True) -> None:
+    """Load the model (fail fast, before binding) and serve until interrupted."""
+    import uvicorn
+
+    from ._loading import load_model
+
+    loaded = load_model(model)  # a bad model is a clear error here, not in a worker
+    if workers == 1:
+        uvicorn.run(create_app(loaded), host=host, port=port, access_log=access_log,
+                    log_level="info")
+        return
+    del loaded
+    uvicorn.run("organo_predict._serve:app_from_environment", factory=True, host=host,
+                port=port, workers=workers, access_log=access_log, log_level="info")

@@ -1,0 +1,103 @@
+"""The web page, end to end in headless Chromium (Debian's /usr/bin/chromium via Playwright).
+
+CI sets ORGANO_PREDICT_REQUIRE_BROWSER=1 (and installs chromium when missing), so there a
+missing browser fails; elsewhere the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from organo_predict._loading import LoadedModel
+from organo_predict._serve import create_app
+
+CHROMIUM = os.environ.get("ORGANO_PREDICT_CHROMIUM", "/usr/bin/chromium")
+
+
+def _browser_or_skip() -> str:
+    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
+        return CHROMIUM
+    if os.environ.get("ORGANO_PREDICT_REQUIRE_BROWSER"):
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    pytest.skip(f"no Chromium at {CHROMIUM}; set ORGANO_PREDICT_REQUIRE_BROWSER=1 to fail")
+
+
+@pytest.fixture(scope="module")
+def server(luad_model) -> Iterator[str]:
+    """The app on a loopback port, served by uvicorn in a thread."""
+    import uvicorn
+
+    builder, model, _ = luad_model
+    loaded = LoadedModel(builder, model, {"cohort": "msk_met_2021",
+                                          "citation": "Nguyen et al. Cell 2022"},
+                         "test-bundle", {"source": "bundle"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(loaded), host="127.0.0.1", port=port, log_level="error")
+    uvi = uvicorn.Server(config)
+    thread = threading.Thread(target=uvi.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    yield base
+    uvi.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_page_predicts_an_example_and_shows_drivers_with_citations(server: str,
+                                                                   tmp_path: Path) -> None:
+    executable = _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    example = httpx.get(f"{server}/examples").json()[0]
+    api = httpx.post(f"{server}/predict?top_drivers=3", json=example["profile"]).json()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        expect(page.locator("#model-line")).to_contain_text("msk_met_2021")
+        page.get_by_role("button", name=example["name"]).click()
+        rows = page.locator("tr.organ")
+        expect(rows).to_have_count(len(api["organs"]), timeout=15_000)
+        # the table shows the API's numbers, most likely organ first
+        first = api["organs"][0]
+        expect(rows.first).to_have_attribute("data-organ", first["organ"])
+        shown = rows.first.locator("td.num").first.inner_text()
+        assert abs(float(shown.rstrip("%")) / 100 - first["probability"]) < 0.01
+        # the drivers of brain metastasis name EGFR and its documented mechanism
+        page.locator("tr.organ[data-organ='CNS_BRAIN']").click()
+        drivers = page.locator("#drivers")
+        expect(drivers).to_contain_text("EGFR")
+        expect(drivers).to_contain_text("EGFR_LUAD_BRAIN")
+        expect(drivers).to_contain_text("Shin DY")  # the citation is on the page
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+        # an out-of-range age is stopped by the form itself ...
+        page.fill("#age", "300")
+        page.click("#predict")
+        expect(page.locator("#age:invalid")).to_have_count(1)
+        # ... and what only the server can judge comes back naming the field
+        page.fill("#age", "58")
+        page.fill("#mutations", "BAD$GENE L858R")
+        page.click("#predict")
+        expect(page.locator("#error")).to_contain_text("mutations.0.gene")
+        browser.close()
+    assert errors == []

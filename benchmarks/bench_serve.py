@@ -92,10 +92,12 @@ def run_wrk(url: str, path: str, bodies: Path, connections: int, duration: int,
     # warm-up (not measured): every worker process compiled and cached
     subprocess.run(["wrk", "-t1", "-c4", "-d3s", "-s", str(script), url], check=True,
                    capture_output=True)
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "60s",
                           "--latency", "-s", str(script), url], check=True,
                          capture_output=True, text=True).stdout
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
+    if "50" not in latency:
+        raise SystemExit(f"cannot read wrk output:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -417,9 +417,7 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
                 cohort: Cohort) -> tuple[str, str, str, bool]:
     import mlflow
     from mlflow import MlflowClient
-    from mlflow.models import infer_signature
 
-    from ._bundle import save_bundle
     from ._loading import configure_tracking
 
     configure_tracking()
@@ -452,32 +450,46 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
             if (report_dir / name).exists():
                 mlflow.log_artifact(str(report_dir / name), artifact_path="report")
         mlflow.log_dict(audit.to_dict(), "report/leakage_audit.json")
-        with tempfile.TemporaryDirectory() as tmp:
-            bundle = save_bundle(builder, final, Path(tmp) / "bundle",
-                                 metadata={"cohort": cohort.study_id,
-                                           "citation": cohort.meta.get("citation", ""),
-                                           "fingerprint": cohort.fingerprint,
-                                           "population": config.population,
-                                           "train_prevalence": final.train_prevalence_,
-                                           "recipes_version": builder.recipes_version_})
-            example = categories_to_strings(x_used.head(5), builder)
-            from ._features import categories_from_strings
-
-            proba = final.predict_proba(categories_from_strings(example, builder))
-            proba.columns = [f"p_{c}" for c in proba.columns]
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(Path(__file__).with_name("_mlflow_model.py")),
-                artifacts={"bundle": str(bundle)},
-                input_example=example,
-                signature=_optional_signature(infer_signature(example, proba)),
-                registered_model_name=config.registered_model,
-            )
+        info = log_model(builder, final, x_used.head(5),
+                         metadata={"cohort": cohort.study_id,
+                                   "citation": cohort.meta.get("citation", ""),
+                                   "fingerprint": cohort.fingerprint,
+                                   "population": config.population,
+                                   "train_prevalence": final.train_prevalence_,
+                                   "recipes_version": builder.recipes_version_},
+                         registered_model_name=config.registered_model)
         version = str(info.registered_model_version)
         client = MlflowClient()
         champion = _promote(client, config.registered_model, version,
                             metrics[primary_metric], primary_metric)
         return run.info.run_id, f"models:/{config.registered_model}/{version}", version, champion
+
+
+def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.DataFrame,
+              metadata: dict[str, object], registered_model_name: str | None = None):
+    """Log features + boosters as a pyfunc from code (`_mlflow_model.py`) in the active run,
+    with a pickle-free bundle artifact, a signature (every input optional) and an input
+    example whose categories are strings; optionally register it. Returns MLflow's
+    ModelInfo."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from ._bundle import save_bundle
+    from ._features import categories_from_strings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = save_bundle(builder, model, Path(tmp) / "bundle", metadata=metadata)
+        example = categories_to_strings(example, builder)
+        proba = model.predict_proba(categories_from_strings(example, builder))
+        proba.columns = [f"p_{c}" for c in proba.columns]
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(Path(__file__).with_name("_mlflow_model.py")),
+            artifacts={"bundle": str(bundle)},
+            input_example=example,
+            signature=_optional_signature(infer_signature(example, proba)),
+            registered_model_name=registered_model_name,
+        )
 
 
 def _optional_signature(signature):

@@ -25,7 +25,8 @@ from ._explain import Explainer
 from ._loading import LoadedModel
 from ._models import ModelInputs, sigmoid
 
-__all__ = ["ScoreSummary", "iter_chunks", "output_format", "score_cohort", "score_frame"]
+__all__ = ["ChunkScorer", "ScoreSummary", "iter_chunks", "output_format", "score_cohort",
+           "score_frame"]
 
 Progress = Callable[[int, int], None]
 
@@ -195,9 +196,17 @@ def _writer(path: Path, suffix: str):
     return write, lambda: None
 
 
+ChunkScorer = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+
+
 def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k: int = 0,
-                 chunk_size: int = 50_000, progress: Progress | None = None) -> ScoreSummary:
-    """Score every sample of `cohort` into `out`, atomically (see the module docstring)."""
+                 chunk_size: int = 50_000, progress: Progress | None = None,
+                 scorer: ChunkScorer | None = None) -> ScoreSummary:
+    """Score every sample of `cohort` into `out`, atomically (see the module docstring).
+
+    `scorer(features, ids) -> table` scores one chunk; default: `score_frame` in this process.
+    The Spark engine (`_spark.SparkScorer`) plugs in here, so chunking, atomic output and
+    the summary are the same whatever computes the probabilities."""
     start_time = time.perf_counter()
     out = Path(out)
     if out.is_dir():
@@ -231,7 +240,8 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
                 "PATIENT_ID": chunk.samples["PATIENT_ID"].astype(str).to_numpy(),
                 "CANCER_TYPE": _cancer_type(chunk, len(chunk.samples)),
             })
-            table = score_frame(loaded, features, ids, explain_k, explainer)
+            table = (score_frame(loaded, features, ids, explain_k, explainer) if scorer is None
+                     else scorer(features, ids))
             sums += table[[f"p_{o}" for o in model.organs_]].to_numpy().sum(0)
             write(table)
             n_chunks += 1

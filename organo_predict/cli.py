@@ -128,15 +128,30 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from ._score import output_format, score_cohort
 
     output_format(args.out)  # a bad extension fails before anything is loaded
+    if args.engine == "spark" and args.explain:
+        raise ConfigError("--explain is computed by the local engine only; the Spark engine "
+                          "scores probabilities (run --explain locally, in chunks)")
     loaded = load_model(args.model)
     cohort = _load_cohort(args.cohort)
+    scorer = None
+    if args.engine == "spark":
+        from ._loading import DEFAULT_MODEL_URI
+        from ._spark import SparkScorer
+
+        scorer = SparkScorer(args.model or DEFAULT_MODEL_URI, loaded.builder,
+                             list(loaded.model.organs_), master=args.spark_master)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), console=console,
                   transient=True) as bar:
         task = bar.add_task("scoring", total=len(cohort.samples))
-        summary = score_cohort(cohort, loaded, args.out, explain_k=args.explain,
-                               chunk_size=args.chunk_size,
-                               progress=lambda done, total: bar.update(task, completed=done))
+        try:
+            summary = score_cohort(cohort, loaded, args.out, explain_k=args.explain,
+                                   chunk_size=args.chunk_size, scorer=scorer,
+                                   progress=lambda done, total: bar.update(task,
+                                                                           completed=done))
+        finally:
+            if scorer is not None:
+                scorer.stop()
     table = Table(title=f"{summary.n_samples:,} samples of {cohort.study_id} scored in "
                         f"{summary.elapsed_s:.1f} s -> {summary.output}")
     table.add_column("organ")
@@ -214,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add the top K drivers per organ with their mechanism ids")
     p.add_argument("--chunk-size", type=int, default=50_000,
                    help="samples per chunk (bounds memory; default 50,000)")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: this process; spark: mlflow.pyfunc.spark_udf on a Spark "
+                        "session (pip install 'organo-predict[spark]')")
+    p.add_argument("--spark-master", default="local[*]",
+                   help="Spark master URL for --engine spark (default local[*])")
     p.set_defaults(handler=_cmd_score)
 
     p = sub.add_parser("serve", help="serve the model over HTTP, with a web page at /")

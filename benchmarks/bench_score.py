@@ -58,7 +58,8 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--explain", type=int, default=0)
-    p.add_argument("--chunk-size", type=int, default=50_000)
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="default: organo-predict's (10,000; 50,000 with --explain)")
     args = p.parse_args()
     data = cohort()
     loaded = model(args.model, data)
@@ -74,7 +75,7 @@ def main() -> None:
         size = out.stat().st_size
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     print(f"scored {summary.n_samples:,} samples (--explain {args.explain}, chunks of "
-          f"{args.chunk_size:,}) in {summary.elapsed_s:.1f} s: "
+          f"{-(-summary.n_samples // max(summary.n_chunks, 1)):,}) in {summary.elapsed_s:.1f} s: "
           f"{summary.n_samples / summary.elapsed_s:,.0f} samples/s; output {size / 1e6:.0f} MB; "
           f"peak RSS {peak:.2f} GB (resampled cohort in memory before scoring: "
           f"{before:.2f} GB)")

@@ -230,13 +230,14 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
         # --- mutations
         maf = cohort.mutations
-        in_cohort = isin(maf["SAMPLE_ID"], samples)
-        maf = maf.loc[in_cohort]
-        s_idx = samples.get_indexer(maf["SAMPLE_ID"])
-        g_idx = gene_index.get_indexer(maf["Hugo_Symbol"])
-        vc = maf["Variant_Classification"].astype(str).to_numpy()
-        symbols = maf["Hugo_Symbol"].astype(str).to_numpy()
-        vc_codes, vc_levels = pd.factorize(vc)
+        # every string column is factorized first and only its few distinct values are
+        # looked up: per-row string work on millions of MAF rows is what costs
+        s_idx = _lookup(maf["SAMPLE_ID"], samples)
+        in_cohort = s_idx >= 0
+        if not in_cohort.all():
+            maf, s_idx = maf.loc[in_cohort], s_idx[in_cohort]
+        g_idx = _lookup(maf["Hugo_Symbol"], gene_index)
+        vc_codes, vc_levels = pd.factorize(maf["Variant_Classification"])
 
         def in_classes(classes: frozenset[str]) -> np.ndarray:
             # membership over the few distinct classes, then broadcast: isin on every
@@ -246,7 +247,8 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
         counts = ~in_classes(recipes.not_protein_altering)
         for gene, allowed in recipes.noncoding_exceptions.items():
-            counts |= (symbols == gene) & in_classes(allowed)
+            if gene in position:
+                counts |= (g_idx == position[gene]) & in_classes(allowed)
         measured = ("mutations" in cohort.profiles or not cohort.profiles)
         on_panel = (self._panel_mask(cohort, samples, genes, "mutations") if measured
                     else np.zeros((n, len(genes)), dtype=bool))
@@ -258,8 +260,11 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             cols[f"mut_{gene}"] = mut[:, j]
 
         # --- truncating vs missense in tumor suppressors (class known only)
-        protein = maf["HGVSp_Short"].astype("string").fillna("").str.removeprefix("p.")
-        protein = protein.to_numpy(dtype=object)
+        hotspot_genes = [position[h.gene] for h in recipes.hotspots if h.gene in position]
+        protein = np.full(len(maf), "", dtype=object)  # read for hotspot genes' rows only
+        with_hotspots = np.flatnonzero(np.isin(g_idx, hotspot_genes))
+        protein[with_hotspots] = (maf["HGVSp_Short"].iloc[with_hotspots].astype("string")
+                                  .fillna("").str.removeprefix("p.").to_numpy(dtype=object))
         known = in_classes(recipes.known_classes)
         for gene in recipes.tumor_suppressors:
             j = position.get(gene, -1)
@@ -399,6 +404,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                       n_genes * recipes.tmb_mb_per_gene)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(mb > 0, np.nansum(mut, axis=1) / mb, np.nan).astype(np.float32)
+
+
+def _lookup(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position of each value in `index` (-1 if absent or missing), via the distinct values."""
+    codes, uniques = pd.factorize(values)
+    positions = np.append(index.get_indexer(pd.Index(uniques, dtype=object)), -1)
+    return positions[codes]
 
 
 def _assemble(columns: Mapping[str, np.ndarray], names: Sequence[str],

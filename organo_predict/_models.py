@@ -34,7 +34,7 @@ LABEL_PREFIX = "DMETS_DX_"
 _EPS = 1e-6
 _DIRECT_SHAP_ROWS = 2048  # above this, TreeShap's per-pattern evaluation is faster
 _SINGLE_ROW_SHAP_ROWS = 16  # up to this, LightGBM's single-row fast path is faster
-_LEAF_PREDICT_ROWS = 32  # up to this, LeafShap's one pass beats 20 LightGBM predict calls
+_LEAF_PREDICT_ROWS = 32  # up to this, compiling the trees pays off even for one call
 _LEAF_CHUNK = 256  # rows per LeafShap call: bounds the (rows, organs, markers) block
 
 
@@ -304,11 +304,13 @@ class OrganotropismModel(BaseEstimator):
     def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
         """Calibrated log-odds, (n, organs)."""
         inputs = self.inputs(x)
-        out = np.empty((len(inputs.data), len(self.organs_)))
-        leaf = self._leaf_shap() if len(inputs.data) <= _LEAF_PREDICT_ROWS else None
+        n = len(inputs.data)
+        out = np.empty((n, len(self.organs_)))
+        compiled = "engine" in self.__dict__.get("_leafshap_cache", {})
+        leaf = self._leaf_shap() if compiled or n <= _LEAF_PREDICT_ROWS else None
         if leaf is not None:
             engine, position = leaf
-            raw_all, _ = engine.explain(inputs.data, contributions=False)
+            raw_all = engine.predict_raw(inputs.data)
         for j, organ in enumerate(self.organs_):
             fit = self.fits_[organ]
             raw = inputs.prior_logit[:, j]
@@ -399,6 +401,13 @@ class OrganotropismModel(BaseEstimator):
             block = contrib[:n, position[organ]]
             out[organ] = (slope * block[:, :-1], slope * (init + block[:, -1]) + intercept)
         return out
+
+    def compile_trees(self) -> bool:
+        """Compile every booster into one `LeafShap` (about a second, once per model), after
+        which predictions walk the trees in compiled code, rows in parallel: ~2x faster
+        than LightGBM's predict on wide inputs, identical numbers. Returns False when the
+        trees are too deep to compile (LightGBM then predicts)."""
+        return self._leaf_shap() is not None
 
     def _leaf_shap(self) -> tuple[LeafShap, dict[str, int]] | None:
         """One LeafShap over every trained booster (None when the trees are too deep)."""

@@ -180,22 +180,28 @@ class _Leaf:
     steps: tuple[tuple[int, bool], ...]  # (node number within the tree, must go left)
 
 
-def _walk(tree: dict) -> tuple[list[dict], list[_Leaf]]:
-    """Internal nodes (in visiting order) and leaves with their root-to-leaf steps."""
+def _walk(tree: dict) -> tuple[list[dict], list[_Leaf], list[tuple[int, int]], int]:
+    """Internal nodes (in visiting order), leaves with their root-to-leaf steps, each node's
+    (left, right) children and the root, a child being a node number or ~leaf number."""
     nodes: list[dict] = []
     leaves: list[_Leaf] = []
+    number_of: dict[int, int] = {}
     stack: list[tuple[dict, tuple[tuple[int, bool], ...]]] = [(tree["tree_structure"], ())]
     while stack:
         node, steps = stack.pop()
         if "split_feature" not in node:
+            number_of[id(node)] = ~len(leaves)
             leaves.append(_Leaf(float(node["leaf_value"]),
                                 float(node.get("leaf_count", 0) or 0), steps))
             continue
         number = len(nodes)
+        number_of[id(node)] = number
         nodes.append(node)
         stack.append((node["right_child"], steps + ((number, False),)))
         stack.append((node["left_child"], steps + ((number, True),)))
-    return nodes, leaves
+    children = [(number_of[id(n["left_child"])], number_of[id(n["right_child"])])
+                for n in nodes]
+    return nodes, leaves, children, number_of[id(tree["tree_structure"])]
 
 
 def _count(node: dict) -> float:
@@ -226,10 +232,26 @@ class LeafShap:
         nodes_all: list[dict] = []
         leaves: list[tuple[float, list[tuple[int, bool, int]], list[int], list[float]]] = []
         node_start, leaf_start = [0], [0]
+        # for prediction by walking each tree: children, roots, every leaf's value
+        walk_left: list[int] = []
+        walk_right: list[int] = []
+        walk_leaf_value: list[float] = []
+        tree_root: list[int] = []
+        tree_start = [0]
         for b, booster in enumerate(boosters):
             for tree in booster.dump_model()["tree_info"]:
-                nodes, tree_leaves = _walk(tree)
+                nodes, tree_leaves, children, root = _walk(tree)
                 offset = len(nodes_all)
+                leaf_offset = len(walk_leaf_value)
+
+                def encode(child: int, offset: int = offset, leaf_offset: int = leaf_offset
+                           ) -> int:
+                    return offset + child if child >= 0 else ~(leaf_offset + ~child)
+
+                walk_left += [encode(left) for left, _ in children]
+                walk_right += [encode(right) for _, right in children]
+                walk_leaf_value += [leaf.value for leaf in tree_leaves]
+                tree_root.append(encode(root))
                 nodes_all += nodes
                 total = _count(tree["tree_structure"]) if nodes else 1.0
                 for leaf in tree_leaves:
@@ -256,6 +278,12 @@ class LeafShap:
                     leaves.append((leaf.value, steps, list(slot_of), zero))
             node_start.append(len(nodes_all))
             leaf_start.append(len(leaves))
+            tree_start.append(len(tree_root))
+        self._walk_left = np.asarray(walk_left, dtype=np.int64)
+        self._walk_right = np.asarray(walk_right, dtype=np.int64)
+        self._walk_leaf_value = np.asarray(walk_leaf_value, dtype=np.float64)
+        self._tree_root = np.asarray(tree_root, dtype=np.int64)
+        self._tree_start = np.asarray(tree_start, dtype=np.int64)
         self._node_start = np.asarray(node_start, dtype=np.int64)
         self._leaf_start = np.asarray(leaf_start, dtype=np.int64)
         n_nodes = len(nodes_all)
@@ -301,6 +329,19 @@ class LeafShap:
             self._slot_feature[i, :len(slot_features)] = slot_features
             self._zero[i, :len(slot_features)] = zero
         self._weight = _shapley_weights(slots)
+
+    def predict_raw(self, x: np.ndarray) -> np.ndarray:
+        """Raw scores (rows, boosters) by walking every tree, rows in parallel: what
+        `Booster.predict(raw_score=True)` returns, summed in the same tree order, without
+        LightGBM's per-call conversion of every row of a wide dense matrix."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.zeros((len(x), self.n_boosters))
+        if len(x):
+            _predict_kernel(x, self._feature, self._threshold, self._default_left,
+                            self._missing_nan, self._missing_zero, self._cat_of_node,
+                            self._cat_table, self._walk_left, self._walk_right,
+                            self._walk_leaf_value, self._tree_root, self._tree_start, out)
+        return out
 
     def explain(self, x: np.ndarray, groups: np.ndarray | None = None,
                 n_groups: int | None = None, boosters: list[int] | None = None,
@@ -421,3 +462,46 @@ def _kernel(x, feature, threshold, default_left, missing_nan, missing_zero, cat_
                     for q in range(a):
                         total += weight[u, q] * inner[a - 1 - q]
                     contrib[r, b, slot_group[leaf, k]] += value * (1.0 - z) * unsat * total
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _goes_left_one(v, n, threshold, default_left, missing_nan, missing_zero, cat_of_node,
+                   cat_table):  # pragma: no cover - compiled
+    c = cat_of_node[n]
+    if c >= 0:
+        if np.isnan(v) or v < 0 or v >= cat_table.shape[1] - 1:
+            return False
+        return cat_table[c, int(v)]
+    nan = np.isnan(v)
+    if nan and not missing_nan[n]:
+        v = 0.0
+        nan = False
+    if (abs(v) <= 1e-35) if missing_zero[n] else (nan and missing_nan[n]):
+        return default_left[n]
+    return v <= threshold[n]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _predict_kernel(x, feature, threshold, default_left, missing_nan, missing_zero,
+                    cat_of_node, cat_table, left, right, leaf_value, tree_root, tree_start,
+                    out):  # pragma: no cover - compiled
+    """Blocks of 64 rows in parallel; within a block tree by tree, so a tree's nodes stay
+    in cache while its rows walk it. Trees are summed in order, as LightGBM does."""
+    block = 64
+    n = x.shape[0]
+    for blk in numba.prange((n + block - 1) // block):
+        lo = blk * block
+        hi = min(lo + block, n)
+        for b in range(len(tree_start) - 1):
+            for t in range(tree_start[b], tree_start[b + 1]):
+                root = tree_root[t]
+                for r in range(lo, hi):
+                    node = root
+                    while node >= 0:
+                        if _goes_left_one(np.float64(x[r, feature[node]]), node, threshold,
+                                          default_left, missing_nan, missing_zero,
+                                          cat_of_node, cat_table):
+                            node = left[node]
+                        else:
+                            node = right[node]
+                    out[r, b] += leaf_value[~node]

@@ -227,8 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file: .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
     p.add_argument("--explain", type=int, default=0, metavar="K",
                    help="add the top K drivers per organ with their mechanism ids")
-    p.add_argument("--chunk-size", type=int, default=50_000,
-                   help="samples per chunk (bounds memory; default 50,000)")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="samples per chunk (bounds memory; default 10,000, or 50,000 with "
+                        "--explain)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local: this process; spark: mlflow.pyfunc.spark_udf on a Spark "
                         "session (pip install 'organo-predict[spark]')")

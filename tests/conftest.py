@@ -1,11 +1,25 @@
-"""Small cBioPortal studies written by the tests themselves."""
+"""Small cBioPortal studies written by the tests themselves, and shared fixtures."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+
+def require_program(program: str, install_hint: str) -> str:
+    """The path of `program`, or skip the test; with ORGANO_PREDICT_STRICT_TESTS=1 (set by
+    .ci/run, which installs what is missing) a missing program fails the test instead."""
+    found = program if Path(program).is_file() else shutil.which(program)
+    if found:
+        return found
+    message = f"{program} not found ({install_hint})"
+    if os.environ.get("ORGANO_PREDICT_STRICT_TESTS"):
+        pytest.fail(message)
+    pytest.skip(message + "; set ORGANO_PREDICT_STRICT_TESTS=1 to fail instead")
 
 PATIENT_HEADER = (
     "#Patient Identifier\tSex\tAge at Sequencing\n"

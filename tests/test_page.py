@@ -1,13 +1,12 @@
 """The web page, end to end in headless Chromium (Debian's /usr/bin/chromium via Playwright).
 
-CI sets ORGANO_PREDICT_REQUIRE_BROWSER=1 (and installs chromium when missing), so there a
-missing browser fails; elsewhere the test is skipped with the reason.
+CI installs chromium when missing and sets ORGANO_PREDICT_STRICT_TESTS=1, so there a missing
+browser fails; elsewhere the test is skipped with the reason.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -24,11 +23,9 @@ CHROMIUM = os.environ.get("ORGANO_PREDICT_CHROMIUM", "/usr/bin/chromium")
 
 
 def _browser_or_skip() -> str:
-    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("ORGANO_PREDICT_REQUIRE_BROWSER"):
-        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip(f"no Chromium at {CHROMIUM}; set ORGANO_PREDICT_REQUIRE_BROWSER=1 to fail")
+    from .conftest import require_program
+
+    return require_program(CHROMIUM, "apt-get install chromium")
 
 
 @pytest.fixture(scope="module")

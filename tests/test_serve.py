@@ -195,3 +195,15 @@ def test_schemathesis_finds_no_server_error(app) -> None:
             case.call_and_validate(checks=[not_a_server_error])
 
         no_server_error()
+
+
+def test_serve_refuses_a_tampered_model_before_listening(loaded, tmp_path, capsys) -> None:
+    from organo_predict._bundle import save_bundle
+    from organo_predict.cli import main
+
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    booster = next((bundle / "boosters").glob("*.txt"))
+    booster.write_text(booster.read_text().replace("leaf_value=", "leaf_value=1", 1))
+    code = main(["serve", "--model", str(bundle), "--port", "1"])
+    assert code == 2
+    assert "checksum mismatch" in capsys.readouterr().err

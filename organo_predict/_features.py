@@ -191,9 +191,11 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             if found is not None:
                 found = cohort.samples["PATIENT_ID"].map(found)
         if found is None:
-            return pd.Series([None] * len(cohort.samples), index=cohort.samples.index,
-                             dtype=object)
-        return found.astype(object).where(found.notna(), None)
+            return pd.Series(np.full(len(cohort.samples), None, dtype=object),
+                             index=cohort.samples.index, dtype=object)
+        # NumPy's object conversion with None for missing: pandas' where() costs ~0.3 ms
+        return pd.Series(found.to_numpy(dtype=object, na_value=None), index=found.index,
+                         dtype=object, copy=False)
 
     def _panel_mask(self, cohort: Cohort, samples: pd.Index, genes: list[str],
                     profile: str) -> np.ndarray:
@@ -239,11 +241,15 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         g_idx = _lookup(maf["Hugo_Symbol"], gene_index)
         vc_codes, vc_levels = pd.factorize(maf["Variant_Classification"])
 
+        class_masks: dict[frozenset[str], np.ndarray] = {}
+
         def in_classes(classes: frozenset[str]) -> np.ndarray:
-            # membership over the few distinct classes, then broadcast: isin on every
-            # string row is what made this slow
-            return np.append(np.isin(np.asarray(vc_levels, dtype=object), list(classes)),
-                             False)[vc_codes]
+            # membership over the few distinct classes, then broadcast (isin on every string
+            # row is what made this slow); each recipe's class set is computed once
+            if classes not in class_masks:
+                class_masks[classes] = np.append(
+                    np.isin(np.asarray(vc_levels, dtype=object), list(classes)), False)[vc_codes]
+            return class_masks[classes]
 
         counts = ~in_classes(recipes.not_protein_altering)
         for gene, allowed in recipes.noncoding_exceptions.items():

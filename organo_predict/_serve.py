@@ -22,6 +22,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._cohort import reference_panels
-from ._explain import Explainer, OrganExplanation
+from ._explain import Driver, Explainer, OrganExplanation
 from ._loading import LoadedModel
 from ._profiles import PatientProfile, ProfileError, cohort_from_profiles
 
@@ -235,13 +236,20 @@ def _organ(o: OrganExplanation) -> dict[str, object]:
             "drivers_down": [_driver(d) for d in o.drivers_down]}
 
 
-def _driver(d) -> dict[str, object]:  # noqa: ANN001 - an _explain.Driver
-    return {"marker": d.marker, "contribution": d.contribution,
-            "values": {k: v for k, v in d.values.items()},
-            "mechanisms": [{"id": m.id, "direction": m.direction, "alteration": m.alteration,
-                            "carrier": m.carrier, "consistent": m.consistent,
-                            "evidence": m.evidence, "mechanism": m.mechanism,
-                            "citation": m.citation} for m in d.mechanisms]}
+def _driver(d: Driver) -> dict[str, object]:
+    return {"marker": d.marker, "contribution": d.contribution, "values": d.values,
+            "mechanisms": [{**_mechanism_text(m.id, m.direction, m.alteration, m.evidence,
+                                              m.mechanism, m.citation),
+                            "carrier": m.carrier, "consistent": m.consistent}
+                           for m in d.mechanisms]}
+
+
+@lru_cache(maxsize=1024)
+def _mechanism_text(id: str, direction: str, alteration: str, evidence: str, mechanism: str,
+                    citation: str) -> dict[str, str]:
+    """The patient-independent part of a mechanism match, built once per entry."""
+    return {"id": id, "direction": direction, "alteration": alteration, "evidence": evidence,
+            "mechanism": mechanism, "citation": citation}
 
 
 def _json(content: object, status: int = 200) -> Response:

@@ -21,7 +21,7 @@ from ._errors import OrganoPredictError
 from ._recipes import load_recipes
 
 __all__ = ["CopyNumber", "Fusion", "Mutation", "PatientProfile", "ProfileError",
-           "cohort_from_profiles"]
+           "check_panels", "cohort_from_profiles", "profiles_from_cohort"]
 
 NOT_PROFILED = "NOT_PROFILED"  # panel id of a profile the client did not measure
 
@@ -100,19 +100,26 @@ class ProfileError(OrganoPredictError):
         self.loc = loc
 
 
-def _panel_of(profile: PatientProfile, i: int, panels: Mapping[str, frozenset[str]],
-              extra: dict[str, frozenset[str]], loc: tuple[str | int, ...]) -> str | None:
+def check_panels(profiles: Sequence[PatientProfile], panels: Mapping[str, frozenset[str]],
+                 loc: tuple[str | int, ...] = ("body",)) -> None:
+    """ProfileError for the first profile naming a gene panel nobody defined (what field
+    validation alone cannot see). `loc` is where the profiles sit in the request; with more
+    than one profile their index is added."""
+    for i, profile in enumerate(profiles):
+        if (profile.panel_genes is None and profile.gene_panel is not None
+                and profile.gene_panel not in panels):
+            where = loc + (i,) if len(profiles) > 1 or loc != ("body",) else loc
+            raise ProfileError(f"unknown gene panel {profile.gene_panel!r}; known: "
+                               f"{', '.join(sorted(panels))}; or send panel_genes",
+                               where + ("gene_panel",))
+
+
+def _panel_of(profile: PatientProfile, i: int, extra: dict[str, frozenset[str]]) -> str | None:
     if profile.panel_genes is not None:
         panel = f"custom_{i}"
         extra[panel] = frozenset(profile.panel_genes)
         return panel
-    if profile.gene_panel is None:
-        return None  # cBioPortal's convention: no panel = whole exome/genome
-    if profile.gene_panel not in panels:
-        raise ProfileError(f"unknown gene panel {profile.gene_panel!r}; known: "
-                           f"{', '.join(sorted(panels))}; or send panel_genes",
-                           loc + ("gene_panel",))
-    return profile.gene_panel
+    return profile.gene_panel  # None: cBioPortal's convention for whole exome/genome
 
 
 def cohort_from_profiles(profiles: Sequence[PatientProfile],
@@ -123,12 +130,11 @@ def cohort_from_profiles(profiles: Sequence[PatientProfile],
     `panels`: the gene panels the caller knows (the shipped reference panels at least).
     `loc`: where the profiles sit in the request, for error locations.
     """
+    check_panels(profiles, panels, loc)
     recipes = load_recipes()
     ids = [f"P{i}" for i in range(len(profiles))]
     extra: dict[str, frozenset[str]] = {NOT_PROFILED: frozenset()}
-    locs = [loc + (i,) if len(profiles) > 1 or loc != ("body",) else loc
-            for i in range(len(profiles))]
-    mutation_panel = [_panel_of(p, i, panels, extra, locs[i]) for i, p in enumerate(profiles)]
+    mutation_panel = [_panel_of(p, i, extra) for i, p in enumerate(profiles)]
     all_panels = {**panels, **extra}
     clinical: dict[str, list[object]] = {
         "PATIENT_ID": ids,

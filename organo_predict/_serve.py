@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._cohort import reference_panels
 from ._explain import Driver, Explainer, OrganExplanation
 from ._loading import LoadedModel
-from ._profiles import PatientProfile, ProfileError, cohort_from_profiles
+from ._profiles import PatientProfile, ProfileError, check_panels, cohort_from_profiles
 
 __all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "create_app",
            "run_server"]
@@ -170,14 +170,9 @@ class Predictor:
         self._known = {name: set(levels) for name, levels in self.builder.categories_.items()}
 
     def check(self, profiles: Sequence[PatientProfile], loc: tuple[str | int, ...]) -> None:
-        """Raise ProfileError for what validation alone cannot see (unknown panel ids)."""
-        for i, profile in enumerate(profiles):
-            if (profile.panel_genes is None and profile.gene_panel is not None
-                    and profile.gene_panel not in self.panels):
-                where = loc + (i,) if loc[-1] == "patients" else loc
-                raise ProfileError(f"unknown gene panel {profile.gene_panel!r}; known: "
-                                   f"{', '.join(sorted(self.panels))}; or send panel_genes",
-                                   where + ("gene_panel",))
+        """Refuse unknown panels before queuing: one bad profile must not fail the other
+        requests of its micro-batch."""
+        check_panels(profiles, self.panels, loc)
 
     def predict(self, profiles: list[PatientProfile], top_k: int = 3) -> list[dict]:
         cohort = cohort_from_profiles(profiles, self.panels)
@@ -254,11 +249,11 @@ def _mechanism_text(id: str, direction: str, alteration: str, evidence: str, mec
 
 def _json(content: object, status: int = 200) -> Response:
     return Response(json.dumps(content, allow_nan=False, separators=(",", ":"),
-                               default=_finite),
+                               default=_unserialisable),
                     status_code=status, media_type="application/json")
 
 
-def _finite(value: object) -> object:
+def _unserialisable(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

@@ -108,6 +108,23 @@ def run_wrk(url: str, path: str, bodies: Path, connections: int, duration: int,
             "socket_errors": errors.group(1) if errors else ""}
 
 
+def measure(command: list[str], port: int, health: str, path: str, bodies: Path,
+            args: argparse.Namespace) -> dict[str, float]:
+    """Start a server, check one request, load it with wrk, stop it."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base + health, server)
+        httpx.post(base + path, content=bodies.read_text().splitlines()[0],
+                   headers={"content-type": "application/json"},
+                   timeout=30).raise_for_status()
+        return run_wrk(base, path, bodies, args.connections, args.duration, args.wrk_threads)
+    finally:
+        stop(server)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,42 +162,18 @@ def main() -> None:
           f"{os.cpu_count()} cores")
 
     results: dict[str, dict[str, float]] = {}
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     port = free_port()
-    ours = subprocess.Popen(
+    results["organo-predict /predict"] = measure(
         [sys.executable, "-m", "organo_predict.cli", "serve", "--model", args.model,
          "--port", str(port), "--workers", str(args.workers), "--no-access-log"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/health", ours)
-        check = httpx.post(f"http://127.0.0.1:{port}/predict",
-                           content=ours_file.read_text().splitlines()[0],
-                           headers={"content-type": "application/json"}, timeout=30)
-        check.raise_for_status()
-        results["organo-predict /predict"] = run_wrk(
-            f"http://127.0.0.1:{port}", "/predict", ours_file, args.connections,
-            args.duration, args.wrk_threads)
-    finally:
-        stop(ours)
+        port, "/health", "/predict", ours_file, args)
     if not args.skip_mlflow:
         port = free_port()
-        mlflow_server = subprocess.Popen(
+        results["mlflow models serve /invocations"] = measure(
             [sys.executable, "-m", "mlflow", "models", "serve", "-m", args.model,
              "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1",
              "--workers", str(args.workers)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            start_new_session=True)
-        try:
-            wait_ready(f"http://127.0.0.1:{port}/ping", mlflow_server)
-            check = httpx.post(f"http://127.0.0.1:{port}/invocations",
-                               content=mlflow_file.read_text().splitlines()[0],
-                               headers={"content-type": "application/json"}, timeout=30)
-            check.raise_for_status()
-            results["mlflow models serve /invocations"] = run_wrk(
-                f"http://127.0.0.1:{port}", "/invocations", mlflow_file, args.connections,
-                args.duration, args.wrk_threads)
-        finally:
-            stop(mlflow_server)
+            port, "/ping", "/invocations", mlflow_file, args)
     print(f"{'server':<36}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'req/s':>10}{'non-2xx':>9}")
     for name, r in results.items():
         print(f"{name:<36}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}{r['p99_ms']:>9.1f}"

@@ -174,3 +174,22 @@ def luad_model(msk_features):
     x, y = features[keep], labels[keep]
     model = OrganotropismModel(organs=organs, random_state=0).fit(x, y)
     return builder, model, x
+
+
+@pytest.fixture(scope="session")
+def liver_lung_bone(msk_features):
+    """A three-organ model (liver, lung, bone) on the first 4,000 labelled patients of the
+    embedded cohort: (builder, model, features of those patients)."""
+    import numpy as np
+
+    from organo_predict._features import FeatureBuilder
+    from organo_predict._models import OrganotropismModel, labels_from_samples
+
+    organs = ["LIVER", "LUNG", "BONE"]
+    cohort, features = msk_features
+    builder = FeatureBuilder().fit(cohort)
+    labels = labels_from_samples(cohort.samples)[organs]
+    rows = np.flatnonzero(labels.notna().all(axis=1).to_numpy())[:4000]
+    model = OrganotropismModel(organs=organs, random_state=0).fit(features.iloc[rows],
+                                                                 labels.iloc[rows])
+    return builder, model, features.iloc[rows]

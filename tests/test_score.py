@@ -15,9 +15,7 @@ import pytest
 
 from organo_predict import OrganoPredictError
 from organo_predict._bundle import save_bundle
-from organo_predict._features import FeatureBuilder
 from organo_predict._loading import LoadedModel
-from organo_predict._models import OrganotropismModel, labels_from_samples
 from organo_predict._score import score_cohort
 from organo_predict.cli import main
 
@@ -25,13 +23,8 @@ ORGANS = ["LIVER", "LUNG", "BONE"]
 
 
 @pytest.fixture(scope="module")
-def loaded(msk_features) -> LoadedModel:
-    cohort, features = msk_features
-    builder = FeatureBuilder().fit(cohort)
-    labels = labels_from_samples(cohort.samples)[ORGANS]
-    rows = np.flatnonzero(labels.notna().all(axis=1).to_numpy())[:4000]
-    model = OrganotropismModel(organs=ORGANS, random_state=0).fit(features.iloc[rows],
-                                                                 labels.iloc[rows])
+def loaded(liver_lung_bone) -> LoadedModel:
+    builder, model, _ = liver_lung_bone
     return LoadedModel(builder, model, {}, "test")
 
 

@@ -11,7 +11,6 @@ import pytest
 from organo_predict import ModelError
 from organo_predict._features import FeatureBuilder
 from organo_predict._loading import LoadedModel
-from organo_predict._models import OrganotropismModel, labels_from_samples
 from organo_predict._score import score_cohort
 from organo_predict.cli import main
 
@@ -19,18 +18,13 @@ ORGANS = ["LIVER", "LUNG", "BONE"]
 
 
 @pytest.fixture(scope="module")
-def logged(msk_features, tmp_path_factory):
+def logged(liver_lung_bone, tmp_path_factory):
     """A small model logged as the project's pyfunc in a throw-away tracking store."""
     import mlflow
 
     from organo_predict._experiment import log_model
 
-    cohort, features = msk_features
-    builder = FeatureBuilder().fit(cohort)
-    labels = labels_from_samples(cohort.samples)[ORGANS]
-    rows = np.flatnonzero(labels.notna().all(axis=1).to_numpy())[:3000]
-    model = OrganotropismModel(organs=ORGANS, random_state=0).fit(features.iloc[rows],
-                                                                 labels.iloc[rows])
+    builder, model, features = liver_lung_bone
     store = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{store}/mlflow.db"
     previous = mlflow.get_tracking_uri()
@@ -38,7 +32,7 @@ def logged(msk_features, tmp_path_factory):
     try:
         mlflow.set_experiment("spark-test")
         with mlflow.start_run():
-            info = log_model(builder, model, features.iloc[rows[:5]],
+            info = log_model(builder, model, features.iloc[:5],
                              metadata={"cohort": "msk_met_2021"})
     finally:
         mlflow.set_tracking_uri(previous)

@@ -32,10 +32,12 @@ class LoadedModel:
 
 
 def configure_tracking() -> None:
-    """MLflow quiet, and tracking in ./mlflow.db unless MLFLOW_TRACKING_URI says otherwise."""
+    """MLflow quiet (no log chatter, no per-file download bars), and tracking in ./mlflow.db
+    unless MLFLOW_TRACKING_URI says otherwise."""
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         mlflow.set_tracking_uri(DEFAULT_TRACKING_URI)
 

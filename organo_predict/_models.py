@@ -34,7 +34,6 @@ LABEL_PREFIX = "DMETS_DX_"
 _EPS = 1e-6
 _DIRECT_SHAP_ROWS = 2048  # above this, TreeShap's per-pattern evaluation is faster
 _SINGLE_ROW_SHAP_ROWS = 16  # up to this, LightGBM's single-row fast path is faster
-_LEAF_PREDICT_ROWS = 32  # up to this, compiling the trees pays off even for one call
 _LEAF_CHUNK = 256  # rows per LeafShap call: bounds the (rows, organs, markers) block
 
 
@@ -307,7 +306,7 @@ class OrganotropismModel(BaseEstimator):
         n = len(inputs.data)
         out = np.empty((n, len(self.organs_)))
         compiled = "engine" in self.__dict__.get("_leafshap_cache", {})
-        leaf = self._leaf_shap() if compiled or n <= _LEAF_PREDICT_ROWS else None
+        leaf = self._leaf_shap() if compiled else None  # see compile_trees
         if leaf is not None:
             engine, position = leaf
             raw_all = engine.predict_raw(inputs.data)

@@ -10,6 +10,7 @@ the numbers are LightGBM's, the work is divided by the duplication. Pure computa
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -19,6 +20,7 @@ import numpy as np
 __all__ = ["LeafShap", "SingleRowShap", "TreeShap"]
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold
+_PARALLEL_LAUNCH = threading.Lock()  # one parallel kernel launch at a time per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +138,6 @@ class SingleRowShap:
 
     def __init__(self, booster: lgb.Booster) -> None:
         import ctypes
-        import threading
 
         from lightgbm.basic import _LIB, _safe_call
 
@@ -337,10 +338,11 @@ class LeafShap:
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = np.zeros((len(x), self.n_boosters))
         if len(x):
-            _predict_kernel(x, self._feature, self._threshold, self._default_left,
-                            self._missing_nan, self._missing_zero, self._cat_of_node,
-                            self._cat_table, self._walk_left, self._walk_right,
-                            self._walk_leaf_value, self._tree_root, self._tree_start, out)
+            with _PARALLEL_LAUNCH:  # numba's fallback threading layer is not re-entrant
+                _predict_kernel(x, self._feature, self._threshold, self._default_left,
+                                self._missing_nan, self._missing_zero, self._cat_of_node,
+                                self._cat_table, self._walk_left, self._walk_right,
+                                self._walk_leaf_value, self._tree_root, self._tree_start, out)
         return out
 
     def explain(self, x: np.ndarray, groups: np.ndarray | None = None,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ._cohort import Cohort
 from ._errors import OrganoPredictError
-from ._recipes import load_recipes
+from ._recipes import Recipes, load_recipes
 
 __all__ = ["CopyNumber", "Fusion", "Mutation", "PatientProfile", "ProfileError",
            "check_panels", "cohort_from_profiles", "profiles_from_cohort"]
@@ -153,9 +153,6 @@ def cohort_from_profiles(profiles: Sequence[PatientProfile],
         if summary.name in PatientProfile.model_fields:
             clinical[summary.columns[0]] = [getattr(p, summary.name) for p in profiles]
     samples = pd.DataFrame(clinical, index=pd.Index(ids, name="SAMPLE_ID"))
-    for column in samples.columns:
-        if samples[column].dtype == object:
-            samples[column] = samples[column].astype(object)
     patients = pd.DataFrame(index=pd.Index(ids, name="PATIENT_ID"))
 
     rows = [(sid, m.gene, m.variant_classification or
@@ -211,7 +208,7 @@ def cohort_from_profiles(profiles: Sequence[PatientProfile],
                   profiles=frozenset(measured))
 
 
-def _status_column(recipes, receptor: str) -> str | None:
+def _status_column(recipes: Recipes, receptor: str) -> str | None:
     """The clinical column of `receptor` that takes 'Positive'/'Negative' values."""
     for entry in recipes.receptors:
         if entry.name != receptor:

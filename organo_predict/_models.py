@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
-from ._treeshap import LeafShap, SingleRowShap, TreeShap
+from ._treeshap import LeafShap, TreeShap
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
            "labels_from_samples"]
@@ -33,7 +33,6 @@ MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN",
 LABEL_PREFIX = "DMETS_DX_"
 _EPS = 1e-6
 _DIRECT_SHAP_ROWS = 2048  # above this, TreeShap's per-pattern evaluation is faster
-_SINGLE_ROW_SHAP_ROWS = 16  # up to this, LightGBM's single-row fast path is faster
 _LEAF_CHUNK = 256  # rows per LeafShap call: bounds the (rows, organs, markers) block
 
 
@@ -305,8 +304,8 @@ class OrganotropismModel(BaseEstimator):
         inputs = self.inputs(x)
         n = len(inputs.data)
         out = np.empty((n, len(self.organs_)))
-        compiled = "engine" in self.__dict__.get("_leafshap_cache", {})
-        leaf = self._leaf_shap() if compiled else None  # see compile_trees
+        # compiled trees only once compile_trees() (or a SHAP call on a few rows) built them
+        leaf = self.__dict__.get("_leafshap_cache", {}).get("engine")
         if leaf is not None:
             engine, position = leaf
             raw_all = engine.predict_raw(inputs.data)
@@ -351,16 +350,12 @@ class OrganotropismModel(BaseEstimator):
         width = len(self.feature_names_) if groups is None else int(n_groups or 0)
         if fit.booster is None:
             return np.zeros((n, width)), slope * init + intercept
-        leaf = self._leaf_shap()
         if n > _DIRECT_SHAP_ROWS:
             contrib = self._explainer(organ).contributions(inputs.data, groups, n_groups,
                                                            columns=inputs.columns())
-        elif leaf is not None:
+        elif self._leaf_shap() is not None:
             return self.contributions_all(inputs, [organ], groups, n_groups)[organ]
-        elif n <= _SINGLE_ROW_SHAP_ROWS:  # LightGBM's single-row fast path, row by row
-            fast = self._single_row(organ)
-            contrib = np.stack([fast.contributions(row) for row in inputs.data])
-        else:  # LightGBM's own pred_contrib
+        else:  # paths too deep to compile: LightGBM's own pred_contrib
             contrib = fit.booster.predict(inputs.data, pred_contrib=True)
         if groups is not None and n <= _DIRECT_SHAP_ROWS:
             grouped = np.empty((n, width + 1))
@@ -422,12 +417,6 @@ class OrganotropismModel(BaseEstimator):
         cache = self.__dict__.setdefault("_treeshap_cache", {})
         if organ not in cache:
             cache[organ] = TreeShap(self.fits_[organ].booster)
-        return cache[organ]
-
-    def _single_row(self, organ: str) -> SingleRowShap:
-        cache = self.__dict__.setdefault("_single_row_cache", {})
-        if organ not in cache:
-            cache[organ] = SingleRowShap(self.fits_[organ].booster)
         return cache[organ]
 
     def __getstate__(self) -> dict[str, object]:

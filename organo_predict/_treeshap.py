@@ -1,4 +1,4 @@
-"""Exact TreeSHAP and prediction of LightGBM boosters, three ways, all pure computation.
+"""Exact TreeSHAP and prediction of LightGBM boosters, two ways, both pure computation.
 
 `TreeShap` (cohorts): path-dependent TreeSHAP gives a row of one tree contributions that
 depend only on which way the row goes at every split of that tree. Genomic features are
@@ -9,9 +9,6 @@ numbers are LightGBM's, the work is divided by the duplication.
 
 `LeafShap` (a few rows, and scoring): every booster compiled once into flat arrays; numba
 kernels then give all organs' TreeSHAP in one pass, and walk the trees to predict.
-
-`SingleRowShap`: LightGBM's single-row C path, the fallback when trees are too deep to
-compile.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import lightgbm as lgb
 import numba
 import numpy as np
 
-__all__ = ["LeafShap", "SingleRowShap", "TreeShap"]
+__all__ = ["LeafShap", "TreeShap"]
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold
 _PARALLEL_LAUNCH = threading.Lock()  # one parallel kernel launch at a time per process
@@ -129,52 +126,6 @@ class TreeShap:
                 out[:, groups[f]] += rep[:, f][inverse]
             out[:, -1] += rep[0, -1]
         return out
-
-
-class SingleRowShap:
-    """Exact TreeSHAP of one row through LightGBM's single-row fast path.
-
-    `Booster.predict` pays a set-up cost per call that dwarfs one row's TreeSHAP; the C API's
-    FastConfig pays it once. Same numbers as `pred_contrib=True`. One lock per instance: a
-    FastConfig holds scratch buffers and is not safe to share between threads.
-    """
-
-    _CONTRIB = 3  # C_API_PREDICT_CONTRIB
-    _FLOAT32 = 0  # C_API_DTYPE_FLOAT32
-
-    def __init__(self, booster: lgb.Booster) -> None:
-        import ctypes
-
-        from lightgbm.basic import _LIB, _safe_call
-
-        self._ctypes, self._lib, self._safe_call = ctypes, _LIB, _safe_call
-        self.booster = booster  # keeps the handle alive as long as the config
-        self.n_features = booster.num_feature()
-        self._handle = ctypes.c_void_p()
-        _safe_call(_LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
-            booster._handle, ctypes.c_int(self._CONTRIB), ctypes.c_int(0), ctypes.c_int(-1),
-            ctypes.c_int(self._FLOAT32), ctypes.c_int32(self.n_features),
-            ctypes.c_char_p(b"num_threads=1"), ctypes.byref(self._handle)))
-        self._out = np.empty(self.n_features + 1, dtype=np.float64)
-        self._out_len = ctypes.c_int64(0)
-        self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-        self._lock = threading.Lock()
-
-    def contributions(self, row: np.ndarray) -> np.ndarray:
-        """(n_features + 1,) contributions of one float32 row, expected value last."""
-        row = np.ascontiguousarray(row, dtype=np.float32)
-        if row.shape != (self.n_features,):
-            raise ValueError(f"expected one row of {self.n_features} features, got {row.shape}")
-        with self._lock:
-            self._safe_call(self._lib.LGBM_BoosterPredictForMatSingleRowFast(
-                self._handle, row.ctypes.data_as(self._ctypes.c_void_p),
-                self._ctypes.byref(self._out_len), self._out_ptr))
-            return self._out.copy()
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._lib.LGBM_FastConfigFree(handle)
 
 
 # --------------------------------------------------------------------------- compiled boosters
@@ -352,17 +303,17 @@ class LeafShap:
 
     def explain(self, x: np.ndarray, groups: np.ndarray | None = None,
                 n_groups: int | None = None, boosters: list[int] | None = None,
-                contributions: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Raw scores (rows, boosters) and contributions (rows, boosters, groups + 1), the
         expected value last; without `groups` every feature is its own group. `boosters`
-        restricts the work to those boosters (the others stay zero); `contributions=False`
-        computes the raw scores only."""
+        restricts the work to those boosters (the others stay zero). For raw scores alone,
+        `predict_raw` is much cheaper."""
         if not self.supported:
             raise ValueError("paths test more than 62 distinct features; use pred_contrib")
         x = np.ascontiguousarray(x, dtype=np.float32)
         if groups is None:
             groups, n_groups = np.arange(self.n_features), self.n_features
-        width = int(n_groups) + 1 if contributions else 1
+        width = int(n_groups) + 1
         rows = len(x)
         selected = np.asarray(range(self.n_boosters) if boosters is None else boosters,
                               dtype=np.int64)
@@ -377,7 +328,7 @@ class LeafShap:
                 self._leaf_start, selected, self._leaf_value, self._n_steps, self._step_node,
                 self._step_left, self._step_bit, self._n_slots,
                 np.asarray(groups, dtype=np.int64)[self._slot_feature], self._zero,
-                self._weight, contributions, raw, contrib)
+                self._weight, raw, contrib)
         return raw, contrib
 
 
@@ -395,7 +346,7 @@ def _shapley_weights(slots: int) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _kernel(x, feature, threshold, default_left, missing_nan, missing_zero, cat_of_node,
             cat_table, node_start, leaf_start, selected, leaf_value, n_steps, step_node,
-            step_left, step_bit, n_slots, slot_group, zero, weight, contributions, raw,
+            step_left, step_bit, n_slots, slot_group, zero, weight, raw,
             contrib):  # pragma: no cover - compiled
     """LightGBM's decision at every node (tree.h NumericalDecision/CategoricalDecision, as
     `_goes_left`); per leaf, which of its slots the row satisfies (A) or not (B); the reached
@@ -433,8 +384,6 @@ def _kernel(x, feature, threshold, default_left, missing_nan, missing_zero, cat_
                         failed |= step_bit[leaf, d]
                 if failed == 0:
                     raw[r, b] += leaf_value[leaf]
-                if not contributions:
-                    continue
                 u = n_slots[leaf]
                 value = leaf_value[leaf]
                 # elementary symmetric polynomials of z over the satisfied slots A, and the

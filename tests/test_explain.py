@@ -24,7 +24,7 @@ def fitted(luad_model):
 def test_marker_contributions_sum_to_the_models_log_odds(fitted) -> None:
     builder, model, x = fitted
     explainer = Explainer(model, builder)
-    for rows in (x.iloc[:5], x.iloc[:40], x):  # single-row, pred_contrib and per-pattern paths
+    for rows in (x.iloc[:5], x.iloc[:40], x):  # compiled (few rows) and per-pattern paths
         logit = model.decision_function(rows)
         for j, organ in enumerate(ORGANS):
             contrib, baseline = explainer.marker_contributions(rows, organ)

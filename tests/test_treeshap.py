@@ -1,4 +1,5 @@
-"""The per-pattern TreeSHAP and the single-row path give LightGBM's own pred_contrib."""
+"""The per-pattern and the compiled TreeSHAP give LightGBM's own pred_contrib; the compiled
+tree walker gives its raw scores."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from organo_predict._treeshap import LeafShap, SingleRowShap, TreeShap
+from organo_predict._treeshap import LeafShap, TreeShap
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +55,6 @@ def test_empty_input(booster_and_data) -> None:
     assert TreeShap(booster).contributions(x[:0]).shape == (0, x.shape[1] + 1)
 
 
-def test_single_row_path_equals_pred_contrib(booster_and_data) -> None:
-    booster, x = booster_and_data
-    fast = SingleRowShap(booster)
-    expected = booster.predict(x[:50], pred_contrib=True)
-    got = np.stack([fast.contributions(row) for row in x[:50]])
-    np.testing.assert_allclose(got, expected, atol=1e-12)
-    with pytest.raises(ValueError, match="9 features"):
-        fast.contributions(x[0, :3])
-
-
 def test_leaf_shap_equals_pred_contrib_and_raw_score_across_boosters(booster_and_data) -> None:
     booster, x = booster_and_data
     y = (np.nan_to_num(x[:, 1]) + (x[:, 6] == 2) > 0.5).astype(float)
@@ -91,7 +82,7 @@ def test_leaf_shap_groups_subsets_and_raw_only(booster_and_data) -> None:
     np.testing.assert_allclose(contrib[:, 1, 0], expected[:, :2].sum(1), atol=1e-12)
     np.testing.assert_allclose(contrib[:, 1, -1], expected[:, -1], atol=1e-12)
     assert not contrib[:, 0].any() and not raw[:, 0].any()  # booster 0 was not asked for
-    raw_only, _ = engine.explain(x[:50], contributions=False)
+    raw_only = engine.predict_raw(x[:50])
     np.testing.assert_allclose(raw_only[:, 0], booster.predict(x[:50], raw_score=True),
                                atol=1e-12)
     empty_raw, empty = engine.explain(x[:0])

@@ -14,7 +14,7 @@ from ._features import FeatureBuilder
 from ._models import OrganotropismModel
 
 __all__ = ["DEFAULT_MODEL_URI", "DEFAULT_TRACKING_URI", "LoadedModel", "configure_tracking",
-           "load_model"]
+           "is_mlflow_uri", "load_model"]
 
 DEFAULT_MODEL_URI = "models:/organotropism@champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -42,6 +42,11 @@ def configure_tracking() -> None:
         mlflow.set_tracking_uri(DEFAULT_TRACKING_URI)
 
 
+def is_mlflow_uri(uri: str) -> bool:
+    """models:/..., runs:/... or any scheme://... (as opposed to a local bundle folder)."""
+    return "://" in uri or uri.startswith(("models:/", "runs:/"))
+
+
 def load_model(uri: str | None = None) -> LoadedModel:
     """Load `uri`: a bundle folder, any MLflow model URI, or the registered champion."""
     from ._bundle import load_bundle
@@ -54,7 +59,7 @@ def load_model(uri: str | None = None) -> LoadedModel:
     if local.is_dir() and (local / "artifacts" / "bundle" / "manifest.json").is_file():
         builder, model, metadata = load_bundle(local / "artifacts" / "bundle")
         return LoadedModel(builder, model, metadata, uri, {"source": "mlflow model folder"})
-    if "://" not in uri and not uri.startswith("models:/") and not uri.startswith("runs:/"):
+    if not is_mlflow_uri(uri):
         raise ModelError(f"model {uri!r}: no such bundle folder, and not an MLflow model URI "
                          "(models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/model)")
     configure_tracking()

@@ -249,7 +249,7 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
             ids = pd.DataFrame({
                 "SAMPLE_ID": chunk.samples.index.astype(str),
                 "PATIENT_ID": chunk.samples["PATIENT_ID"].astype(str).to_numpy(),
-                "CANCER_TYPE": _cancer_type(chunk, len(chunk.samples)),
+                "CANCER_TYPE": _cancer_type(chunk),
             })
             table = (score_frame(loaded, features, ids, explain_k, explainer) if scorer is None
                      else scorer(features, ids))
@@ -316,7 +316,7 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _cancer_type(chunk: Cohort, n: int) -> np.ndarray:
+def _cancer_type(chunk: Cohort) -> np.ndarray:
     from ._features import FeatureBuilder
     from ._recipes import load_recipes
 

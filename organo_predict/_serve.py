@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -248,6 +247,7 @@ def _mechanism_text(id: str, direction: str, alteration: str, evidence: str, mec
 
 
 def _json(content: object, status: int = 200) -> Response:
+    """Compact JSON; a NaN or infinity anywhere fails (allow_nan=False) and answers 500."""
     return Response(json.dumps(content, allow_nan=False, separators=(",", ":"),
                                default=_unserialisable),
                     status_code=status, media_type="application/json")
@@ -328,24 +328,16 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
                       top_drivers: Annotated[int, Query(ge=0, le=10)] = 3) -> Response:
         predictor.check([profile], ("body",))
         results = await batcher.submit([profile], top_drivers)
-        return _json(_finite_result(results[0]))
+        return _json(results[0])
 
     @app.post("/predict/batch", summary="Up to 1,000 patients",
               response_model=BatchOut)
     async def predict_batch(request: BatchRequest) -> Response:
         predictor.check(request.patients, ("body", "patients"))
         results = await batcher.submit(list(request.patients), request.top_drivers)
-        return _json({"results": [_finite_result(r) for r in results]})
+        return _json({"results": results})
 
     return app
-
-
-def _finite_result(result: dict) -> dict:
-    for organ in result["organs"]:
-        for key in ("probability", "baseline_rate"):
-            if not math.isfinite(organ[key]):
-                raise ValueError("non-finite probability")
-    return result
 
 
 # --------------------------------------------------------------------------- response docs
@@ -414,5 +406,8 @@ def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000,
                     log_level="info")
         return
     del loaded
+    import os
+
+    os.environ[MODEL_ENV] = model or ""  # each worker process loads it again, by this name
     uvicorn.run("organo_predict._serve:app_from_environment", factory=True, host=host,
                 port=port, workers=workers, access_log=access_log, log_level="info")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ._errors import ModelError
 from ._features import FeatureBuilder, categories_to_strings
+from ._loading import is_mlflow_uri
 
 __all__ = ["SparkScorer"]
 
@@ -35,7 +36,7 @@ class SparkScorer:
 
     def __init__(self, model_uri: str, builder: FeatureBuilder, organs: list[str],
                  master: str = "local[*]") -> None:
-        if "://" not in model_uri and not model_uri.startswith(("models:/", "runs:/")):
+        if not is_mlflow_uri(model_uri):
             raise ModelError(f"--engine spark needs an MLflow model URI (models:/NAME@ALIAS, "
                              f"runs:/RUN/model), not {model_uri!r}: executors load the model "
                              "through MLflow")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -167,11 +166,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from ._serve import MODEL_ENV, run_server
+    from ._serve import run_server
 
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    os.environ[MODEL_ENV] = args.model or ""
     run_server(args.model, host=args.host, port=args.port, workers=args.workers,
                access_log=not args.no_access_log)
     return 0

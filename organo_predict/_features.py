@@ -7,7 +7,7 @@ The recipes (mutation classes, hotspots, receptor status, gene sets) come from T
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -96,6 +96,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, cohort: Cohort, y: object = None, **_: object) -> pd.DataFrame:
         recipes = load_recipes()
+        self.__dict__.pop("_vocabulary_cache", None)
         for column in self.extra_clinical:
             reason = recipes.leakage.denies(column)
             if reason is not None:
@@ -150,6 +151,26 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)
 
+    def _cached(self, key: tuple, build: Callable[[], object]) -> object:
+        """Lookups derived from the fitted vocabularies (indexes, column names, code
+        tables), built once per fit: rebuilding them cost most of a small transform."""
+        cache = self.__dict__.setdefault("_vocabulary_cache", {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _index(self, vocabulary: str) -> pd.Index:
+        return self._cached(("index", vocabulary),
+                            lambda: pd.Index(getattr(self, vocabulary), dtype=object))
+
+    def _names(self, prefix: str, vocabulary: str) -> list[str]:
+        return self._cached(("names", prefix, vocabulary),
+                            lambda: [f"{prefix}{g}" for g in getattr(self, vocabulary)])
+
+    def __getstate__(self) -> dict[str, object]:
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_vocabulary_cache"}
+
     @property
     def categorical_features_(self) -> list[str]:
         return [c for c in CATEGORICAL_FEATURES if c in self.feature_names_]
@@ -197,17 +218,18 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         return pd.Series(found.to_numpy(dtype=object, na_value=None), index=found.index,
                          dtype=object, copy=False)
 
-    def _panel_mask(self, cohort: Cohort, samples: pd.Index, genes: list[str],
+    def _panel_mask(self, cohort: Cohort, samples: pd.Index, vocabulary: str,
                     profile: str) -> np.ndarray:
-        """(n_samples, n_genes) bool: is the gene measured on the sample's panel?
+        """(n_samples, n_genes) bool: is the gene of `vocabulary` (a fitted gene list)
+        measured on the sample's panel?
 
         A sample without a panel id is whole-exome/genome (cBioPortal's convention); a
         panel id with no gene list is inferred from the genes mutated on it.
         """
         panels = _profile_panels(cohort, samples, profile)
         codes, uniques = pd.factorize(panels, use_na_sentinel=True)
-        gene_index = pd.Index(genes)
-        membership = np.zeros((len(uniques) + 1, len(genes)), dtype=bool)
+        gene_index = self._index(vocabulary)
+        membership = np.zeros((len(uniques) + 1, len(gene_index)), dtype=bool)
         membership[-1, :] = True  # code -1: no panel -> everything profiled
         for code, panel in enumerate(uniques):
             defined = cohort.panels.get(str(panel))
@@ -217,7 +239,11 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                                                    "Hugo_Symbol"])
                 warnings.warn(f"gene panel {panel!r} has no gene list; its genes are inferred "
                               f"from the {len(defined)} genes mutated on it", stacklevel=4)
-            positions = gene_index.get_indexer(list(defined))
+                positions = gene_index.get_indexer(list(defined))
+            else:  # a panel's genes: looked up once per fit and gene list
+                genes = frozenset(defined)
+                positions = self._cached(("panel", vocabulary, genes),
+                                         lambda genes=genes: gene_index.get_indexer(list(genes)))
             membership[code, positions[positions >= 0]] = True
         return membership[codes]
 
@@ -227,8 +253,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         n = len(samples)
         cols: dict[str, np.ndarray] = {}
         genes = self.genes_
-        gene_index = pd.Index(genes)
-        position = {gene: j for j, gene in enumerate(genes)}  # scalar lookups: a dict
+        gene_index = self._index("genes_")
+        position: dict[str, int] = self._cached(  # scalar lookups: a dict
+            ("position",), lambda: {gene: j for j, gene in enumerate(genes)})
 
         # --- mutations
         maf = cohort.mutations
@@ -256,14 +283,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             if gene in position:
                 counts |= (g_idx == position[gene]) & in_classes(allowed)
         measured = ("mutations" in cohort.profiles or not cohort.profiles)
-        on_panel = (self._panel_mask(cohort, samples, genes, "mutations") if measured
+        on_panel = (self._panel_mask(cohort, samples, "genes_", "mutations") if measured
                     else np.zeros((n, len(genes)), dtype=bool))
         base = np.where(on_panel, np.float32(0), np.float32(np.nan)).astype(np.float32)
         mut = base.copy()
         ok = counts & (g_idx >= 0)
         mut[s_idx[ok], g_idx[ok]] = 1.0
-        for j, gene in enumerate(genes):
-            cols[f"mut_{gene}"] = mut[:, j]
+        cols.update(zip(self._names("mut_", "genes_"), mut.T, strict=True))
 
         # --- truncating vs missense in tumor suppressors (class known only)
         hotspot_genes = [position[h.gene] for h in recipes.hotspots if h.gene in position]
@@ -300,30 +326,29 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             cols[hs.feature] = column
 
         # --- copy number
-        amp_cols: dict[str, np.ndarray] = {}
-        del_cols: dict[str, np.ndarray] = {}
+        amp = dele = np.full((n, 0), np.nan, dtype=np.float32)
         if self.cna_genes_:
             if cohort.cna is not None:
                 cna = cohort.cna.reindex(index=samples, columns=self.cna_genes_).to_numpy(
                     dtype=np.float32, na_value=np.nan, copy=True)
-                cna[~self._panel_mask(cohort, samples, self.cna_genes_, "cna")] = np.nan
+                cna[~self._panel_mask(cohort, samples, "cna_genes_", "cna")] = np.nan
             else:
                 cna = np.full((n, len(self.cna_genes_)), np.nan, dtype=np.float32)
             missing = np.isnan(cna)
             amp = np.where(missing, np.nan, (cna >= 2).astype(np.float32)).astype(np.float32)
             dele = np.where(missing, np.nan, (cna <= -2).astype(np.float32)).astype(np.float32)
-            for j, gene in enumerate(self.cna_genes_):
-                amp_cols[gene] = amp[:, j]
-                del_cols[gene] = dele[:, j]
-                cols[f"amp_{gene}"] = amp[:, j]
-                cols[f"del_{gene}"] = dele[:, j]
+            for amp_name, del_name, amp_column, del_column in zip(
+                    self._names("amp_", "cna_genes_"), self._names("del_", "cna_genes_"),
+                    amp.T, dele.T, strict=True):  # gene by gene: the fitted column order
+                cols[amp_name] = amp_column
+                cols[del_name] = del_column
 
         # --- structural variants / fusions
-        sv_cols: dict[str, np.ndarray] = {}
+        sv_base = np.full((n, 0), np.nan, dtype=np.float32)
         if self.include_sv and self.sv_genes_:
-            sv_index = pd.Index(self.sv_genes_)
+            sv_index = self._index("sv_genes_")
             if "sv" in cohort.profiles:
-                sv_base = np.where(self._panel_mask(cohort, samples, self.sv_genes_, "sv"),
+                sv_base = np.where(self._panel_mask(cohort, samples, "sv_genes_", "sv"),
                                    np.float32(0), np.float32(np.nan)).astype(np.float32)
                 events = cohort.structural_variants
                 for site in ("Site1_Hugo_Symbol", "Site2_Hugo_Symbol"):
@@ -333,26 +358,25 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                     sv_base[si[good], gi[good]] = 1.0
             else:
                 sv_base = np.full((n, len(self.sv_genes_)), np.nan, dtype=np.float32)
-            for j, gene in enumerate(self.sv_genes_):
-                sv_cols[gene] = sv_base[:, j]
-                cols[f"sv_{gene}"] = sv_base[:, j]
+            cols.update(zip(self._names("sv_", "sv_genes_"), sv_base.T, strict=True))
 
-        # --- pathways
+        # --- pathways: altered if any member is (mutated, amplified oncogene, deleted
+        # tumor suppressor, rearranged); profiled if any member's mutation or copy number is
         if self.include_pathways:
             for gene_set in recipes.gene_sets:
+                m, a, d, v = self._cached(("gene_set", gene_set), lambda gs=gene_set: (
+                    self._positions("genes_", gs.genes),
+                    self._positions("cna_genes_", gs.oncogenes),
+                    self._positions("cna_genes_", gs.tumor_suppressors),
+                    self._positions("sv_genes_", gs.genes) if sv_base.shape[1] else
+                    np.zeros(0, dtype=np.int64)))
+                blocks = (mut[:, m], amp[:, a], dele[:, d])
                 altered = np.zeros(n, dtype=bool)
                 profiled = np.zeros(n, dtype=bool)
-                for gene in gene_set.genes:
-                    j = position.get(gene, -1)
-                    if j >= 0:
-                        altered |= mut[:, j] == 1
-                        profiled |= ~np.isnan(mut[:, j])
-                    events = amp_cols if gene in gene_set.oncogenes else del_cols
-                    if gene in events:
-                        altered |= events[gene] == 1
-                        profiled |= ~np.isnan(events[gene])
-                    if gene in sv_cols:
-                        altered |= sv_cols[gene] == 1
+                for block in (*blocks, sv_base[:, v]):
+                    altered |= (block == 1).any(axis=1)
+                for block in blocks:
+                    profiled |= (~np.isnan(block)).any(axis=1)
                 path = np.where(altered, 1.0, np.where(profiled, 0.0, np.nan))
                 cols[f"path_{gene_set.name}"] = path.astype(np.float32)
 
@@ -381,10 +405,19 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             cols[f"extra_{column}"] = pd.to_numeric(values, errors="coerce").to_numpy(np.float32)
         return cols
 
+    def _positions(self, vocabulary: str, genes: Sequence[str]) -> np.ndarray:
+        """Columns of `genes` within a fitted gene list (genes not in it are skipped)."""
+        positions = self._index(vocabulary).get_indexer(list(genes))
+        return positions[positions >= 0]
+
     def _codes(self, values: pd.Series, name: str) -> np.ndarray:
-        levels = pd.Index(self.categories_[name])
-        codes = levels.get_indexer(values.astype(object).where(values.notna(), None))
-        return np.where(codes >= 0, codes, np.nan).astype(np.float32)
+        """Category codes (NaN: missing or not a fitted level), looked up per distinct
+        value."""
+        lookup: dict[object, int] = self._cached(
+            ("codes", name), lambda: {level: i for i, level in enumerate(self.categories_[name])})
+        codes, uniques = pd.factorize(values)
+        table = np.array([lookup.get(u, np.nan) for u in uniques] + [np.nan], dtype=np.float32)
+        return table[codes]
 
     @staticmethod
     def _receptor(cohort: Cohort, receptor, cancer_type: pd.Series) -> np.ndarray:
@@ -393,11 +426,12 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         applies = cancer_type.isin(receptor.applies_to).to_numpy()
         for source in receptor.sources:
             values = FeatureBuilder._column(cohort, [source.column])
-            if values.isna().all():
+            codes, uniques = pd.factorize(values)  # the patterns run once per distinct value
+            if (codes < 0).all():
                 continue
-            text = values.fillna("").astype(str)
-            pos = text.str.contains(source.positive).to_numpy()
-            neg = text.str.contains(source.negative).to_numpy() & ~pos
+            text = [str(u) for u in uniques] + [""]
+            pos = np.array([source.positive.search(t) is not None for t in text])[codes]
+            neg = np.array([source.negative.search(t) is not None for t in text])[codes] & ~pos
             todo = np.isnan(out) & applies
             out[todo & pos] = 1.0
             out[todo & neg] = 0.0

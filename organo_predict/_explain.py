@@ -239,36 +239,57 @@ class Explainer:
         intrinsic_idx = np.flatnonzero(~self.layout_.context)
         values = inputs.data
         shap = self._all_organs(inputs, organs)
+        markers = self.layout_.markers
+        context_names = [markers[k] for k in context_idx]
         for organ in organs:
             contrib, baseline = shap[organ]
+            context_totals = contrib[:, context_idx].sum(axis=1).tolist()
+            log_odds_all = (baseline + contrib.sum(axis=1)).tolist()
+            context_values = contrib[:, context_idx].tolist()
+            baselines = baseline.tolist()
+            rates = prior[:, organ_index[organ]].tolist()
+            up_rows, down_rows = self._top(contrib[:, intrinsic_idx], top_k)
             rows = []
             for i in range(len(x)):
-                c = contrib[i]
-                context_total = float(c[context_idx].sum())
-                log_odds = float(baseline[i] + c.sum())
-                intrinsic = c[intrinsic_idx]
-                order = np.argsort(-np.abs(intrinsic), kind="stable")
-                up, down = [], []
-                for j in order:
-                    value = float(intrinsic[j])
-                    if abs(value) < self.min_contribution or (len(up) >= top_k
-                                                              and len(down) >= top_k):
-                        break
-                    bucket = up if value > 0 else down
-                    if len(bucket) < top_k:
-                        marker = self.layout_.markers[intrinsic_idx[j]]
-                        bucket.append(self._driver(marker, organ, value, values[i],
-                                                   cancer_types[i], subtypes[i]))
+                drivers = []
+                for chosen in (up_rows[i], down_rows[i]):
+                    drivers.append(tuple(
+                        self._driver(markers[intrinsic_idx[j]], organ, value, values[i],
+                                     cancer_types[i], subtypes[i]) for j, value in chosen))
+                log_odds = log_odds_all[i]
                 rows.append(OrganExplanation(
                     organ=organ, probability=float(sigmoid(log_odds)),
-                    baseline_rate=float(prior[i, organ_index[organ]]), log_odds=log_odds,
-                    expected_log_odds=float(baseline[i]), context_contribution=context_total,
-                    context={self.layout_.markers[k]: float(c[k]) for k in context_idx},
-                    drivers_up=tuple(up), drivers_down=tuple(down)))
+                    baseline_rate=rates[i], log_odds=log_odds,
+                    expected_log_odds=baselines[i], context_contribution=context_totals[i],
+                    context=dict(zip(context_names, context_values[i], strict=True)),
+                    drivers_up=drivers[0], drivers_down=drivers[1]))
             per_organ[organ] = rows
         return [Explanation(ids[i], cancer_types[i], subtypes[i],
                             tuple(per_organ[o][i] for o in organs), self.knowledge.version)
                 for i in range(len(x))]
+
+    def _top(self, intrinsic: np.ndarray, top_k: int
+             ) -> tuple[list[list[tuple[int, float]]], list[list[tuple[int, float]]]]:
+        """Per row, the `top_k` largest positive and most negative contributions at least
+        `min_contribution` in size, as (column, value), largest first (ties: lower column
+        first)."""
+        n, width = intrinsic.shape
+        k = min(top_k, width)
+        if k == 0 or n == 0:
+            return [[] for _ in range(n)], [[] for _ in range(n)]
+        out = []
+        for sign in (1.0, -1.0):
+            signed = sign * intrinsic
+            key = np.where(signed >= self.min_contribution, -signed, np.inf)
+            best = (np.argpartition(key, k - 1, axis=1)[:, :k] if k < width
+                    else np.broadcast_to(np.arange(width), (n, width)))
+            picked = np.take_along_axis(key, best, axis=1)
+            order = np.lexsort((best, picked), axis=1)  # by size, then by column
+            best = np.take_along_axis(best, order, axis=1).tolist()
+            picked = np.take_along_axis(picked, order, axis=1).tolist()
+            out.append([[(j, -sign * v) for j, v in zip(js, vs, strict=True) if v != np.inf]
+                        for js, vs in zip(best, picked, strict=True)])
+        return out[0], out[1]
 
     def applicable(self, marker: str, organ: str, cancer_type: str | None,
                    subtype: str | None, row: np.ndarray | None = None) -> list[Mechanism]:

@@ -12,6 +12,7 @@ registry); the package must be installed in the executors' Python.
 from __future__ import annotations
 
 import os
+import sys
 
 import pandas as pd
 
@@ -50,6 +51,11 @@ class SparkScorer:
         self.builder, self.organs, self.master = builder, list(organs), master
         # our own progress bar is the one the user sees: no per-file or per-stage bars
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        if master.startswith("local"):
+            # local executors run this interpreter (its pandas, LightGBM and this package),
+            # not whichever `python3` comes first on PATH (an unactivated venv); PySpark
+            # reads the variable when the session starts
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         self.spark = (SparkSession.builder.master(master).appName("organo-predict score")
                       .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                       .config("spark.ui.enabled", "false")

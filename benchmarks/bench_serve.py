@@ -5,11 +5,14 @@ Both servers serve the same registered model on loopback; wrk (Debian package `w
 the embedded cohort (different bodies, not one request repeated). Ours answers with the
 per-organ probabilities, baselines and top-3 drivers with mechanisms; MLflow's
 `/invocations` takes the already-built feature row and returns probabilities only.
+A third row is the floor: the same HTTP stack and validation answering a fixed response
+(`_floor_app.py`), what any model behind this stack adds to.
 Goals: p99 <= 25 ms at 32 connections, and >= 3x MLflow's requests/s.
 
 Run (after `organo-predict experiment` has registered a champion):
     python benchmarks/bench_serve.py [--model models:/organotropism@champion]
         [--connections 32] [--duration 20] [--workers 2] [--patients 500]
+        [--skip-floor] [--skip-mlflow]
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from _common import cohort
 
 from organo_predict._features import categories_to_strings
 from organo_predict._loading import DEFAULT_MODEL_URI, load_model
-from organo_predict._profiles import profiles_from_cohort
+from organo_predict._profiles import PatientProfile, profiles_from_cohort
+from organo_predict._serve import Predictor, _json
 
 LUA = """
 local bodies = {}
@@ -109,9 +113,13 @@ def run_wrk(url: str, path: str, bodies: Path, connections: int, duration: int,
 
 
 def measure(command: list[str], port: int, health: str, path: str, bodies: Path,
-            args: argparse.Namespace) -> dict[str, float]:
+            args: argparse.Namespace, env: dict[str, str] | None = None) -> dict[str, float]:
     """Start a server, check one request, load it with wrk, stop it."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {}),
+           # `mlflow models serve` execs `uvicorn` by name: this interpreter's, even when
+           # its venv is not activated
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent),
+                                    os.environ.get("PATH", "")])}
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -135,6 +143,8 @@ def main() -> None:
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--patients", type=int, default=500)
     p.add_argument("--skip-mlflow", action="store_true")
+    p.add_argument("--skip-floor", action="store_true",
+                   help="skip the floor: the same HTTP stack answering without a model")
     args = p.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -167,6 +177,17 @@ def main() -> None:
         [sys.executable, "-m", "organo_predict.cli", "serve", "--model", args.model,
          "--port", str(port), "--workers", str(args.workers), "--no-access-log"],
         port, "/health", "/predict", ours_file, args)
+    if not args.skip_floor:
+        first = PatientProfile.model_validate_json(ours_file.read_text().splitlines()[0])
+        floor_body = tmp / "floor.json"
+        floor_body.write_bytes(_json(Predictor(loaded).predict([first])[0]).body)
+        port = free_port()
+        results["floor: same stack, no model"] = measure(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
+             "_floor_app:app", "--port", str(port), "--workers", str(args.workers),
+             "--no-access-log", "--log-level", "warning"],
+            port, "/health", "/predict", ours_file, args,
+            env={"ORGANO_PREDICT_FLOOR_BODY": str(floor_body)})
     if not args.skip_mlflow:
         port = free_port()
         results["mlflow models serve /invocations"] = measure(
@@ -179,8 +200,9 @@ def main() -> None:
         print(f"{name:<36}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}{r['p99_ms']:>9.1f}"
               f"{r['rps']:>10.0f}{r['non_2xx']:>9}" + (f"  {r['socket_errors']}"
                                                         if r["socket_errors"] else ""))
-    if len(results) == 2:
-        ours_r, theirs = results.values()
+    if "mlflow models serve /invocations" in results:
+        ours_r = results["organo-predict /predict"]
+        theirs = results["mlflow models serve /invocations"]
         print(f"requests/s ratio: {ours_r['rps'] / theirs['rps']:.1f}x; p99 goal <= 25 ms: "
               f"{'met' if ours_r['p99_ms'] <= 25 else 'NOT met'}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -31,6 +31,7 @@ __all__ = ["Concordance", "ConcordanceEntry", "Driver", "Explainer", "Explanatio
            "OrganExplanation", "concordance"]
 
 NO_MECHANISM = "no documented mechanism"
+_TOP_BLOCK_ROWS = 512  # rows per stacked driver selection: bounds the (organs, rows, markers) block
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,7 @@ class Explainer:
         shap = self._all_organs(inputs, organs)
         markers = self.layout_.markers
         context_names = [markers[k] for k in context_idx]
+        selected = self._chosen(shap, organs, intrinsic_idx, top_k)
         for organ in organs:
             contrib, baseline = shap[organ]
             context_totals = contrib[:, context_idx].sum(axis=1).tolist()
@@ -248,7 +250,7 @@ class Explainer:
             context_values = contrib[:, context_idx].tolist()
             baselines = baseline.tolist()
             rates = prior[:, organ_index[organ]].tolist()
-            up_rows, down_rows = self._top(contrib[:, intrinsic_idx], top_k)
+            up_rows, down_rows = selected[organ]
             rows = []
             for i in range(len(x)):
                 drivers = []
@@ -267,6 +269,23 @@ class Explainer:
         return [Explanation(ids[i], cancer_types[i], subtypes[i],
                             tuple(per_organ[o][i] for o in organs), self.knowledge.version)
                 for i in range(len(x))]
+
+    def _chosen(self, shap: dict[str, tuple[np.ndarray, np.ndarray]], organs: list[str],
+                intrinsic_idx: np.ndarray, top_k: int
+                ) -> dict[str, tuple[list[list[tuple[int, float]]],
+                                     list[list[tuple[int, float]]]]]:
+        """`_top` of every organ, organs stacked into one call per block of rows: one
+        patient pays the numpy call overhead once, not once per organ."""
+        n = len(next(iter(shap.values()))[0]) if shap else 0
+        out: dict[str, tuple[list, list]] = {o: ([], []) for o in organs}
+        for lo in range(0, n, _TOP_BLOCK_ROWS):
+            hi = min(lo + _TOP_BLOCK_ROWS, n)
+            block = np.stack([shap[o][0][lo:hi, intrinsic_idx] for o in organs])
+            up, down = self._top(block.reshape(-1, len(intrinsic_idx)), top_k)
+            for k, organ in enumerate(organs):
+                out[organ][0].extend(up[k * (hi - lo):(k + 1) * (hi - lo)])
+                out[organ][1].extend(down[k * (hi - lo):(k + 1) * (hi - lo)])
+        return out
 
     def _top(self, intrinsic: np.ndarray, top_k: int
              ) -> tuple[list[list[tuple[int, float]]], list[list[tuple[int, float]]]]:

@@ -10,8 +10,9 @@
 Concurrent requests are scored together (adaptive micro-batching: requests already received
 join the batch, and those arriving while it is scored form the next one), because building
 features costs mostly per call, not per patient. Scoring runs on the event loop itself: a
-worker thread would only contend with it for the GIL (measured ~25% fewer requests/s). Nothing about a patient is logged; an
-unexpected failure answers 500 with a generic message and no stack trace.
+worker thread would only contend with it for the GIL (measured ~25% fewer requests/s).
+Nothing about a patient is logged; an unexpected failure answers 500 with a generic message
+and no stack trace.
 """
 
 from __future__ import annotations

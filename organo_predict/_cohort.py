@@ -26,6 +26,8 @@ __all__ = ["Cohort", "load_study"]
 MUTATION_COLUMNS = ("Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification")
 _PROTEIN_CHANGE_ALIASES = ("HGVSp_Short", "Protein_Change", "AMINO_ACID_CHANGE", "HGVSp")
 _MAF_KEEP = ("Chromosome", "Start_Position", "Variant_Type", "t_ref_count", "t_alt_count")
+# what a gene symbol can look like (HGNC symbols, Entrez-style aliases); profiles use it too
+GENE_SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-_/]{0,31}$"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -208,7 +210,7 @@ def _read_sv(path: Path, datatype: str, known_samples: pd.Index) -> pd.DataFrame
         frame = table.frame
         partner = frame["Fusion"].str.split("-", n=1).str[0] if "Fusion" in frame else None
         return pd.DataFrame({"SAMPLE_ID": frame["Tumor_Sample_Barcode"].astype(str),
-                             "Site1_Hugo_Symbol": frame["Hugo_Symbol"].astype("string"),
+                             "Site1_Hugo_Symbol": _gene_symbols(table, "Hugo_Symbol"),
                              "Site2_Hugo_Symbol": (partner if partner is not None else
                                                    pd.Series(pd.NA, index=frame.index))
                              .astype("string")})
@@ -218,12 +220,28 @@ def _read_sv(path: Path, datatype: str, known_samples: pd.Index) -> pd.DataFrame
         raise CohortError("missing required column 'Site1_Hugo_Symbol'", file=table.name,
                           line=table.header_line, column="Site1_Hugo_Symbol")
     _check_known(table, "Sample_ID", known_samples, "sample")
-    empty = pd.Series(pd.NA, index=frame.index, dtype="string")
     return pd.DataFrame({"SAMPLE_ID": frame["Sample_ID"].astype(str),
-                         "Site1_Hugo_Symbol": frame.get("Site1_Hugo_Symbol", empty)
-                         .astype("string"),
-                         "Site2_Hugo_Symbol": frame.get("Site2_Hugo_Symbol", empty)
-                         .astype("string")})
+                         "Site1_Hugo_Symbol": _gene_symbols(table, "Site1_Hugo_Symbol"),
+                         "Site2_Hugo_Symbol": _gene_symbols(table, "Site2_Hugo_Symbol")})
+
+
+def _gene_symbols(table: Table, column: str) -> pd.Series:
+    """A gene column of a structural-variant file as strings. A value that cannot be a gene
+    symbol (free text such as "TMPRSS2 exon 2 with ERG exon 4", or HGVS text in a row shifted
+    upstream) becomes missing, with a warning naming the first one's line: as a gene it could
+    only be a phantom partner no panel knows."""
+    if column not in table.frame:
+        return pd.Series(pd.NA, index=table.frame.index, dtype="string")
+    values = table.frame[column].astype("string")
+    bad = (values.notna() & ~values.str.match(GENE_SYMBOL_PATTERN).fillna(False)).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        warnings.warn(f"{table.name}, line {table.line_of(row)}, column {column!r}: "
+                      f"{int(bad.sum())} value(s) that are not gene symbols (first "
+                      f"{values.iloc[row]!r}: free text, or a shifted row) read as missing",
+                      stacklevel=4)
+        values = values.mask(bad)
+    return values
 
 
 def _read_cna(path: Path, known_samples: pd.Index) -> pd.DataFrame:

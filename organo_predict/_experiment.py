@@ -51,14 +51,26 @@ class ExperimentResult:
     champion: bool
 
 
-def _load_cohort(source: str) -> Cohort:
-    with warnings.catch_warnings():
+def _load_cohort(source: str, log: Log = print) -> Cohort:
+    """The configured cohort. Its reader's warnings (a value read as missing, with file, line
+    and column) go to `log` as one line each; gene symbols off every panel are expected in
+    real cohorts and are not repeated."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.simplefilter("ignore", UnknownGeneWarning)
         if source == "embedded:msk_met":
             from .datasets import msk_met
 
-            return msk_met()
-        return load_study(source)
+            cohort = msk_met()
+        else:
+            cohort = load_study(source)
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):  # the reader's own
+            log(f"warning: {warning.message}")
+        else:  # a library's deprecation or future warning: shown as Python would
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    return cohort
 
 
 def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np.ndarray:
@@ -107,7 +119,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     """Run `config`; write metrics.json, report.md and figures to `report_dir`."""
     t0 = time.perf_counter()
     report_dir = Path(report_dir)
-    cohort = _load_cohort(config.source)
+    cohort = _load_cohort(config.source, log)
     log(f"cohort {cohort.study_id}: {len(cohort.samples):,} samples "
         f"({time.perf_counter() - t0:.1f} s)")
     builder = FeatureBuilder(min_carriers=config.min_carriers,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ._cohort import Cohort
+from ._cohort import GENE_SYMBOL_PATTERN, Cohort
 from ._errors import OrganoPredictError
 from ._recipes import Recipes, load_recipes
 
@@ -26,7 +26,7 @@ __all__ = ["CopyNumber", "Fusion", "Mutation", "PatientProfile", "ProfileError",
 NOT_PROFILED = "NOT_PROFILED"  # panel id of a profile the client did not measure
 
 GeneSymbol = Annotated[str, StringConstraints(
-    strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-_/]{0,31}$")]
+    strip_whitespace=True, pattern=GENE_SYMBOL_PATTERN)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 PanelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
 Status = Literal["Positive", "Negative"]

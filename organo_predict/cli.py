@@ -86,7 +86,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported lazily
     from ._experiment import _load_cohort as load
 
-    return load(str(path) if path else "embedded:msk_met")
+    return load(str(path) if path else "embedded:msk_met",
+                log=lambda message: console.print(f"[yellow]{message}[/]"))
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:

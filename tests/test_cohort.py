@@ -197,6 +197,18 @@ def test_unknown_gene_symbol_warns(edit) -> None:
     assert "NOTAGENE1" in set(cohort.mutations["Hugo_Symbol"])
 
 
+def test_sv_gene_fields_that_are_not_symbols_warn_and_read_as_missing(edit) -> None:
+    """Real studies carry free text ("TMPRSS2 exon 2 with ERG exon 4") or shifted HGVS text
+    in the gene columns; such a value is no gene, and the warning names where it is."""
+    root = edit("data_sv.txt", lambda t: t.replace("EML4\tALK", "EML4\tc.1726_*7586inv"))
+    with pytest.warns(UserWarning, match=r"data_sv\.txt, line 2, column 'Site2_Hugo_Symbol': "
+                                         r"1 value\(s\) that are not gene symbols"):
+        cohort = load_study(root)
+    sv = cohort.structural_variants
+    assert sv["Site1_Hugo_Symbol"].tolist() == ["EML4"]
+    assert sv["Site2_Hugo_Symbol"].isna().all()
+
+
 def test_subset_keeps_only_requested_samples(tiny_study: Path) -> None:
     cohort = load_study(tiny_study).subset(["S2", "S4"])
     assert list(cohort.samples.index) == ["S2", "S4"]

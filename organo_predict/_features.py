@@ -228,8 +228,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         """
         panels = _profile_panels(cohort, samples, profile)
         codes, uniques = pd.factorize(panels, use_na_sentinel=True)
-        gene_index = self._index(vocabulary)
-        membership = np.zeros((len(uniques) + 1, len(gene_index)), dtype=bool)
+        membership = np.zeros((len(uniques) + 1, len(getattr(self, vocabulary))), dtype=bool)
         membership[-1, :] = True  # code -1: no panel -> everything profiled
         for code, panel in enumerate(uniques):
             defined = cohort.panels.get(str(panel))
@@ -239,12 +238,12 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                                                    "Hugo_Symbol"])
                 warnings.warn(f"gene panel {panel!r} has no gene list; its genes are inferred "
                               f"from the {len(defined)} genes mutated on it", stacklevel=4)
-                positions = gene_index.get_indexer(list(defined))
+                positions = self._positions(vocabulary, defined)
             else:  # a panel's genes: looked up once per fit and gene list
                 genes = frozenset(defined)
                 positions = self._cached(("panel", vocabulary, genes),
-                                         lambda genes=genes: gene_index.get_indexer(list(genes)))
-            membership[code, positions[positions >= 0]] = True
+                                         lambda genes=genes: self._positions(vocabulary, genes))
+            membership[code, positions] = True
         return membership[codes]
 
     def _build(self, cohort: Cohort, recipes: Recipes) -> dict[str, np.ndarray]:
@@ -413,11 +412,10 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
     def _codes(self, values: pd.Series, name: str) -> np.ndarray:
         """Category codes (NaN: missing or not a fitted level), looked up per distinct
         value."""
-        lookup: dict[object, int] = self._cached(
-            ("codes", name), lambda: {level: i for i, level in enumerate(self.categories_[name])})
-        codes, uniques = pd.factorize(values)
-        table = np.array([lookup.get(u, np.nan) for u in uniques] + [np.nan], dtype=np.float32)
-        return table[codes]
+        levels = self._cached(("levels", name),
+                              lambda: pd.Index(self.categories_[name], dtype=object))
+        codes = _lookup(values, levels)
+        return np.where(codes >= 0, codes, np.nan).astype(np.float32)
 
     @staticmethod
     def _receptor(cohort: Cohort, receptor, cancer_type: pd.Series) -> np.ndarray:

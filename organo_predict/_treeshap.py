@@ -363,6 +363,7 @@ def _kernel(x, feature, threshold, default_left, missing_nan, missing_zero, cat_
     for r in range(x.shape[0]):
         for b in selected:
             for n in range(node_start[b], node_start[b + 1]):
+                # `_goes_left_one` written out: calling it here measured ~35% slower
                 v = np.float64(x[r, feature[n]])
                 c = cat_of_node[n]
                 if c >= 0:

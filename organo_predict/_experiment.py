@@ -51,13 +51,14 @@ class ExperimentResult:
     champion: bool
 
 
-def _load_cohort(source: str, log: Log = print) -> Cohort:
+def _load_cohort(source: str, log: Log = print, unknown_genes: bool = False) -> Cohort:
     """The configured cohort. Its reader's warnings (a value read as missing, with file, line
     and column) go to `log` as one line each; gene symbols off every panel are expected in
-    real cohorts and are not repeated."""
+    real cohorts and are said only with `unknown_genes` (validating a study)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.simplefilter("ignore", UnknownGeneWarning)
+        if not unknown_genes:
+            warnings.simplefilter("ignore", UnknownGeneWarning)
         if source == "embedded:msk_met":
             from .datasets import msk_met
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,14 +36,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ._cohort import load_study
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cohort = load_study(args.study)
-    for warning in caught:
-        console.print(f"[yellow]warning:[/] {warning.message}")
-    out.print(repr(cohort))
+    out.print(repr(_load_cohort(args.study, unknown_genes=True)))
     return 0
 
 
@@ -83,11 +75,15 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported lazily
+def _load_cohort(path: str | Path | None,  # noqa: ANN202 - a Cohort; imported lazily
+                 unknown_genes: bool = False):
+    """The study at `path` (default: the embedded cohort); the reader's warnings are
+    printed to stderr, one line each."""
     from ._experiment import _load_cohort as load
 
     return load(str(path) if path else "embedded:msk_met",
-                log=lambda message: console.print(f"[yellow]{message}[/]"))
+                log=lambda message: console.print(f"[yellow]{message}[/]"),
+                unknown_genes=unknown_genes)
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:

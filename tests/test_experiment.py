@@ -160,3 +160,14 @@ def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:
     assert lines == ["warning: data_sv.txt, line 2, column 'Site2_Hugo_Symbol': 1 value(s) "
                      "that are not gene symbols (first 'ERG fusion': free text, or a shifted "
                      "row) read as missing"]
+
+
+def test_validate_prints_every_reader_warning_including_unknown_genes(edit, capsys) -> None:
+    root = edit("data_sv.txt", lambda t: t.replace("EML4\tALK", "EML4\tERG fusion"))
+    root = edit("data_mutations.txt", lambda t: t.replace("CXCR4\t", "NOTAGENE1\t"))
+    assert main(["validate", str(root)]) == 0
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert "warning: data_sv.txt, line 2, column 'Site2_Hugo_Symbol'" in err
+    assert "NOTAGENE1" in err
+    assert "Cohort(" in captured.out

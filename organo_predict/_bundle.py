@@ -51,6 +51,8 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
         params = model.get_params()
         params["organs"] = list(params["organs"])
         params["categorical"] = list(params["categorical"])
+        # absent from bundles written before it existed: those load with () as trained
+        params["unprofiled_as_absent"] = list(params["unprofiled_as_absent"])
         params["features"] = None if params["features"] is None else list(params["features"])
         state = {
             "params": params, "feature_names_": model.feature_names_,

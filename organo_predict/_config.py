@@ -10,6 +10,7 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._models import MAIN_ORGANS, ORGANS
+from ._recipes import UNPROFILED_POLICIES, load_recipes
 
 __all__ = ["ExperimentConfig", "load_config"]
 
@@ -28,6 +29,7 @@ class ExperimentConfig:
     extra_clinical: tuple[str, ...]
     allow: tuple[str, ...]
     on_refusal: str
+    unprofiled: str  # "absent" or "learned": how trees read an unprofiled alteration flag
     model: dict[str, Any]
     n_splits: int
     n_bootstrap: int
@@ -84,10 +86,16 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
     on_refusal = _get(leakage, "on_refusal", str, "error", f"{where} [leakage]")
     if on_refusal not in ("error", "drop"):
         raise ConfigError(f"{where} [leakage]: on_refusal must be 'error' or 'drop'")
+    unprofiled = _get(leakage, "unprofiled", str, load_recipes().leakage.unprofiled_read_as,
+                      f"{where} [leakage]")
+    if unprofiled not in UNPROFILED_POLICIES:
+        raise ConfigError(f"{where} [leakage]: unprofiled must be one of {UNPROFILED_POLICIES}, "
+                          f"got {unprofiled!r}")
     lgbm = {k: v for k, v in model.items() if k != "organs"}
     from ._models import OrganotropismModel
 
-    valid = set(OrganotropismModel().get_params()) - {"organs", "features", "categorical"}
+    valid = set(OrganotropismModel().get_params()) - {"organs", "features", "categorical",
+                                                      "unprofiled_as_absent"}
     for key in lgbm:
         if key not in valid:
             raise ConfigError(f"{where} [model]: unknown model setting {key!r}")
@@ -102,6 +110,7 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
         extra_clinical=tuple(_get(features, "extra_clinical", list, [], f"{where} [features]")),
         allow=tuple(_get(leakage, "allow", list, [], f"{where} [leakage]")),
         on_refusal=on_refusal,
+        unprofiled=unprofiled,
         model=lgbm,
         n_splits=_get(evaluation, "n_splits", int, 5, f"{where} [evaluation]"),
         n_bootstrap=_get(evaluation, "n_bootstrap", int, 300, f"{where} [evaluation]"),

@@ -29,6 +29,7 @@ from ._explain import Concordance, Explainer, concordance
 from ._features import CONTEXT_FEATURES, FeatureBuilder, categories_to_strings
 from ._leakage import AuditReport, audit_leakage
 from ._models import OrganotropismModel, labels_from_samples
+from ._recipes import load_recipes
 
 __all__ = ["ExperimentResult", "run_experiment"]
 
@@ -85,6 +86,18 @@ def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np
     else:  # without the column: a patient with any organ flag set is metastatic
         metastatic = (labels.fillna(0).sum(axis=1) > 0).to_numpy()
     return known & metastatic
+
+
+def leakage_policy(config: ExperimentConfig) -> str:
+    """The leakage rules a run was trained under: leakage.toml's version and how unprofiled
+    alteration flags were read. Runs under different policies are not compared."""
+    return f"{load_recipes().leakage.version}/unprofiled={config.unprofiled}"
+
+
+def shipped_leakage_policy() -> str:
+    """The policy of this release's leakage.toml with nothing overridden."""
+    rules = load_recipes().leakage
+    return f"{rules.version}/unprofiled={rules.unprofiled_read_as}"
 
 
 def audit_strata(cohort: Cohort, features: pd.DataFrame) -> np.ndarray:
@@ -146,13 +159,19 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     cancer_type = cohort.samples.loc[rows].get(
         "CANCER_TYPE", pd.Series("unknown", index=x.index)).astype(str).to_numpy()
     splits = cv_splits(cancer_type, groups, config.n_splits, config.seed)
+    # what the trees may read from an unprofiled gene: nothing, unless the config says otherwise
+    absent = ([f for f in builder.alteration_features_ if f in set(used)]
+              if config.unprofiled == "absent" else [])
+    if absent:
+        log(f"{len(absent)} alteration flags read 'not profiled' as 'not carried' "
+            "(leakage.toml, section unprofiled)")
     model_params = {**config.model, "random_state": config.seed}
     oof = np.full(y.shape, np.nan)
     oof_prior = np.full(y.shape, np.nan)
     oof_clin = np.full(y.shape, np.nan)
     for k, (train, test) in enumerate(splits):
-        model = OrganotropismModel(organs=organs, features=used, **model_params).fit(
-            x.iloc[train], y.iloc[train])
+        model = OrganotropismModel(organs=organs, features=used, unprofiled_as_absent=absent,
+                                   **model_params).fit(x.iloc[train], y.iloc[train])
         oof[test] = model.predict_proba(x.iloc[test]).to_numpy()
         oof_prior[test] = model.prior_proba(x.iloc[test]).to_numpy()
         clinical = OrganotropismModel(organs=organs, features=CLINICAL_FEATURES, use_prior=False,
@@ -163,7 +182,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
         log(f"fold {k + 1}/{len(splits)} done ({time.perf_counter() - t0:.1f} s)")
     primary = (cohort.samples.loc[rows].get("SAMPLE_TYPE", pd.Series("", index=x.index))
                .astype(str).str.lower() == "primary").to_numpy()
-    final = OrganotropismModel(organs=organs, features=used, **model_params).fit(x, y)
+    final = OrganotropismModel(organs=organs, features=used, unprofiled_as_absent=absent,
+                               **model_params).fit(x, y)
     log(f"final model fitted ({time.perf_counter() - t0:.1f} s)")
 
     def evaluate(j: int) -> OrganMetrics:
@@ -199,7 +219,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
         "macro_prior_within_type_auroc_main8": macro_prior,
         "main_organs": main,
         "not_trained": {o: m.status for o, m in site_metrics.items() if m.status != "trained"},
-        "leakage": audit.to_dict(),
+        "leakage": {**audit.to_dict(), "policy": leakage_policy(config),
+                    "unprofiled": {"read_as": config.unprofiled, "n_features": len(absent)}},
         "sites": {o: _site_dict(m) for o, m in site_metrics.items()},
         "concordance": agreement.to_dict(),
         "knowledge_base_version": explainer.knowledge.version,
@@ -439,10 +460,11 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
     with mlflow.start_run(run_name=config.name) as run:
         mlflow.log_params({"population": config.population, "n_splits": config.n_splits,
                            "min_carriers": config.min_carriers, "seed": config.seed,
-                           "config": config.path,
+                           "config": config.path, "leakage.unprofiled": config.unprofiled,
                            **{f"model.{k}": v for k, v in config.model.items()}})
         mlflow.set_tags({"data_fingerprint": cohort.fingerprint, "cohort": cohort.study_id,
                          "git_commit": metrics["git_commit"],
+                         "leakage_policy": leakage_policy(config),
                          **{f"version.{k}": v for k, v in metrics["versions"].items()}})
         mlflow.log_metrics({primary_metric: metrics[primary_metric],
                             "macro_prior_within_type_auroc_main8":
@@ -474,7 +496,7 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
         version = str(info.registered_model_version)
         client = MlflowClient()
         champion = _promote(client, config.registered_model, version,
-                            metrics[primary_metric], primary_metric)
+                            metrics[primary_metric], primary_metric, leakage_policy(config))
         return run.info.run_id, f"models:/{config.registered_model}/{version}", version, champion
 
 
@@ -515,15 +537,26 @@ def _optional_signature(signature):
     return ModelSignature(inputs=inputs, outputs=signature.outputs)
 
 
-def _promote(client, name: str, version: str, value: float, metric: str) -> bool:
-    """Alias `champion` to `version` if it beats the current champion on `metric`."""
+def _promote(client, name: str, version: str, value: float, metric: str,
+             policy: str) -> bool:
+    """Alias `champion` to `version` if it beats the current champion on `metric`.
+
+    Metrics are compared only between runs trained under the same leakage policy. A run under
+    this release's policy replaces a champion trained under any other (an older leakage.toml,
+    or an override): that champion's figure may rest on a channel the current rules close.
+    A run under another policy never displaces a champion under this release's policy.
+    """
     try:
         current = client.get_model_version_by_alias(name, "champion")
     except Exception:  # no champion yet
         current = None
     if current is not None:
-        best = client.get_run(current.run_id).data.metrics.get(metric, float("-inf"))
-        if value <= best:
+        run = client.get_run(current.run_id).data
+        their_policy = run.tags.get("leakage_policy", "")
+        if their_policy == policy:
+            if value <= run.metrics.get(metric, float("-inf")):
+                return False
+        elif policy != shipped_leakage_policy():
             return False
     client.set_registered_model_alias(name, "champion", version)
     return True

@@ -238,7 +238,7 @@ class Explainer:
         per_organ: dict[str, list[OrganExplanation]] = {}
         context_idx = np.flatnonzero(self.layout_.context)
         intrinsic_idx = np.flatnonzero(~self.layout_.context)
-        values = inputs.data
+        values = inputs.as_built  # NaN shows as "not profiled"
         shap = self._all_organs(inputs, organs)
         markers = self.layout_.markers
         context_names = [markers[k] for k in context_idx]

@@ -24,6 +24,7 @@ __all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "marker
 CATEGORICAL_FEATURES = ("cancer_type", "subtype", "primary_site")
 CONTEXT_FEATURES = ("cancer_type", "subtype", "primary_site", "sex", "age")
 _GENE_PREFIXES = ("mut_", "trunc_", "missense_", "amp_", "del_", "sv_")
+_ALTERATION_PREFIXES = (*_GENE_PREFIXES, "hotspot_", "path_")
 
 
 def marker_of(feature: str) -> str:
@@ -78,6 +79,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         categories_: category levels of `cancer_type`, `subtype` and `primary_site`.
         genes_, cna_genes_, sv_genes_: vocabularies learned from the fitted cohort.
         recipes_version_: version of markers.toml used.
+        alteration_features_: the alteration-flag columns (NaN: not profiled).
     """
 
     def __init__(self, min_carriers: int = 10, extra_clinical: Sequence[str] = (),
@@ -174,6 +176,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
     @property
     def categorical_features_(self) -> list[str]:
         return [c for c in CATEGORICAL_FEATURES if c in self.feature_names_]
+
+    @property
+    def alteration_features_(self) -> list[str]:
+        """Columns that flag an alteration (mutation, class, hotspot, copy number, fusion,
+        pathway), where NaN means "not profiled on this sample's panel" rather than absent."""
+        check_is_fitted(self, "feature_names_")
+        return [f for f in self.feature_names_ if f.startswith(_ALTERATION_PREFIXES)]
 
     def unseen(self, cohort: Cohort) -> dict[str, int]:
         """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""

@@ -121,12 +121,15 @@ class OrganFit:
 
 @dataclass(frozen=True)
 class ModelInputs:
-    """A feature frame converted once for repeated use across organs: the model's columns as
-    C-ordered float32 and the prior's log-odds (n, organs)."""
+    """A feature frame converted once for repeated use across organs: `data`, the model's
+    columns as C-ordered float32 the way the trees read them; `as_built`, the same values as
+    the feature builder made them (NaN: not profiled), for what explanations show; and the
+    prior's log-odds (n, organs). `as_built` is `data` itself when the two do not differ."""
 
     data: np.ndarray
     prior_logit: np.ndarray
     index: pd.Index
+    as_built: np.ndarray
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def columns(self) -> np.ndarray:
@@ -159,6 +162,10 @@ class OrganotropismModel(BaseEstimator):
         min_positives: organs with fewer training positives are not trained (prior only)
             and reported.
         prior_strength: shrinkage pseudo-count of the prior.
+        unprofiled_as_absent: alteration columns whose NaN ("not on this sample's panel")
+            the trees read as "not carried", in training and prediction alike. Free to route
+            NaN, trees learn which panel sequenced a sample, i.e. its sequencing era and
+            follow-up, from hundreds of panel-gated genes (leakage.toml `[unprofiled]`).
         random_state, n_jobs: determinism and threads.
     """
 
@@ -171,7 +178,8 @@ class OrganotropismModel(BaseEstimator):
                  bagging_fraction: float = 0.8, reg_lambda: float = 10.0,
                  cat_smooth: float = 20.0, early_stopping_rounds: int = 30,
                  valid_fraction: float = 0.2, min_positives: int = 50,
-                 prior_strength: float = 20.0, random_state: int = 0, n_jobs: int = 2) -> None:
+                 prior_strength: float = 20.0, unprofiled_as_absent: Sequence[str] = (),
+                 random_state: int = 0, n_jobs: int = 2) -> None:
         self.organs = organs
         self.features = features
         self.categorical = categorical
@@ -189,6 +197,7 @@ class OrganotropismModel(BaseEstimator):
         self.valid_fraction = valid_fraction
         self.min_positives = min_positives
         self.prior_strength = prior_strength
+        self.unprofiled_as_absent = unprofiled_as_absent
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -223,6 +232,8 @@ class OrganotropismModel(BaseEstimator):
         if missing:
             raise ModelError(f"no label column for organ(s) {', '.join(missing)}")
         organs = list(self.organs)
+        for cache in [k for k in self.__dict__ if k.endswith("_cache")]:
+            del self.__dict__[cache]  # column positions and compiled trees of an earlier fit
         self.feature_names_ = list(self.features) if self.features is not None else list(
             x.columns)
         self.categorical_ = [c for c in self.categorical if c in self.feature_names_]
@@ -238,7 +249,7 @@ class OrganotropismModel(BaseEstimator):
         split = StratifiedShuffleSplit(1, test_size=self.valid_fraction,
                                        random_state=self.random_state)
         tr, va = next(split.split(np.zeros(len(x)), strat))
-        data = x[self.feature_names_].to_numpy(np.float32)
+        data = self._as_trees_read(np.array(x[self.feature_names_].to_numpy(np.float32)))
         init = self._prior_logit(x)
         params = self._lgb_params()
         train_set = lgb.Dataset(data[tr], label=np.zeros(len(tr)),
@@ -296,8 +307,28 @@ class OrganotropismModel(BaseEstimator):
         if "index" not in cache:
             cache["index"] = pd.Index(self.feature_names_)
         frame = x if x.columns.equals(cache["index"]) else x[self.feature_names_]
-        return ModelInputs(np.ascontiguousarray(frame.to_numpy(np.float32)),
-                           self._prior_logit(x), x.index)
+        as_built = np.ascontiguousarray(frame.to_numpy(np.float32))
+        data = self._as_trees_read(as_built.copy()) if len(self._absent_positions()) else as_built
+        return ModelInputs(data, self._prior_logit(x), x.index, as_built)
+
+    def _absent_positions(self) -> np.ndarray:
+        """Column positions of `unprofiled_as_absent` among the model's features (cached)."""
+        cache = self.__dict__.setdefault("_columns_cache", {})
+        if "absent" not in cache:
+            wanted = set(self.unprofiled_as_absent)
+            cache["absent"] = np.asarray([j for j, f in enumerate(self.feature_names_)
+                                          if f in wanted], dtype=np.int64)
+        return cache["absent"]
+
+    def _as_trees_read(self, data: np.ndarray) -> np.ndarray:
+        """`data` (modified in place) with NaN read as 0 in the `unprofiled_as_absent`
+        columns: what the trees are trained on and predict from."""
+        positions = self._absent_positions()
+        if len(positions):
+            block = data[:, positions]
+            block[np.isnan(block)] = 0.0
+            data[:, positions] = block
+        return data
 
     def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
         """Calibrated log-odds, (n, organs)."""

@@ -80,6 +80,8 @@ class LeakageRules:
     separation_auroc: float
     implies_rate: float
     implies_prevalence: float
+    version: str = ""
+    unprofiled_read_as: str = "absent"  # how trees read an unprofiled alteration flag
 
     def denies(self, column: str) -> str | None:
         """Why `column` may never be an input, or None when it may."""
@@ -156,6 +158,22 @@ def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
         return re.compile(value)
     except re.error as exc:
         raise FeatureError(f"{file}: {what}: invalid regular expression {value!r} ({exc})") from None
+
+
+UNPROFILED_POLICIES = ("absent", "learned")
+
+
+def _read_as(leak: dict[str, Any]) -> str:
+    """The `[unprofiled]` policy of leakage.toml, checked."""
+    section = leak.get("unprofiled")
+    if section is None:
+        return "absent"
+    _cited(section, "leakage.toml", "[unprofiled]")
+    value = section.get("read_as")
+    if value not in UNPROFILED_POLICIES:
+        raise FeatureError(f"leakage.toml [unprofiled]: read_as must be one of "
+                           f"{UNPROFILED_POLICIES}, got {value!r}")
+    return str(value)
 
 
 @cache
@@ -239,6 +257,8 @@ def load_recipes() -> Recipes:
             separation_auroc=float(audit["separation_auroc"]),
             implies_rate=float(audit["implies_rate"]),
             implies_prevalence=float(audit["implies_prevalence"]),
+            version=str(leak.get("version", "")),
+            unprofiled_read_as=_read_as(leak),
         ),
         tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
         tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),

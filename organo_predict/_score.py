@@ -119,7 +119,7 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
                          if m.condition and m.condition in explainer.feature_index})
     cond_bits = np.zeros(n, dtype=np.int64)
     for b, name in enumerate(conditions):
-        cond_bits |= (inputs.data[:, explainer.feature_index[name]] == 1).astype(np.int64) << b
+        cond_bits |= (inputs.as_built[:, explainer.feature_index[name]] == 1).astype(np.int64) << b
     width_t, width_s = len(type_names) + 1, len(sub_names) + 1
     context_key = ((type_codes + 1) * width_s + (sub_codes + 1)) * (1 << len(conditions)) + cond_bits
     out: dict[str, object] = {}
@@ -147,7 +147,7 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
                         markers[marker_idx[i]], organ,
                         None if type_codes[i] < 0 else type_names[type_codes[i]],
                         None if sub_codes[i] < 0 else sub_names[sub_codes[i]],
-                        inputs.data[i]))
+                        inputs.as_built[i]))
                 ids[u] = found[value]
             zero = values[:, r] == 0.0
             out[f"{organ}_driver_{r + 1}"] = np.where(zero, None, markers[marker_idx])

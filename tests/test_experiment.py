@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 from organo_predict import ConfigError
 from organo_predict._config import load_config
+from organo_predict._experiment import _promote, shipped_leakage_policy
 from organo_predict.cli import main
 
 SITE_KEYS = {"prevalence", "auroc", "auroc_ci", "auroc_within_type", "auroc_primary", "auprc",
@@ -97,6 +99,13 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
     assert metrics["population"] == "metastatic"
     assert 1000 < metrics["n_patients"] < 3000
+    # the trees read no panel from missingness: every alteration flag, unprofiled = absent
+    assert metrics["leakage"]["policy"] == shipped_leakage_policy()
+    unprofiled = metrics["leakage"]["unprofiled"]
+    assert unprofiled["read_as"] == "absent"
+    # all but the ~10 context and whole-tumor columns (type, subtype, site, sex, age, TMB, ...)
+    assert unprofiled["n_features"] > 100
+    assert 0 < metrics["n_features"] - unprofiled["n_features"] <= 12
     assert 0.4 < metrics["macro_within_type_auroc_main8"] < 0.9
     for organ, site in metrics["sites"].items():
         assert set(site) >= SITE_KEYS, organ
@@ -130,12 +139,20 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert "champion unchanged" in capsys.readouterr().out
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("organotropism", "champion").version) == "1"
+    champion = client.get_model_version_by_alias("organotropism", "champion")
+    assert client.get_run(champion.run_id).data.tags["leakage_policy"] == shipped_leakage_policy()
 
 
 def test_bad_config_names_the_key(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[cohort]\npopulation = "everyone"\n')
     with pytest.raises(ConfigError, match="population must be one of"):
+        load_config(bad)
+    bad.write_text('[leakage]\nunprofiled = "sometimes"\n')
+    with pytest.raises(ConfigError, match=r"\[leakage\]: unprofiled must be one of"):
+        load_config(bad)
+    bad.write_text('[model]\nunprofiled_as_absent = ["mut_TP53"]\n')
+    with pytest.raises(ConfigError, match="unknown model setting 'unprofiled_as_absent'"):
         load_config(bad)
     bad.write_text('[model]\nnum_leafs = 3\n')
     assert main(["experiment", "--config", str(bad)]) == 2
@@ -171,3 +188,44 @@ def test_validate_prints_every_reader_warning_including_unknown_genes(edit, caps
     assert "warning: data_sv.txt, line 2, column 'Site2_Hugo_Symbol'" in err
     assert "NOTAGENE1" in err
     assert "Cohort(" in captured.out
+
+
+class _Registry:
+    """The three MLflow client calls `_promote` makes, over a champion of given metric/tags."""
+
+    def __init__(self, metric: float | None, policy: str | None) -> None:
+        self.champion = None if metric is None else "1"
+        tags = {} if policy is None else {"leakage_policy": policy}
+        self.run = SimpleNamespace(data=SimpleNamespace(
+            metrics={"m": metric}, tags=tags))
+
+    def get_model_version_by_alias(self, name: str, alias: str):
+        if self.champion is None:
+            raise LookupError(alias)
+        return SimpleNamespace(run_id="r1", version=self.champion)
+
+    def get_run(self, run_id: str):
+        return self.run
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.champion = version
+
+
+def test_champion_is_compared_only_under_the_same_leakage_policy() -> None:
+    shipped = shipped_leakage_policy()
+    assert shipped.endswith("/unprofiled=absent")
+    learned = shipped.replace("absent", "learned")
+    cases = [  # champion metric, champion policy, new metric, new policy -> promoted
+        (None, None, 0.50, shipped, True),
+        (0.60, shipped, 0.59, shipped, False),
+        (0.60, shipped, 0.61, shipped, True),
+        (0.61, None, 0.59, shipped, True),  # trained before the policy was recorded
+        (0.61, "2026.11.1/unprofiled=absent", 0.59, shipped, True),  # an older leakage.toml
+        (0.59, shipped, 0.61, learned, False),  # an override never displaces the shipped
+        (0.60, learned, 0.61, learned, True),
+    ]
+    for champion_metric, champion_policy, metric, policy, promoted in cases:
+        registry = _Registry(champion_metric, champion_policy)
+        assert _promote(registry, "organotropism", "2", metric, "m", policy) is promoted, (
+            champion_metric, champion_policy, metric, policy)
+        assert registry.champion == ("2" if promoted else "1" if champion_metric else None)

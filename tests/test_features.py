@@ -29,6 +29,15 @@ def test_off_panel_gene_is_nan_not_zero(built) -> None:
     assert x.loc["S2", "mut_CXCR4"] == 0.0 and x.loc["S3", "mut_CXCR4"] == 1.0
 
 
+def test_alteration_features_are_every_column_whose_nan_means_not_profiled(built) -> None:
+    builder, x = built
+    flags = builder.alteration_features_
+    assert "mut_CXCR4" in flags and "amp_EGFR" in flags and "hotspot_EGFR_L858R" in flags
+    context = set(x.columns) - set(flags)
+    assert context >= {"cancer_type", "subtype", "tmb", "fga", "age", "sex"}
+    assert not any(c.startswith(("mut_", "amp_", "del_", "sv_", "path_")) for c in context)
+
+
 def test_cxcr4_on_real_impact341_sample_is_nan(msk_features) -> None:
     cohort, x = msk_features
     impact341 = cohort.samples.index[cohort.samples["GENE_PANEL"] == "IMPACT341"]

@@ -1,0 +1,124 @@
+"""Per-organ models: the prior residual, unprofiled genes read as absent, refits, bundles."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from organo_predict._bundle import load_bundle, save_bundle
+from organo_predict._evaluation import auroc
+from organo_predict._features import FeatureBuilder
+from organo_predict._models import OrganotropismModel
+
+GENES = [f"mut_G{i}" for i in range(30)]
+NEW_PANEL_ONLY = GENES[:15]  # genes an older panel lacks: NaN for its samples
+
+
+def _panel_era_cohort(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                             np.ndarray]:
+    """Rare mutations carrying no signal; the label follows only the panel (the sequencing
+    era): older-panel patients, NaN on half the genes, metastasize more."""
+    rng = np.random.default_rng(seed)
+    old_panel = rng.random(n) < 0.4
+    x = pd.DataFrame((rng.random((n, len(GENES))) < 0.01).astype(np.float32), columns=GENES)
+    x.loc[old_panel, NEW_PANEL_ONLY] = np.nan
+    x["cancer_type"] = np.float32(0)
+    x["subtype"] = np.float32(0)
+    y = pd.DataFrame({"LIVER": (rng.random(n) < np.where(old_panel, 0.6, 0.3)).astype(float)})
+    return x, y, old_panel
+
+
+def _model(**params: object) -> OrganotropismModel:
+    return OrganotropismModel(organs=["LIVER"], categorical=("cancer_type", "subtype"),
+                              min_positives=10, n_estimators=100, **params)
+
+
+def test_unprofiled_as_absent_blinds_the_trees_to_the_panel() -> None:
+    x, y, _ = _panel_era_cohort()
+    x_test, y_test, _ = _panel_era_cohort(seed=1)
+    truth = y_test["LIVER"].to_numpy() == 1
+    free = _model().fit(x, y)
+    # free to route NaN, the trees learn the era from the missingness
+    assert auroc(truth, free.decision_function(x_test)[:, 0])[0] > 0.6
+    blind = _model(unprofiled_as_absent=GENES).fit(x, y)
+    assert abs(auroc(truth, blind.decision_function(x_test)[:, 0])[0] - 0.5) < 0.05
+    # "not profiled" and "not carried" now give the same answer
+    np.testing.assert_array_equal(blind.decision_function(x_test),
+                                  blind.decision_function(x_test.fillna(0)))
+
+
+def test_inputs_keep_the_built_values_for_explanations() -> None:
+    x, y, old_panel = _panel_era_cohort(n=1000)
+    model = _model(unprofiled_as_absent=GENES).fit(x, y)
+    before = x.copy()
+    inputs = model.inputs(x)
+    column = model.feature_names_.index(NEW_PANEL_ONLY[0])
+    assert np.isnan(inputs.as_built[old_panel, column]).all()
+    assert (inputs.data[old_panel, column] == 0).all()
+    pd.testing.assert_frame_equal(x, before)  # the caller's frame is left as it was
+    plain = _model().fit(x, y).inputs(x)
+    assert plain.as_built is plain.data  # nothing read differently: no second copy
+
+
+def test_refit_forgets_the_compiled_trees_of_the_earlier_fit() -> None:
+    x, y, _ = _panel_era_cohort(n=2000)
+    model = _model().fit(x, y)
+    assert model.compile_trees()
+    model.decision_function(x)
+    fewer = [c for c in x.columns if c not in GENES[:10]]
+    model.set_params(features=fewer).fit(x, y)
+    fresh = _model(features=fewer).fit(x, y)
+    np.testing.assert_array_equal(model.decision_function(x), fresh.decision_function(x))
+
+
+def _bundle_pair(tmp_path: Path) -> tuple[Path, OrganotropismModel, pd.DataFrame]:
+    x, y, _ = _panel_era_cohort(n=1500)
+    model = _model(unprofiled_as_absent=GENES).fit(x, y)
+    builder = FeatureBuilder()
+    builder.genes_, builder.cna_genes_, builder.sv_genes_ = [], [], []
+    builder.categories_ = {"cancer_type": ["A"], "subtype": ["a"], "primary_site": []}
+    builder.feature_names_ = list(x.columns)
+    builder.recipes_version_ = "test"
+    return save_bundle(builder, model, tmp_path / "bundle"), model, x
+
+
+def test_bundle_keeps_how_unprofiled_genes_are_read(tmp_path: Path) -> None:
+    path, model, x = _bundle_pair(tmp_path)
+    _, loaded, _ = load_bundle(path)
+    assert list(loaded.unprofiled_as_absent) == GENES
+    np.testing.assert_allclose(loaded.decision_function(x), model.decision_function(x))
+
+
+def test_bundle_written_before_the_policy_loads_as_it_was_trained(tmp_path: Path) -> None:
+    path, _, x = _bundle_pair(tmp_path)
+    state = json.loads((path / "model.json").read_text())
+    del state["params"]["unprofiled_as_absent"]
+    (path / "model.json").write_text(json.dumps(state))
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["model.json"] = hashlib.sha256(
+        (path / "model.json").read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    _, loaded, _ = load_bundle(path)
+    assert tuple(loaded.unprofiled_as_absent) == ()
+    nan_rows = x[NEW_PANEL_ONLY[0]].isna().to_numpy()
+    assert loaded.inputs(x).data[nan_rows].shape[0] > 0
+    assert np.isnan(loaded.inputs(x).data[nan_rows]).any()  # NaN reaches the trees, as before
+
+
+def test_unknown_column_in_the_policy_is_ignored_not_fatal() -> None:
+    x, y, _ = _panel_era_cohort(n=800)
+    model = _model(unprofiled_as_absent=[*GENES, "mut_NOT_A_FEATURE"]).fit(x, y)
+    assert np.isfinite(model.decision_function(x)).all()
+
+
+@pytest.mark.parametrize("policy", [(), GENES])
+def test_prior_residual_is_deterministic(policy) -> None:
+    x, y, _ = _panel_era_cohort(n=1500)
+    first = _model(unprofiled_as_absent=policy).fit(x, y).decision_function(x)
+    second = _model(unprofiled_as_absent=policy).fit(x, y).decision_function(x)
+    np.testing.assert_array_equal(first, second)

@@ -236,7 +236,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     champion = False
     if use_mlflow:
         run_id, model_uri, version, champion = _log_mlflow(
-            config, metrics, report_dir, builder, final, x[used], site_metrics, audit, cohort)
+            config, metrics, report_dir, builder, final, x[used], site_metrics, audit, cohort,
+            log)
         metrics["mlflow"] = {"run_id": run_id, "model_uri": model_uri, "version": version,
                              "champion": champion}
     metrics["elapsed_s"] = round(time.perf_counter() - t0, 1)
@@ -448,7 +449,7 @@ def _shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
 def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
                 builder: FeatureBuilder, final: OrganotropismModel, x_used: pd.DataFrame,
                 site_metrics: dict[str, OrganMetrics], audit: AuditReport,
-                cohort: Cohort) -> tuple[str, str, str, bool]:
+                cohort: Cohort, log: Log = print) -> tuple[str, str, str, bool]:
     import mlflow
     from mlflow import MlflowClient
 
@@ -496,7 +497,8 @@ def _log_mlflow(config: ExperimentConfig, metrics: dict, report_dir: Path,
         version = str(info.registered_model_version)
         client = MlflowClient()
         champion = _promote(client, config.registered_model, version,
-                            metrics[primary_metric], primary_metric, leakage_policy(config))
+                            metrics[primary_metric], primary_metric, leakage_policy(config),
+                            log)
         return run.info.run_id, f"models:/{config.registered_model}/{version}", version, champion
 
 
@@ -538,7 +540,7 @@ def _optional_signature(signature):
 
 
 def _promote(client, name: str, version: str, value: float, metric: str,
-             policy: str) -> bool:
+             policy: str, log: Log = print) -> bool:
     """Alias `champion` to `version` if it beats the current champion on `metric`.
 
     Metrics are compared only between runs trained under the same leakage policy. A run under
@@ -557,6 +559,12 @@ def _promote(client, name: str, version: str, value: float, metric: str,
             if value <= run.metrics.get(metric, float("-inf")):
                 return False
         elif policy != shipped_leakage_policy():
+            log(f"champion v{current.version} was trained under this release's leakage policy; "
+                f"a run under {policy} does not replace it")
             return False
+        else:
+            log(f"champion v{current.version} was trained under leakage policy "
+                f"{their_policy or '(not recorded)'}, this run under {policy}: their metrics "
+                "are not compared and this run replaces it")
     client.set_registered_model_alias(name, "champion", version)
     return True

@@ -226,6 +226,11 @@ def test_champion_is_compared_only_under_the_same_leakage_policy() -> None:
     ]
     for champion_metric, champion_policy, metric, policy, promoted in cases:
         registry = _Registry(champion_metric, champion_policy)
-        assert _promote(registry, "organotropism", "2", metric, "m", policy) is promoted, (
-            champion_metric, champion_policy, metric, policy)
+        said: list[str] = []
+        assert _promote(registry, "organotropism", "2", metric, "m", policy,
+                        said.append) is promoted, (champion_metric, champion_policy, metric,
+                                                   policy)
+        # a decision taken on the policy rather than the metric is said, with both policies
+        assert bool(said) == (champion_metric is not None and champion_policy != policy)
+        assert all(policy in line for line in said)
         assert registry.champion == ("2" if promoted else "1" if champion_metric else None)

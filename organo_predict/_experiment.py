@@ -164,7 +164,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
               if config.unprofiled == "absent" else [])
     if absent:
         log(f"{len(absent)} alteration flags read 'not profiled' as 'not carried' "
-            "(leakage.toml, section unprofiled)")
+            "(leakage.toml [unprofiled])")
     model_params = {**config.model, "random_state": config.seed}
     oof = np.full(y.shape, np.nan)
     oof_prior = np.full(y.shape, np.nan)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ._errors import ConfigError, OrganoPredictError
 
@@ -31,12 +32,12 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
         result = download_study(args.study_id, args.dest, url=args.url, timeout=args.timeout,
                                 progress=progress, overwrite=args.force)
-    out.print(f"{result.path}  ({result.n_bytes:,} bytes, sha256 {result.sha256})")
+    out.print(escape(f"{result.path}  ({result.n_bytes:,} bytes, sha256 {result.sha256})"))
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    out.print(repr(_load_cohort(args.study, unknown_genes=True)))
+    out.print(escape(repr(_load_cohort(args.study, unknown_genes=True))))
     return 0
 
 
@@ -48,7 +49,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     report_dir = args.report_dir or Path("reports") / config.name
-    result = run_experiment(config, report_dir, log=lambda m: console.print(f"[dim]{m}[/]"),
+    result = run_experiment(config, report_dir,
+                            log=lambda m: console.print(f"[dim]{escape(m)}[/]"),
                             use_mlflow=not args.no_mlflow)
     sites = result.metrics["sites"]
     table = Table(title=f"{config.name}: {result.metrics['population']} population, "
@@ -82,7 +84,7 @@ def _load_cohort(path: str | Path | None,  # noqa: ANN202 - a Cohort; imported l
     from ._experiment import _load_cohort as load
 
     return load(str(path) if path else "embedded:msk_met",
-                log=lambda message: console.print(f"[yellow]{message}[/]"),
+                log=lambda message: console.print(f"[yellow]{escape(message)}[/]"),
                 unknown_genes=unknown_genes)
 
 
@@ -259,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except OrganoPredictError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                      soft_wrap=True)  # escaped: "[leakage]" in a message is text
         return 2
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]")

@@ -156,7 +156,8 @@ def test_bad_config_names_the_key(tmp_path: Path, capsys) -> None:
         load_config(bad)
     bad.write_text('[model]\nnum_leafs = 3\n')
     assert main(["experiment", "--config", str(bad)]) == 2
-    assert "unknown model setting 'num_leafs'" in capsys.readouterr().err
+    # the section in brackets reaches the terminal as text, not as console markup
+    assert "[model]: unknown model setting 'num_leafs'" in capsys.readouterr().err
 
 
 def test_shipped_configs_parse() -> None:

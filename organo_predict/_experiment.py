@@ -88,16 +88,18 @@ def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np
     return known & metastatic
 
 
-def leakage_policy(config: ExperimentConfig) -> str:
+def leakage_policy(config: ExperimentConfig | None = None) -> str:
     """The leakage rules a run was trained under: leakage.toml's version and how unprofiled
-    alteration flags were read. Runs under different policies are not compared."""
-    return f"{load_recipes().leakage.version}/unprofiled={config.unprofiled}"
+    alteration flags were read (None: this release's, nothing overridden). Runs under
+    different policies are not compared."""
+    rules = load_recipes().leakage
+    read_as = rules.unprofiled_read_as if config is None else config.unprofiled
+    return f"{rules.version}/unprofiled={read_as}"
 
 
 def shipped_leakage_policy() -> str:
     """The policy of this release's leakage.toml with nothing overridden."""
-    rules = load_recipes().leakage
-    return f"{rules.version}/unprofiled={rules.unprofiled_read_as}"
+    return leakage_policy(None)
 
 
 def audit_strata(cohort: Cohort, features: pd.DataFrame) -> np.ndarray:
@@ -160,7 +162,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
         "CANCER_TYPE", pd.Series("unknown", index=x.index)).astype(str).to_numpy()
     splits = cv_splits(cancer_type, groups, config.n_splits, config.seed)
     # what the trees may read from an unprofiled gene: nothing, unless the config says otherwise
-    absent = ([f for f in builder.alteration_features_ if f in set(used)]
+    used_set = set(used)
+    absent = ([f for f in builder.alteration_features_ if f in used_set]
               if config.unprofiled == "absent" else [])
     if absent:
         log(f"{len(absent)} alteration flags read 'not profiled' as 'not carried' "

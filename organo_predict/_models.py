@@ -249,7 +249,7 @@ class OrganotropismModel(BaseEstimator):
         split = StratifiedShuffleSplit(1, test_size=self.valid_fraction,
                                        random_state=self.random_state)
         tr, va = next(split.split(np.zeros(len(x)), strat))
-        data = self._as_trees_read(np.array(x[self.feature_names_].to_numpy(np.float32)))
+        data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
         init = self._prior_logit(x)
         params = self._lgb_params()
         train_set = lgb.Dataset(data[tr], label=np.zeros(len(tr)),
@@ -308,8 +308,8 @@ class OrganotropismModel(BaseEstimator):
             cache["index"] = pd.Index(self.feature_names_)
         frame = x if x.columns.equals(cache["index"]) else x[self.feature_names_]
         as_built = np.ascontiguousarray(frame.to_numpy(np.float32))
-        data = self._as_trees_read(as_built.copy()) if len(self._absent_positions()) else as_built
-        return ModelInputs(data, self._prior_logit(x), x.index, as_built)
+        return ModelInputs(self._as_trees_read(as_built), self._prior_logit(x), x.index,
+                           as_built)
 
     def _absent_positions(self) -> np.ndarray:
         """Column positions of `unprofiled_as_absent` among the model's features (cached)."""
@@ -321,13 +321,16 @@ class OrganotropismModel(BaseEstimator):
         return cache["absent"]
 
     def _as_trees_read(self, data: np.ndarray) -> np.ndarray:
-        """`data` (modified in place) with NaN read as 0 in the `unprofiled_as_absent`
-        columns: what the trees are trained on and predict from."""
+        """What the trees are trained on and predict from: `data` itself when no column is
+        read differently, else a copy with NaN read as 0 in the `unprofiled_as_absent`
+        columns (`data`, the caller's values, is never modified)."""
         positions = self._absent_positions()
-        if len(positions):
-            block = data[:, positions]
-            block[np.isnan(block)] = 0.0
-            data[:, positions] = block
+        if not len(positions):
+            return data
+        data = data.copy()
+        block = data[:, positions]
+        block[np.isnan(block)] = 0.0
+        data[:, positions] = block
         return data
 
     def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:

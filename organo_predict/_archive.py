@@ -5,27 +5,27 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from ._errors import CohortError
+from ._errors import CohortError, excerpt
 
 
 def _check_member(member: tarfile.TarInfo, archive_name: str) -> None:
     name = member.name
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith(("/", "\\")) or ":" in path.parts[0]:
-        raise CohortError(f"archive member {name!r} has an absolute path; refused, nothing "
+        raise CohortError(f"archive member {excerpt(name)} has an absolute path; refused, nothing "
                           "extracted", file=archive_name)
     if ".." in path.parts:
-        raise CohortError(f"archive member {name!r} escapes the destination ('..'); refused, "
+        raise CohortError(f"archive member {excerpt(name)} escapes the destination ('..'); refused, "
                           "nothing extracted", file=archive_name)
     if member.issym() or member.islnk():
         target = PurePosixPath(member.linkname)
         resolved = target if member.islnk() else path.parent / target
         if target.is_absolute() or ".." in resolved.parts:
-            raise CohortError(f"archive member {name!r} links outside the destination "
-                              f"({member.linkname!r}); refused, nothing extracted",
+            raise CohortError(f"archive member {excerpt(name)} links outside the destination "
+                              f"({excerpt(member.linkname)}); refused, nothing extracted",
                               file=archive_name)
     elif not (member.isfile() or member.isdir()):
-        raise CohortError(f"archive member {name!r} is a device or special file; refused, "
+        raise CohortError(f"archive member {excerpt(name)} is a device or special file; refused, "
                           "nothing extracted", file=archive_name)
 
 

@@ -18,10 +18,26 @@ import numpy as np
 import pandas as pd
 
 from ._archive import safe_extract
-from ._errors import CohortError, UnknownGeneWarning
-from ._tables import Table, isin, read_bytes, read_discrete_cna, read_table, resolve_data_file
+from ._errors import (
+    CohortError,
+    CohortWarning,
+    OrganoPredictWarning,
+    UnknownGeneWarning,
+    excerpt,
+)
+from ._tables import (
+    Table,
+    decode_utf8,
+    isin,
+    read_bytes,
+    read_discrete_cna,
+    read_table,
+    resolve_data_file,
+)
 
-__all__ = ["Cohort", "load_study"]
+__all__ = ["EMBEDDED_SOURCE", "Cohort", "load_source", "load_study"]
+
+EMBEDDED_SOURCE = "embedded:msk_met"  # how a command line names the embedded cohort
 
 MUTATION_COLUMNS = ("Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification")
 _PROTEIN_CHANGE_ALIASES = ("HGVSp_Short", "Protein_Change", "AMINO_ACID_CHANGE", "HGVSp")
@@ -99,36 +115,57 @@ class Cohort:
 def parse_meta(path: Path) -> dict[str, tuple[str, int]]:
     """`key: value` lines of a meta file, each with its 1-based line number."""
     out: dict[str, tuple[str, int]] = {}
-    text = read_bytes(path).decode("utf-8", errors="replace")
+    text = decode_utf8(read_bytes(path), path.name)
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.startswith("#"):
             continue
         key, sep, value = raw.partition(":")
         if not sep:
-            raise CohortError(f"expected 'key: value', found {raw[:60]!r}", file=path.name,
+            raise CohortError(f"expected 'key: value', found {excerpt(raw)}", file=path.name,
                               line=number)
         out[key.strip()] = (value.strip(), number)
     return out
 
 
-def _data_file(meta_path: Path, meta: dict[str, tuple[str, int]]) -> Path:
+def _data_file(meta_path: Path, meta: dict[str, tuple[str, int]], root: Path) -> Path:
+    """The data file a meta file names, which must resolve (symlinks too) inside `root`:
+    a study never makes the tool read, or quote, a file outside itself."""
     if "data_filename" not in meta:
         raise CohortError("meta file has no 'data_filename'", file=meta_path.name)
     filename, line = meta["data_filename"]
+    where = {"file": meta_path.name, "line": line, "column": "data_filename"}
+    if Path(filename).is_absolute() or ".." in Path(filename).parts:
+        raise CohortError(f"data file {excerpt(filename)} is outside the study folder; refused "
+                          "(name a file inside it, relative to the meta file)", **where)
     found = resolve_data_file(meta_path.parent, filename)
     if found is None:
-        raise CohortError(f"data file {filename!r} named here does not exist (nor {filename}.gz)",
-                          file=meta_path.name, line=line, column="data_filename")
+        raise CohortError(f"data file {excerpt(filename)} named here does not exist (nor "
+                          f"{excerpt(filename + '.gz')})", **where)
+    check_inside(root, found, meta_path.name, line)
     return found
 
 
-def _study_root(path: Path) -> Path:
-    """The folder holding the meta files: `path` itself or the shallowest folder below it."""
+def check_inside(root: Path, path: Path, named_in: str, line: int | None = None) -> None:
+    """CohortError unless `path`, symlinks resolved, lies inside the study folder `root`."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise CohortError(f"{path.name} links outside the study folder; refused",
+                          file=named_in, line=line,
+                          column="data_filename" if line is not None else None)
+
+
+def study_root(path: Path) -> Path:
+    """The folder holding the meta files: `path` itself or one of its immediate
+    sub-folders (a downloaded archive's top folder), never anything deeper."""
     if any(path.glob("meta_*.txt")):
         return path
-    candidates = sorted((p.parent for p in path.rglob("meta_*.txt")), key=lambda p: len(p.parts))
+    candidates = sorted(p for p in path.iterdir() if p.is_dir() and any(p.glob("meta_*.txt")))
     if not candidates:
-        raise CohortError("no meta_*.txt file: not a cBioPortal study folder", file=str(path))
+        raise CohortError("no meta_*.txt file here or in an immediate sub-folder: not a "
+                          "cBioPortal study folder", file=str(path))
+    if len(candidates) > 1:
+        raise CohortError(f"{len(candidates)} sub-folders hold a study "
+                          f"({', '.join(p.name for p in candidates[:5])}): name one",
+                          file=str(path))
     return candidates[0]
 
 
@@ -145,6 +182,9 @@ def _clinical_types(path: Path, table: Table) -> dict[str, str]:
 
 
 def _typed_clinical(path: Path, table: Table) -> pd.DataFrame:
+    """NUMBER columns as float64. A few non-numbers among numbers are read as missing; a
+    column whose values are mostly text contradicts its type line, and is kept as text:
+    one wrong token must not blank a column the model reads (CANCER_TYPE). Both warn."""
     frame = table.frame
     for column, kind in _clinical_types(path, table).items():
         if kind != "NUMBER":
@@ -152,11 +192,20 @@ def _typed_clinical(path: Path, table: Table) -> pd.DataFrame:
         raw = frame[column]
         values = pd.to_numeric(raw, errors="coerce")
         bad = values.isna() & raw.notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            warnings.warn(f"{table.name}, line {table.line_of(row)}, column {column!r}: "
-                          f"{int(bad.sum())} non-numeric value(s) in a NUMBER column (first "
-                          f"{raw.iloc[row]!r}) read as missing", stacklevel=4)
+        if not bad.any():
+            frame[column] = values.astype(np.float64)
+            continue
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        n_bad, n_numbers = int(bad.sum()), int(values.notna().sum())
+        where = f"{table.name}, line {table.line_of(row)}, column {column!r}"
+        if n_bad > n_numbers:
+            warnings.warn(f"{where}: declared NUMBER in the header's type line, but {n_bad} of "
+                          f"{n_bad + n_numbers} values are text (first {excerpt(raw.iloc[row])}"
+                          "): the type line is wrong; read as STRING", CohortWarning,
+                          stacklevel=4)
+            continue
+        warnings.warn(f"{where}: {n_bad} non-numeric value(s) in a NUMBER column (first "
+                      f"{excerpt(raw.iloc[row])}) read as missing", CohortWarning, stacklevel=4)
         frame[column] = values.astype(np.float64)
     return frame
 
@@ -167,7 +216,7 @@ def _check_unique(table: Table, column: str) -> None:
         row = int(np.flatnonzero(dup)[0])
         value = table.frame[column].iloc[row]
         first = int(np.flatnonzero((table.frame[column] == value).to_numpy())[0])
-        raise CohortError(f"duplicate {column} {value!r} (first seen on line "
+        raise CohortError(f"duplicate {column} {excerpt(value)} (first seen on line "
                           f"{table.line_of(first)})", file=table.name, line=table.line_of(row),
                           column=column)
 
@@ -177,7 +226,7 @@ def _check_known(table: Table, column: str, known: pd.Index, what: str) -> None:
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
         more = int(unknown.sum()) - 1
-        raise CohortError(f"{what} {table.frame[column].iloc[row]!r} is not in the sample file"
+        raise CohortError(f"{what} {excerpt(table.frame[column].iloc[row])} is not in the sample file"
                           + (f" ({more} more row(s) like it)" if more else ""),
                           file=table.name, line=table.line_of(row), column=column)
 
@@ -238,8 +287,8 @@ def _gene_symbols(table: Table, column: str) -> pd.Series:
         row = int(np.flatnonzero(bad)[0])
         warnings.warn(f"{table.name}, line {table.line_of(row)}, column {column!r}: "
                       f"{int(bad.sum())} value(s) that are not gene symbols (first "
-                      f"{values.iloc[row]!r}: free text, or a shifted row) read as missing",
-                      stacklevel=4)
+                      f"{excerpt(values.iloc[row])}: free text, or a shifted row) read as "
+                      "missing", CohortWarning, stacklevel=4)
         values = values.mask(bad)
     return values
 
@@ -249,7 +298,7 @@ def _read_cna(path: Path, known_samples: pd.Index) -> pd.DataFrame:
     unknown = [s for s in matrix.samples if s not in known_samples]
     if unknown:
         more = len(unknown) - 1
-        raise CohortError(f"sample {unknown[0]!r} is not in the sample file"
+        raise CohortError(f"sample {excerpt(unknown[0])} is not in the sample file"
                           + (f" ({more} more column(s) like it)" if more else ""),
                           file=path.name, line=matrix.header_line, column=unknown[0])
     genes = pd.Index(matrix.genes)
@@ -257,7 +306,8 @@ def _read_cna(path: Path, known_samples: pd.Index) -> pd.DataFrame:
     if genes.duplicated().any():
         keep = ~genes.duplicated(keep="first")
         warnings.warn(f"{path.name}: {int((~keep).sum())} duplicated gene row(s) "
-                      f"(first {genes[~keep][0]!r}); the first row of each is used", stacklevel=3)
+                      f"(first {excerpt(genes[~keep][0])}); the first row of each is used",
+                      CohortWarning, stacklevel=3)
         genes, values = genes[keep], values[keep]
     return pd.DataFrame(values.T, index=pd.Index(matrix.samples, name="SAMPLE_ID"),
                         columns=genes)
@@ -296,6 +346,7 @@ def _study_panels(root: Path) -> dict[str, frozenset[str]]:
     for path in sorted(files):
         if path.name.startswith("data_gene_panel_matrix"):
             continue
+        check_inside(root, path, path.name)
         panel_id, genes = read_gene_panel(path)
         panels[panel_id] = genes
     return panels
@@ -315,9 +366,31 @@ def load_study(path: str | Path) -> Cohort:
     if path.is_file():
         with tempfile.TemporaryDirectory(prefix="organo-study-") as tmp:
             safe_extract(path, Path(tmp))
-            cohort = _load_folder(_study_root(Path(tmp)))
+            cohort = _load_folder(study_root(Path(tmp)))
         return _with_source(cohort, str(path))
-    return _with_source(_load_folder(_study_root(path)), str(path))
+    return _with_source(_load_folder(study_root(path)), str(path))
+
+
+def load_source(source: str | Path | None) -> tuple[Cohort, list[OrganoPredictWarning]]:
+    """The study at `source` (None or `EMBEDDED_SOURCE`: the embedded cohort) and the
+    warnings its reader issued, for the caller to report or to judge (`validate` fails on a
+    `CohortWarning`). Other libraries' warnings are shown as Python would."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if source is None or str(source) == EMBEDDED_SOURCE:
+            from .datasets import msk_met
+
+            cohort = msk_met()
+        else:
+            cohort = load_study(source)
+    own: list[OrganoPredictWarning] = []
+    for warning in caught:
+        if isinstance(warning.message, OrganoPredictWarning):
+            own.append(warning.message)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    return cohort, own
 
 
 def _with_source(cohort: Cohort, source: str) -> Cohort:
@@ -328,6 +401,7 @@ def _with_source(cohort: Cohort, source: str) -> Cohort:
 def _load_folder(root: Path) -> Cohort:
     metas: dict[str, tuple[Path, dict[str, tuple[str, int]]]] = {}
     for meta_path in sorted(root.glob("meta_*.txt")):
+        check_inside(root, meta_path, meta_path.name)
         meta = parse_meta(meta_path)
         kind = meta.get("genetic_alteration_type", ("", 0))[0].upper()
         datatype = meta.get("datatype", ("", 0))[0].upper()
@@ -351,7 +425,7 @@ def _load_folder(root: Path) -> Cohort:
     def data(key: str) -> Path | None:
         if key not in metas:
             return None
-        found = _data_file(*metas[key])
+        found = _data_file(*metas[key], root)
         digest.update(found.name.encode())
         digest.update(read_bytes(found))
         return found
@@ -377,7 +451,7 @@ def _load_folder(root: Path) -> Cohort:
         orphan = ~isin(samples["PATIENT_ID"], patients.index)
         if orphan.any():
             row = int(np.flatnonzero(orphan)[0])
-            raise CohortError(f"patient {samples['PATIENT_ID'].iloc[row]!r} is not in "
+            raise CohortError(f"patient {excerpt(samples['PATIENT_ID'].iloc[row])} is not in "
                               f"{patient_table.name}", file=sample_table.name,
                               line=sample_table.line_of(row), column="PATIENT_ID")
     else:
@@ -405,7 +479,12 @@ def _load_folder(root: Path) -> Cohort:
         panel_matrix = pd.DataFrame({"mutations": pd.Series(pd.NA, index=known, dtype="string")})
 
     panels = {**reference_panels(), **_study_panels(root)}
+    _warn_undefined_panels(panel_matrix, panels)
     _warn_unknown_genes(mutations, cna, panels)
+    if "study" not in metas:
+        warnings.warn(f"{root.name}: no meta_study.txt: the study has no identifier, name or "
+                      "cancer type; the folder name is used as its id", CohortWarning,
+                      stacklevel=3)
     study_meta = {k: v for k, (v, _) in metas["study"][1].items()} if "study" in metas else {}
     return Cohort(
         study_id=study_meta.get("cancer_study_identifier", root.name),
@@ -423,6 +502,20 @@ def _load_folder(root: Path) -> Cohort:
                            (("mutations", mut_path), ("cna", cna_path), ("sv", sv_path))
                            if present is not None),
     )
+
+
+def _warn_undefined_panels(panel_matrix: pd.DataFrame,
+                           panels: Mapping[str, frozenset[str]]) -> None:
+    """Warn once per panel id that samples name but no gene-panel file defines: its genes
+    can only be guessed from the mutations seen (an unseen gene then reads as 'not
+    profiled' rather than 'wild-type', or the reverse)."""
+    used = pd.unique(panel_matrix.to_numpy().ravel())
+    for panel in sorted(str(p) for p in used if isinstance(p, str) and p not in panels):
+        n = int((panel_matrix == panel).any(axis=1).sum())
+        warnings.warn(f"gene panel {excerpt(panel)} ({n} sample(s)) has no gene list in the "
+                      "study (gene_panels/*.txt) nor in the package: its genes will be inferred "
+                      "from the mutations seen on it; add its gene-panel file", CohortWarning,
+                      stacklevel=4)
 
 
 def _warn_unknown_genes(mutations: pd.DataFrame, cna: pd.DataFrame | None,

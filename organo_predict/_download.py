@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._archive import safe_extract
-from ._cohort import _study_root
+from ._cohort import study_root
 from ._errors import CohortError, DownloadError
 
 DATAHUB_URL = "https://cbioportal-datahub.s3.amazonaws.com/{study_id}.tar.gz"
@@ -61,7 +61,7 @@ def download_study(
         unpacked = tmp_dir / "unpacked"
         try:
             safe_extract(archive, unpacked)
-            root = _study_root(unpacked)
+            root = study_root(unpacked)
         except CohortError as exc:
             raise DownloadError(f"{source}: {exc}") from None
         if target.exists():

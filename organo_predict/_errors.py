@@ -7,6 +7,13 @@
     │   └── LeakageError   the leakage audit refused a feature
     ├── ConfigError        an experiment configuration is invalid
     └── ModelError         a model cannot be trained, loaded or applied
+
+    OrganoPredictWarning (UserWarning)
+    ├── CohortWarning      a study is readable but has a problem (`validate` exits non-zero)
+    └── UnknownGeneWarning gene symbols on no known panel (expected in real cohorts)
+
+Messages quote input through `excerpt`, so no error echoes more than a short piece of a
+file or a request, however long the offending line.
 """
 
 from __future__ import annotations
@@ -19,10 +26,22 @@ __all__ = [
     "DownloadError",
     "FeatureError",
     "LeakageError",
+    "CohortWarning",
     "ModelError",
     "OrganoPredictError",
+    "OrganoPredictWarning",
     "UnknownGeneWarning",
+    "excerpt",
 ]
+
+MAX_MESSAGE = 400  # characters of a CohortError's reason; the rest is cut
+
+
+def excerpt(value: object, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters: how messages quote input."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+
 
 
 class OrganoPredictError(Exception):
@@ -44,6 +63,8 @@ class CohortError(OrganoPredictError):
         self.file = str(file) if file is not None else None
         self.line = line
         self.column = column
+        if len(message) > MAX_MESSAGE:
+            message = f"{message[:MAX_MESSAGE - 1]}…"
         self.reason = message
         where = []
         if self.file is not None:
@@ -75,5 +96,14 @@ class ModelError(OrganoPredictError):
     """A model cannot be trained, loaded or applied."""
 
 
-class UnknownGeneWarning(UserWarning):
+class OrganoPredictWarning(UserWarning):
+    """Base class of every warning organo-predict issues deliberately."""
+
+
+class CohortWarning(OrganoPredictWarning):
+    """A study is readable but something in it is wrong or guessed (a value read as
+    missing, a panel without a gene list, no meta_study.txt): the message names where."""
+
+
+class UnknownGeneWarning(OrganoPredictWarning):
     """Gene symbols not on any known panel: kept, but no model has seen them."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._cohort import Cohort, load_study
+from ._cohort import Cohort, load_source
 from ._config import ExperimentConfig
 from ._errors import UnknownGeneWarning
 from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
@@ -52,26 +52,14 @@ class ExperimentResult:
     champion: bool
 
 
-def _load_cohort(source: str, log: Log = print, unknown_genes: bool = False) -> Cohort:
+def load_cohort(source: str, log: Log = print, unknown_genes: bool = False) -> Cohort:
     """The configured cohort. Its reader's warnings (a value read as missing, with file, line
     and column) go to `log` as one line each; gene symbols off every panel are expected in
     real cohorts and are said only with `unknown_genes` (validating a study)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if not unknown_genes:
-            warnings.simplefilter("ignore", UnknownGeneWarning)
-        if source == "embedded:msk_met":
-            from .datasets import msk_met
-
-            cohort = msk_met()
-        else:
-            cohort = load_study(source)
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):  # the reader's own
-            log(f"warning: {warning.message}")
-        else:  # a library's deprecation or future warning: shown as Python would
-            warnings.showwarning(warning.message, warning.category, warning.filename,
-                                 warning.lineno)
+    cohort, said = load_source(source)
+    for warning in said:
+        if unknown_genes or not isinstance(warning, UnknownGeneWarning):
+            log(f"warning: {warning}")
     return cohort
 
 
@@ -135,7 +123,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     """Run `config`; write metrics.json, report.md and figures to `report_dir`."""
     t0 = time.perf_counter()
     report_dir = Path(report_dir)
-    cohort = _load_cohort(config.source, log)
+    cohort = load_cohort(config.source, log)
     log(f"cohort {cohort.study_id}: {len(cohort.samples):,} samples "
         f"({time.perf_counter() - t0:.1f} s)")
     builder = FeatureBuilder(min_carriers=config.min_carriers,

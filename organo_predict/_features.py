@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._cohort import Cohort
-from ._errors import FeatureError, LeakageError
+from ._errors import CohortWarning, FeatureError, LeakageError, excerpt
 from ._recipes import Recipes, load_recipes
 from ._tables import isin
 
@@ -245,8 +245,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                 on_panel = samples[codes == code]
                 defined = set(cohort.mutations.loc[isin(cohort.mutations["SAMPLE_ID"], on_panel),
                                                    "Hugo_Symbol"])
-                warnings.warn(f"gene panel {panel!r} has no gene list; its genes are inferred "
-                              f"from the {len(defined)} genes mutated on it", stacklevel=4)
+                warnings.warn(f"gene panel {excerpt(panel)} has no gene list; its genes are "
+                              f"inferred from the {len(defined)} genes mutated on it",
+                              CohortWarning, stacklevel=4)
                 positions = self._positions(vocabulary, defined)
             else:  # a panel's genes: looked up once per fit and gene list
                 genes = frozenset(defined)

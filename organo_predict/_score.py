@@ -1,9 +1,12 @@
 """Batch scoring of a cohort: features -> calibrated probabilities (-> top drivers), in chunks.
 
 `score_frame` is pure (features in, a table out); `score_cohort` is the IO edge: it walks the
-cohort in chunks of samples, appends each scored chunk to a temporary file next to the output
-and renames it into place only when every chunk is written, so an interrupted run leaves no
-partial output.
+cohort in chunks of samples, appends each scored chunk to a hidden partial file next to the
+output (`.NAME.partial-PID`, on the same file system so the final rename is atomic) and
+renames it into place only when every chunk is written, so an interrupted run leaves no
+output. A run killed outright (`kill -9`) cannot remove its partial file: the next run to the
+same output removes every partial file whose process is gone. An existing output is never
+replaced unless asked (`overwrite=True`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from ._explain import Explainer
 from ._loading import LoadedModel
 from ._models import ModelInputs, sigmoid
 
-__all__ = ["ChunkScorer", "ScoreSummary", "iter_chunks", "output_format", "score_cohort",
-           "score_frame"]
+__all__ = ["ChunkScorer", "ScoreSummary", "check_output", "iter_chunks", "output_format",
+           "score_cohort", "score_frame"]
 
 Progress = Callable[[int, int], None]
 
@@ -166,6 +169,54 @@ def output_format(path: str | Path) -> str:
                              "use .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
 
 
+def check_output(path: str | Path, overwrite: bool = False) -> str:
+    """The output format of `path` once it is known that a run can write there: a known
+    extension, not a folder, not an existing file (unless `overwrite`), and a parent that is
+    (or can become) a writable folder. Called before any work, so a bad destination costs
+    nothing; returns what `output_format` returns."""
+    path = Path(path)
+    fmt = output_format(path)
+    if path.is_dir():
+        raise OrganoPredictError(f"--out {path}: is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise OrganoPredictError(f"--out {path}: already exists; not overwritten (pass "
+                                 "--overwrite, or overwrite=True, to replace it)")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OrganoPredictError(f"--out {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OrganoPredictError(f"--out {path}: folder {ancestor} is not writable")
+    return fmt
+
+
+def _partial_path(out: Path) -> Path:
+    return out.with_name(f".{out.name}.partial-{os.getpid()}")
+
+
+def remove_stale_partials(out: Path) -> list[Path]:
+    """Remove the partial files of earlier runs to `out` whose process is gone (killed
+    outright: nothing else leaves one); those of a run still going are left alone."""
+    removed = []
+    for partial in out.parent.glob(f".{out.name}.partial-*"):
+        pid = partial.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            partial.unlink(missing_ok=True)
+            removed.append(partial)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _writer(path: Path, suffix: str):
     """Appends chunks to `path` as Parquet or CSV (`suffix` from `output_format`)."""
     if suffix in (".parquet", ".pq"):
@@ -204,7 +255,7 @@ _COMPILE_ABOVE = 5_000  # samples; below, LightGBM's own predict is done before 
 
 def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k: int = 0,
                  chunk_size: int | None = None, progress: Progress | None = None,
-                 scorer: ChunkScorer | None = None) -> ScoreSummary:
+                 scorer: ChunkScorer | None = None, overwrite: bool = False) -> ScoreSummary:
     """Score every sample of `cohort` into `out`, atomically (see the module docstring).
 
     `scorer(features, ids) -> table` scores one chunk; default: `score_frame` in this process.
@@ -218,11 +269,10 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
         raise OrganoPredictError(f"--chunk-size must be at least 1, got {chunk_size}")
     start_time = time.perf_counter()
     out = Path(out)
-    if out.is_dir():
-        raise OrganoPredictError(f"--out {out}: is a folder; give a file name")
+    fmt = check_output(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fmt = output_format(out)
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    remove_stale_partials(out)
+    tmp = _partial_path(out)
     write, close = _writer(tmp, fmt)
     model, builder = loaded.model, loaded.builder
     if scorer is None and len(cohort.samples) > _COMPILE_ABOVE:
@@ -260,6 +310,8 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
             if progress is not None:
                 progress(done, n)
         close()
+        if out.exists() and not overwrite:  # created by someone else while this one ran
+            raise OrganoPredictError(f"--out {out}: created while scoring; not overwritten")
         os.replace(tmp, out)
     except BaseException:
         close_quietly(close)

@@ -6,6 +6,7 @@ the 1-based line, never a bare pyarrow/pandas traceback.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import zlib
@@ -17,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ._errors import CohortError
+from ._errors import CohortError, excerpt
 
 NULL_VALUES = ["", "NA", "NaN", "nan", "N/A", "NULL", "[Not Available]", "[Unknown]",
                "[Not Applicable]", "[Not Evaluated]"]
@@ -41,7 +42,8 @@ class Table:
 
 
 def resolve_data_file(folder: Path, filename: str) -> Path | None:
-    """The file a meta file names, or its `.gz` twin; None when neither exists."""
+    """The file a meta file names, or its `.gz` twin; None when neither exists. Where it
+    may live is the caller's to check (`_cohort` confines it to the study)."""
     for candidate in (folder / filename, folder / f"{filename}.gz"):
         if candidate.is_file():
             return candidate
@@ -50,18 +52,50 @@ def resolve_data_file(folder: Path, filename: str) -> Path | None:
     return None
 
 
+_BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_utf8(data: bytes, name: str, first_line: int = 1) -> str:
+    """`data` as text; bytes that are not UTF-8 are a CohortError naming their line
+    (`first_line` is the line `data` starts on)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        raise CohortError(f"not UTF-8 text: byte {data[exc.start]:#04x} at character "
+                          f"{exc.start - line_start + 1} (save the file as UTF-8)", file=name,
+                          line=first_line + data.count(b"\n", 0, exc.start)) from None
+
+
+def _as_utf8(raw: bytes, name: str) -> bytes:
+    """UTF-8 bytes without a byte-order mark: a UTF-8 BOM is dropped, a UTF-16/32 file (by
+    its BOM) is re-encoded; anything else is taken as UTF-8 and checked where it is read."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8):]
+    for bom, encoding in _BYTE_ORDER_MARKS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding).encode("utf-8")
+            except UnicodeDecodeError:
+                raise CohortError(f"not valid {encoding.upper()} text, though it starts with "
+                                  "that byte-order mark", file=name) from None
+    return raw
+
+
 def read_bytes(path: Path) -> bytes:
-    """The file's content, gunzipped when it is gzip (by magic bytes, not by name)."""
+    """The file's content, gunzipped when it is gzip (by magic bytes, not by name), as
+    UTF-8 without a byte-order mark."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise CohortError(f"cannot read file: {exc.strerror}", file=path.name) from None
     if raw[:2] == b"\x1f\x8b":
         try:
-            return gzip.decompress(raw)
+            raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error):
             raise CohortError("truncated or corrupt gzip stream", file=path.name) from None
-    return raw
+    return _as_utf8(raw, path.name)
 
 
 def _leading_comment_lines(data: bytes) -> int:
@@ -105,12 +139,11 @@ def read_table(path: Path, *, required: tuple[str, ...] = ()) -> Table:
     header_line = skipped + 1
     if not header.strip():
         raise CohortError("file is empty: no header row", file=name, line=header_line)
-    columns = header.decode("utf-8", errors="replace").split("\t")
+    columns = decode_utf8(header, name, header_line).split("\t")
     missing = [c for c in required if c not in columns]
     if missing:
         raise CohortError(
-            f"missing required column {missing[0]!r} (header has: {', '.join(columns[:12])}"
-            f"{', ...' if len(columns) > 12 else ''})",
+            f"missing required column {missing[0]!r} (header has: {_listed(columns)})",
             file=name,
             line=header_line,
             column=missing[0],
@@ -138,6 +171,7 @@ def read_table(path: Path, *, required: tuple[str, ...] = ()) -> Table:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
+        decode_utf8(body, name, header_line + 1)  # names the line of a non-UTF-8 byte
         line, found = _first_ragged_line(data, header_line, len(columns))
         if line > 0:
             raise CohortError(
@@ -150,6 +184,12 @@ def read_table(path: Path, *, required: tuple[str, ...] = ()) -> Table:
     return Table(table.to_pandas(), name, header_line)
 
 
+def _listed(columns: list[str], limit: int = 200) -> str:
+    """Column names for a message, each and all together cut short."""
+    text = ", ".join(c if len(c) <= 40 else f"{c[:39]}…" for c in columns)
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
+
+
 def parse_numeric(table: Table, column: str) -> np.ndarray:
     """A text column as float64 (NaN for nulls); a non-number is a CohortError with its line."""
     raw = table.frame[column]
@@ -157,7 +197,7 @@ def parse_numeric(table: Table, column: str) -> np.ndarray:
     bad = np.isnan(values) & raw.notna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise CohortError(f"not a number: {raw.iloc[row]!r}", file=table.name,
+        raise CohortError(f"not a number: {excerpt(raw.iloc[row])}", file=table.name,
                           line=table.line_of(row), column=column)
     return values
 
@@ -193,7 +233,7 @@ def read_discrete_cna(path: Path) -> CnaMatrix:
         skipped += 1
     if skipped >= len(lines) or not lines[skipped].strip():
         raise CohortError("file is empty: no header row", file=name, line=skipped + 1)
-    header = lines[skipped].rstrip(b"\r").decode("utf-8", errors="replace").split("\t")
+    header = decode_utf8(lines[skipped].rstrip(b"\r"), name, skipped + 1).split("\t")
     header_line = skipped + 1
     if "Hugo_Symbol" not in header:
         raise CohortError("missing required column 'Hugo_Symbol'", file=name,
@@ -227,7 +267,7 @@ def read_discrete_cna(path: Path) -> CnaMatrix:
                               count=len(tokens))
         except KeyError:
             row = _parse_cna_row(tokens, samples, name, idx + 1)
-        genes.append(fields[symbol_pos].decode("utf-8", errors="replace"))
+        genes.append(decode_utf8(fields[symbol_pos], name, idx + 1))
         rows.append(row)
     values = np.vstack(rows) if rows else np.zeros((0, len(samples)), dtype=np.float32)
     return CnaMatrix(genes, samples, values, header_line)
@@ -243,10 +283,12 @@ def _parse_cna_row(tokens: list[bytes], samples: list[str], name: str, line: int
         try:
             value = float(text)
         except ValueError:
-            raise CohortError(f"copy-number value {text!r} is not a number or NA", file=name,
+            raise CohortError(f"copy-number value {excerpt(text)} is not a number or NA",
+                              file=name,
                               line=line, column=samples[pos]) from None
         if not -2 <= value <= 2:
-            raise CohortError(f"copy-number value {text!r} outside -2..2 (or NA)", file=name,
+            raise CohortError(f"copy-number value {excerpt(text)} outside -2..2 (or NA)",
+                              file=name,
                               line=line, column=samples[pos])
         row[pos] = value
     return row

@@ -4,18 +4,38 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from ._errors import ConfigError, OrganoPredictError
+from ._errors import CohortWarning, ConfigError, OrganoPredictError, OrganoPredictWarning
 
 console = Console(stderr=True)
 out = Console()
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def say(text: str, style: str = "", to: Console = console) -> None:
+    """Print `text` as it is: a Text, so a `[section]` or `:x:` in a message (or in the
+    input it quotes) is never read as console markup or an emoji code."""
+    to.print(Text(text, style=style), soft_wrap=True, highlight=False)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: object = None, line: str | None = None) -> None:
+    """Our own warnings as one plain line (`warning: ...`), not Python's source-line form
+    pointing into whichever library called us; other warnings as Python shows them."""
+    if issubclass(category, OrganoPredictWarning):
+        say(f"warning: {message}", "yellow")
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_python_show_warning = warnings.showwarning
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
@@ -32,12 +52,24 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
         result = download_study(args.study_id, args.dest, url=args.url, timeout=args.timeout,
                                 progress=progress, overwrite=args.force)
-    out.print(escape(f"{result.path}  ({result.n_bytes:,} bytes, sha256 {result.sha256})"))
+    say(f"{result.path}  ({result.n_bytes:,} bytes, sha256 {result.sha256})", to=out)
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    out.print(escape(repr(_load_cohort(args.study, unknown_genes=True))))
+    """Exit 0 for a clean study; 2 when the reader had to guess or drop anything (a value
+    read as missing, a panel without a gene list, no meta_study.txt, a wrong type line)."""
+    from ._cohort import load_source
+
+    cohort, said = load_source(args.study)
+    problems = [w for w in said if isinstance(w, CohortWarning)]
+    for warning in said:
+        say(f"{'problem' if warning in problems else 'note'}: {warning}",
+            "red" if warning in problems else "yellow")
+    say(repr(cohort), to=out)
+    if problems:
+        say(f"{len(problems)} problem(s) found in {args.study}", "bold red")
+        return 2
     return 0
 
 
@@ -50,7 +82,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     report_dir = args.report_dir or Path("reports") / config.name
     result = run_experiment(config, report_dir,
-                            log=lambda m: console.print(f"[dim]{escape(m)}[/]"),
+                            log=lambda m: say(m, "dim"),
                             use_mlflow=not args.no_mlflow)
     sites = result.metrics["sites"]
     table = Table(title=f"{config.name}: {result.metrics['population']} population, "
@@ -71,21 +103,20 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
               f"[bold]{result.metrics['macro_within_type_auroc_main8']:.3f}[/] (subtype prior "
               f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})")
     if result.model_uri:
-        out.print(f"model {result.model_uri}" + (" -> alias champion" if result.champion else
-                                                 " (champion unchanged)"))
-    out.print(f"report: {report_dir / 'report.md'}, {report_dir / 'metrics.json'}")
+        say(f"model {result.model_uri}" + (" -> alias champion" if result.champion else
+                                           " (champion unchanged)"), to=out)
+    say(f"report: {report_dir / 'report.md'}, {report_dir / 'metrics.json'}", to=out)
     return 0
 
 
-def _load_cohort(path: str | Path | None,  # noqa: ANN202 - a Cohort; imported lazily
-                 unknown_genes: bool = False):
+def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported lazily
     """The study at `path` (default: the embedded cohort); the reader's warnings are
-    printed to stderr, one line each."""
-    from ._experiment import _load_cohort as load
+    printed to stderr, one line each (gene symbols off every panel are not: real cohorts
+    have them, and `validate` lists them)."""
+    from ._experiment import load_cohort
 
-    return load(str(path) if path else "embedded:msk_met",
-                log=lambda message: console.print(f"[yellow]{escape(message)}[/]"),
-                unknown_genes=unknown_genes)
+    return load_cohort(str(path) if path else "embedded:msk_met",
+                       log=lambda message: say(message, "yellow"))
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -123,9 +154,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ._loading import load_model
-    from ._score import output_format, score_cohort
+    from ._score import check_output, score_cohort
 
-    output_format(args.out)  # a bad extension fails before anything is loaded
+    check_output(args.out, args.overwrite)  # a bad destination fails before any work
     if args.engine == "spark" and args.explain:
         raise ConfigError("--explain is computed by the local engine only; the Spark engine "
                           "scores probabilities (run --explain locally, in chunks)")
@@ -145,6 +176,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         try:
             summary = score_cohort(cohort, loaded, args.out, explain_k=args.explain,
                                    chunk_size=args.chunk_size, scorer=scorer,
+                                   overwrite=args.overwrite,
                                    progress=lambda done, total: bar.update(task,
                                                                            completed=done))
         finally:
@@ -159,8 +191,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
         table.add_row(organ, f"{share:.3f}", f"{summary.train_prevalence[organ]:.3f}")
     out.print(table)
     if summary.unseen:
-        out.print("not seen in training: " + ", ".join(
-            f"{k.replace('_', ' ')} {v:,}" for k, v in summary.unseen.items()), soft_wrap=True)
+        say("not seen in training: " + ", ".join(
+            f"{k.replace('_', ' ')} {v:,}" for k, v in summary.unseen.items()), to=out)
     return 0
 
 
@@ -222,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "models:/organotropism@champion)")
     p.add_argument("--out", type=Path, required=True,
                    help="output file: .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it exists (default: refuse)")
     p.add_argument("--explain", type=int, default=0, metavar="K",
                    help="add the top K drivers per organ with their mechanism ids")
     p.add_argument("--chunk-size", type=int, default=None,
@@ -259,13 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return handler(args)
     except OrganoPredictError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
-                      soft_wrap=True)  # escaped: "[leakage]" in a message is text
+        say(f"error: {exc}", "bold red")
         return 2
     except KeyboardInterrupt:
-        console.print("[bold red]interrupted[/]")
+        say("interrupted", "bold red")
         return 130
 
 

@@ -169,11 +169,11 @@ def test_shipped_configs_parse() -> None:
 def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:
     """A cohort value read as missing is said in the run's log, with file, line and column,
     not as a Python warning with a source line."""
-    from organo_predict._experiment import _load_cohort
+    from organo_predict._experiment import load_cohort
 
     root = edit("data_sv.txt", lambda t: t.replace("EML4\tALK", "EML4\tERG fusion"))
     lines: list[str] = []
-    cohort = _load_cohort(str(root), log=lines.append)
+    cohort = load_cohort(str(root), log=lines.append)
     assert len(cohort.samples) == 4
     assert lines == ["warning: data_sv.txt, line 2, column 'Site2_Hugo_Symbol': 1 value(s) "
                      "that are not gene symbols (first 'ERG fusion': free text, or a shifted "

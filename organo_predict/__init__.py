@@ -6,12 +6,14 @@ from . import datasets
 from ._cohort import Cohort, load_study
 from ._errors import (
     CohortError,
+    CohortWarning,
     ConfigError,
     DownloadError,
     FeatureError,
     LeakageError,
     ModelError,
     OrganoPredictError,
+    OrganoPredictWarning,
     UnknownGeneWarning,
 )
 
@@ -20,12 +22,14 @@ __version__ = "0.1.0"
 __all__ = [
     "Cohort",
     "CohortError",
+    "CohortWarning",
     "ConfigError",
     "DownloadError",
     "FeatureError",
     "LeakageError",
     "ModelError",
     "OrganoPredictError",
+    "OrganoPredictWarning",
     "UnknownGeneWarning",
     "__version__",
     "datasets",

@@ -230,3 +230,135 @@ def test_embedded_cohort_counts() -> None:
     assert cohort.study_id == "msk_met_2021"
     assert (op.datasets.msk_met_path() / "PROVENANCE.md").is_file()
     assert (op.datasets.msk_met_path() / "CITATION.md").is_file()
+
+
+# --------------------------------------------------------------------------- hardening (#19)
+
+
+def _meta_pointing_at(root: Path, target: str) -> None:
+    (root / "meta_clinical_patient.txt").write_text(
+        "cancer_study_identifier: tiny_study\ngenetic_alteration_type: CLINICAL\n"
+        f"datatype: PATIENT_ATTRIBUTES\ndata_filename: {target}\n")
+
+
+def _tarball(folder: Path, archive: Path) -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    return archive
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["folder", "tar.gz"])
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../../../../../etc/passwd",
+                                    "../outside.txt"])
+def test_a_study_cannot_name_a_file_outside_itself(tiny_study: Path, tmp_path: Path,
+                                                   target: str, packed: bool, capsys) -> None:
+    (tmp_path / "outside.txt").write_text("secret-canary\tline\n")
+    _meta_pointing_at(tiny_study, target)
+    source = _tarball(tiny_study, tmp_path / "s.tar.gz") if packed else tiny_study
+    with pytest.raises(CohortError, match="outside the study folder") as caught:
+        load_study(source)
+    assert caught.value.file == "meta_clinical_patient.txt"
+    assert caught.value.line == 4 and caught.value.column == "data_filename"
+    from organo_predict.cli import main
+
+    assert main(["validate", str(source)]) == 2
+    printed = capsys.readouterr()
+    assert "root:" not in printed.err + printed.out
+    assert "secret-canary" not in printed.err + printed.out
+
+
+def test_a_symlinked_data_file_leaving_the_study_is_refused(tiny_study: Path,
+                                                             tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.txt").write_text("PATIENT_ID\tSEX\nP1\tMale\n")
+    (tiny_study / "data_clinical_patient.txt").unlink()
+    (tiny_study / "data_clinical_patient.txt").symlink_to(tmp_path / "elsewhere.txt")
+    with pytest.raises(CohortError, match="links outside the study folder"):
+        load_study(tiny_study)
+
+
+def test_the_study_is_looked_for_only_one_level_down(tiny_study: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    tiny_study.rename(deep / "tiny_study")
+    with pytest.raises(CohortError, match="immediate sub-folder"):
+        load_study(tmp_path / "a")
+    assert len(load_study(deep).samples) == 4
+
+
+def test_messages_quote_at_most_a_short_excerpt(edit) -> None:
+    huge = "X" * 1_000_000
+    root = edit("data_mutations.txt", lambda t: t.replace("Hugo_Symbol", huge, 1))
+    with pytest.raises(CohortError) as caught:
+        load_study(root)
+    assert len(str(caught.value)) < 500
+
+
+def test_messages_are_printed_as_text_not_console_markup(edit, capsys) -> None:
+    from organo_predict.cli import main
+
+    root = edit("data_mutations.txt", lambda t: t.replace("Hugo_Symbol", "root:x:[bold]", 1))
+    assert main(["validate", str(root)]) == 2
+    assert "header has: root:x:[bold]" in capsys.readouterr().err
+
+
+def test_non_utf8_bytes_are_named_by_line(edit) -> None:
+    root = edit("data_mutations.txt", lambda t: t)
+    path = root / "data_mutations.txt"
+    path.write_bytes(path.read_bytes().replace(b"p.L858R", b"p.L858R\xff"))
+    with pytest.raises(CohortError, match="not UTF-8 text: byte 0xff") as caught:
+        load_study(root)
+    assert caught.value.line == 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_is_read_as_its_encoding(tiny_study: Path, encoding: str) -> None:
+    expected = load_study(tiny_study).mutations
+    for name in ("data_mutations.txt", "data_clinical_sample.txt", "meta_study.txt"):
+        path = tiny_study / name
+        path.write_bytes(path.read_text().encode(encoding))
+    cohort = load_study(tiny_study)
+    assert cohort.study_id == "tiny_study"
+    assert cohort.mutations.equals(expected)
+
+
+def test_a_wrong_number_type_token_keeps_the_text_and_fails_validation(edit, capsys) -> None:
+    from organo_predict.cli import main
+
+    def wrong_type(text: str) -> str:
+        lines = text.split("\n")
+        types = lines[2].split("\t")
+        types[2] = "NUMBER"  # CANCER_TYPE
+        lines[2] = "\t".join(types)
+        return "\n".join(lines)
+
+    root = edit("data_clinical_sample.txt", wrong_type)
+    with pytest.warns(op.CohortWarning, match="CANCER_TYPE.*declared NUMBER"):
+        cohort = load_study(root)
+    assert cohort.samples["CANCER_TYPE"].tolist()[0] == "Non-Small Cell Lung Cancer"
+    assert main(["validate", str(root)]) == 2
+    assert "problem: data_clinical_sample.txt, line 6, column 'CANCER_TYPE'" in (
+        capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("breakage, needle", [
+    (lambda root: (root / "meta_study.txt").unlink(), "no meta_study.txt"),
+    (lambda root: (root / "data_gene_panel_matrix.txt").write_text(
+        (root / "data_gene_panel_matrix.txt").read_text().replace("IMPACT410", "TEMPUS_XT")),
+     "gene panel 'TEMPUS_XT' (1 sample(s)) has no gene list"),
+], ids=["no-meta-study", "undefined-panel"])
+def test_validate_fails_on_what_the_reader_had_to_guess(tiny_study: Path, breakage, needle,
+                                                        capsys) -> None:
+    from organo_predict.cli import main
+
+    assert main(["validate", str(tiny_study)]) == 0
+    breakage(tiny_study)
+    assert main(["validate", str(tiny_study)]) == 2
+    err = capsys.readouterr().err
+    assert "problem: " in err and needle in err and "1 problem(s)" in err
+
+
+def test_the_embedded_cohort_validates_clean(capsys) -> None:
+    from organo_predict.cli import main
+
+    assert main(["validate", "embedded:msk_met"]) == 0
+    assert "problem" not in capsys.readouterr().err

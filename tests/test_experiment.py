@@ -183,11 +183,11 @@ def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:
 def test_validate_prints_every_reader_warning_including_unknown_genes(edit, capsys) -> None:
     root = edit("data_sv.txt", lambda t: t.replace("EML4\tALK", "EML4\tERG fusion"))
     root = edit("data_mutations.txt", lambda t: t.replace("CXCR4\t", "NOTAGENE1\t"))
-    assert main(["validate", str(root)]) == 0
+    assert main(["validate", str(root)]) == 2  # a value read as missing is a problem
     captured = capsys.readouterr()
     err = " ".join(captured.err.split())
-    assert "warning: data_sv.txt, line 2, column 'Site2_Hugo_Symbol'" in err
-    assert "NOTAGENE1" in err
+    assert "problem: data_sv.txt, line 2, column 'Site2_Hugo_Symbol'" in err
+    assert "note: 1 gene symbol(s) are on no known panel" in err and "NOTAGENE1" in err
     assert "Cohort(" in captured.out
 
 

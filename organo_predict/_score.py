@@ -175,9 +175,9 @@ def check_output(path: str | Path, overwrite: bool = False) -> str:
     (or can become) a writable folder. Called before any work, so a bad destination costs
     nothing; returns what `output_format` returns."""
     path = Path(path)
-    fmt = output_format(path)
     if path.is_dir():
         raise OrganoPredictError(f"--out {path}: is a folder; give a file name")
+    fmt = output_format(path)
     if path.exists() and not overwrite:
         raise OrganoPredictError(f"--out {path}: already exists; not overwritten (pass "
                                  "--overwrite, or overwrite=True, to replace it)")

@@ -89,7 +89,7 @@ def test_bad_output_extension_is_refused_before_work(tmp_path, capsys) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_killed_run_leaves_no_output(loaded, tmp_path, sig) -> None:
+def test_killed_run_leaves_no_output(loaded, msk_features, tmp_path, sig) -> None:
     bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
     out = tmp_path / "scores.parquet"
     proc = subprocess.Popen(
@@ -108,7 +108,52 @@ def test_killed_run_leaves_no_output(loaded, tmp_path, sig) -> None:
     if sig == signal.SIGTERM:  # a catchable signal also removes the partial file
         assert not list(tmp_path.glob(".scores.parquet.partial-*"))
         assert "no output written" in proc.stderr.read().decode()
+    else:  # kill -9 cannot clean up: the next run to the same output does
+        leftover = list(tmp_path.glob(".scores.parquet.partial-*"))
+        assert len(leftover) == 1
+        cohort, _ = msk_features
+        score_cohort(cohort.subset(cohort.samples.index[:50]), loaded, out)
+        assert out.exists() and not leftover[0].exists()
     proc.stderr.close()
+
+
+def test_a_partial_file_of_a_live_run_is_left_alone(loaded, small, tmp_path) -> None:
+    out = tmp_path / "scores.csv"
+    alive = tmp_path / f".scores.csv.partial-{os.getppid()}"  # our parent: certainly alive
+    alive.write_text("in progress")
+    score_cohort(small, loaded, out)
+    assert alive.exists()
+
+
+def test_an_existing_output_is_never_overwritten_unless_asked(loaded, small, tmp_path,
+                                                              capsys) -> None:
+    out = tmp_path / "scores.csv"
+    out.write_text("precious")
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    assert main(["score", "embedded:msk_met", "--model", str(bundle), "--out", str(out)]) == 2
+    assert "already exists; not overwritten" in capsys.readouterr().err
+    assert out.read_text() == "precious"
+    with pytest.raises(OrganoPredictError, match="already exists"):
+        score_cohort(small, loaded, out)
+    score_cohort(small, loaded, out, overwrite=True)
+    assert len(pd.read_csv(out)) == len(small.samples)
+
+
+@pytest.mark.parametrize("make_bad, needle", [
+    (lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile" / "scores.csv",
+     "is a file, not a folder"),
+    (lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile" / "deeper" / "scores.csv",
+     "is a file, not a folder"),
+], ids=["parent-is-a-file", "ancestor-is-a-file"])
+def test_a_bad_destination_is_exit_2_before_any_work(tmp_path, capsys, make_bad,
+                                                     needle) -> None:
+    out = make_bad(tmp_path)
+    started = time.perf_counter()  # the model named does not exist: it must not be reached
+    assert main(["score", "embedded:msk_met", "--model", str(tmp_path / "none"), "--out",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert time.perf_counter() - started < 5
 
 
 def test_cli_score_prints_the_summary(loaded, tmp_path, capsys) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ._cohort import GENE_SYMBOL_PATTERN, Cohort
 from ._errors import OrganoPredictError
@@ -50,7 +50,7 @@ class CopyNumber(_Strict):
     """A discrete copy-number call (GISTIC-like): -2 deep deletion ... 2 amplification."""
 
     gene: GeneSymbol
-    value: int = Field(ge=-2, le=2)
+    value: int = Field(ge=-2, le=2, strict=True)
 
 
 class Fusion(_Strict):
@@ -70,7 +70,8 @@ class PatientProfile(_Strict):
     subtype: Label | None = Field(None, description="e.g. 'LUAD', 'IDC HR+HER2-'")
     primary_site: Label | None = None
     sex: Literal["Female", "Male"] | None = None
-    age: float | None = Field(None, ge=0, le=120, description="age at sequencing, years")
+    age: float | None = Field(None, ge=0, le=120, strict=True,
+                              description="age at sequencing, years")
     hr_status: Status | None = Field(None, description="breast: hormone receptor status")
     her2_status: Status | None = Field(None, description="breast: HER2 status")
     gene_panel: PanelId | None = Field(
@@ -85,10 +86,26 @@ class PatientProfile(_Strict):
                                             "altered; null = not profiled")
     fusions: list[Fusion] | None = Field(
         None, max_length=500, description="[] = profiled, none found; null = not profiled")
-    tmb: float | None = Field(None, ge=0, le=10000, description="mutations per megabase")
-    fga: float | None = Field(None, ge=0, le=1, description="fraction of genome altered")
-    aneuploidy: float | None = Field(None, ge=0, le=100, description="aneuploidy score "
-                                                                    "(arm-level events)")
+    tmb: float | None = Field(None, ge=0, le=10000, strict=True,
+                              description="mutations per megabase")
+    fga: float | None = Field(None, ge=0, le=1, strict=True,
+                              description="fraction of genome altered")
+    aneuploidy: float | None = Field(None, ge=0, le=100, strict=True,
+                                     description="aneuploidy score (arm-level events)")
+
+    @field_validator("copy_number")
+    @classmethod
+    def _one_call_per_gene(cls, calls: list[CopyNumber] | None) -> list[CopyNumber] | None:
+        """Two different calls for one gene contradict each other: refused, naming both
+        (the answer would otherwise depend on their order)."""
+        first: dict[str, int] = {}
+        for i, call in enumerate(calls or []):
+            j = first.setdefault(call.gene, i)
+            if calls[j].value != call.value:  # type: ignore[index]
+                raise ValueError(f"copy_number[{j}] and copy_number[{i}] give {call.gene} "
+                                 f"two different calls ({calls[j].value} and "  # type: ignore[index]
+                                 f"{call.value}); send one call per gene")
+        return calls
 
 
 class ProfileError(OrganoPredictError):

@@ -11,8 +11,11 @@ Concurrent requests are scored together (adaptive micro-batching: requests alrea
 join the batch, and those arriving while it is scored form the next one), because building
 features costs mostly per call, not per patient. Scoring runs on the event loop itself: a
 worker thread would only contend with it for the GIL (measured ~25% fewer requests/s).
-Nothing about a patient is logged; an unexpected failure answers 500 with a generic message
-and no stack trace.
+Nothing about a patient is logged: the access log (ours, not uvicorn's) has the method, the
+path without its query string, the status and the time, never a client address. An
+unexpected failure answers 500 with a generic message and no stack trace. Requests are
+strict: numbers must be JSON numbers, an unknown field or query parameter is a 422 naming
+it, malformed JSON is a 400; HEAD is answered wherever GET is.
 """
 
 from __future__ import annotations
@@ -20,14 +23,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,8 +45,10 @@ __all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "cr
            "run_server"]
 
 log = logging.getLogger("organo_predict.serve")
+access_log = logging.getLogger("organo_predict.access")
 
 MODEL_ENV = "ORGANO_PREDICT_SERVE_MODEL"  # how `serve --workers N` tells each worker the model
+ACCESS_LOG_ENV = "ORGANO_PREDICT_SERVE_ACCESS_LOG"  # ... and whether to log each request
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _MICRO_BATCH_ROWS = 256
@@ -53,7 +60,82 @@ class BatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     patients: list[PatientProfile] = Field(min_length=1, max_length=MAX_BATCH)
-    top_drivers: int = Field(3, ge=0, le=10, description="drivers per organ and direction")
+    top_drivers: int = Field(3, ge=0, le=10, strict=True,
+                             description="drivers per organ and direction")
+
+
+class ErrorOut(BaseModel):
+    """The body of every 4xx/5xx answer: `detail` is a message, or one entry per field."""
+
+    detail: str | list[dict[str, object]]
+
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "the body is not valid JSON"},
+    413: {"model": ErrorOut, "description": "the body is larger than the server accepts"},
+    422: {"model": ErrorOut, "description": "a field or query parameter is invalid or "
+                                            "unknown; `loc` names it"},
+}
+_QUERY_ERRORS = {422: _ERRORS[422]}
+
+
+class _AccessLog:
+    """One line per request: method, path (never the query string), status, milliseconds.
+    No client address: uvicorn's own access log, which has both, is switched off."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status,
+                            (time.perf_counter() - started) * 1000)
+
+
+class _HeadAsGet:
+    """HEAD answered wherever GET is: the GET response's status and headers, no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+async def _no_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare (a typo must not be ignored)."""
+    route = request.scope.get("route")
+    declared = ({q.alias for q in route.dependant.query_params}
+                if isinstance(route, APIRoute) else set())
+    unknown = [name for name in request.query_params if name not in declared]
+    if unknown:
+        raise RequestValidationError([{
+            "loc": ("query", name), "type": "extra_forbidden",
+            "msg": "unknown query parameter" + (f"; this route takes {', '.join(sorted(declared))}"
+                                                if declared else "; this route takes none")}
+            for name in unknown])
 
 
 class _BodyLimit:
@@ -260,11 +342,28 @@ def _validation_body(errors: Sequence[dict]) -> dict[str, object]:
                         "type": str(e.get("type", ""))} for e in errors]}
 
 
+def _with_panel_enum(app: FastAPI, panels: Sequence[str]) -> None:
+    """The OpenAPI schema lists the gene panels this server knows as `gene_panel`'s enum
+    (the pydantic model can only say what a panel id looks like)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = build()
+            field = schema["components"]["schemas"]["PatientProfile"]["properties"]["gene_panel"]
+            field["anyOf"] = [{"type": "string", "enum": list(panels)}, {"type": "null"}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
-               warm_up: bool = True) -> FastAPI:
+               warm_up: bool = True, log_requests: bool = False) -> FastAPI:
     """The app for one loaded model (loaded once by the caller, checksums verified).
     `warm_up` scores one dummy profile first, so the first client does not pay for
-    compiling the SHAP kernel and filling caches."""
+    compiling the SHAP kernel and filling caches; `log_requests` writes the access log
+    (method, path, status, time) to the `organo_predict.access` logger."""
     predictor = Predictor(loaded)
     batcher = _MicroBatcher(lambda profiles, top_k: predictor.predict(profiles, top_k))
     if warm_up:
@@ -277,14 +376,22 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     app = FastAPI(title="organo-predict", version=str(loaded.info.get("version") or "bundle"),
                   description="Where will a cancer spread, and why: per-organ probabilities "
                               "of metastasis from tumor genomics, with SHAP drivers tied to "
-                              "documented mechanisms.")
+                              "documented mechanisms.",
+                  dependencies=[Depends(_no_unknown_query)])
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
+    app.add_middleware(_HeadAsGet)
+    if log_requests:
+        app.add_middleware(_AccessLog)
+    _with_panel_enum(app, sorted(predictor.panels))
     app.state.predictor = predictor
     app.state.loaded = loaded
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return _json(_validation_body(exc.errors()), 422)
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _json({"detail": "the body is not valid JSON"}, 400)
+        return _json(_validation_body(errors), 422)
 
     @app.exception_handler(ProfileError)
     async def _unusable(request: Request, exc: ProfileError) -> Response:
@@ -301,20 +408,22 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     async def index() -> HTMLResponse:
         return HTMLResponse(page)
 
-    @app.get("/examples", summary="Example patient profiles for the page")
+    @app.get("/examples", summary="Example patient profiles for the page",
+             responses=_QUERY_ERRORS)
     async def example_profiles() -> Response:
         return _json(examples)
 
-    @app.get("/health", summary="Liveness and the model's identity")
+    @app.get("/health", summary="Liveness and the model's identity", responses=_QUERY_ERRORS)
     async def health() -> Response:
         return _json({"status": "ok", "model": metadata["model"]})
 
-    @app.get("/metadata", summary="Model, organs, knowledge base and training cohort")
+    @app.get("/metadata", summary="Model, organs, knowledge base and training cohort",
+             responses=_QUERY_ERRORS)
     async def get_metadata() -> Response:
         return _json(metadata)
 
     @app.post("/predict", summary="One patient: per-organ probability, baseline, drivers",
-              response_model=PredictionOut)
+              response_model=PredictionOut, responses=_ERRORS)
     async def predict(profile: PatientProfile,
                       top_drivers: Annotated[int, Query(ge=0, le=10)] = 3) -> Response:
         predictor.check([profile], ("body",))
@@ -322,7 +431,7 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
         return _json(results[0])
 
     @app.post("/predict/batch", summary="Up to 1,000 patients",
-              response_model=BatchOut)
+              response_model=BatchOut, responses=_ERRORS)
     async def predict_batch(request: BatchRequest) -> Response:
         predictor.check(request.patients, ("body", "patients"))
         results = await batcher.submit(list(request.patients), request.top_drivers)
@@ -381,7 +490,8 @@ def app_from_environment() -> FastAPI:
 
     from ._loading import load_model
 
-    return _settled(create_app(load_model(os.environ.get(MODEL_ENV) or None)))
+    return _settled(create_app(load_model(os.environ.get(MODEL_ENV) or None),
+                               log_requests=os.environ.get(ACCESS_LOG_ENV) == "1"))
 
 
 def _settled(app: FastAPI) -> FastAPI:
@@ -403,13 +513,28 @@ def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000,
     from ._loading import load_model
 
     loaded = load_model(model)  # a bad model is a clear error here, not in a worker
+    options = {"host": host, "port": port, "access_log": False, "log_level": "info",
+               "log_config": _log_config()}  # uvicorn's access log has client addresses
     if workers == 1:
-        uvicorn.run(_settled(create_app(loaded)), host=host, port=port,
-                    access_log=access_log, log_level="info")
+        uvicorn.run(_settled(create_app(loaded, log_requests=access_log)), **options)
         return
     del loaded
     import os
 
     os.environ[MODEL_ENV] = model or ""  # each worker process loads it again, by this name
-    uvicorn.run("organo_predict._serve:app_from_environment", factory=True, host=host,
-                port=port, workers=workers, access_log=access_log, log_level="info")
+    os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
+    uvicorn.run("organo_predict._serve:app_from_environment", factory=True, workers=workers,
+                **options)
+
+
+def _log_config() -> dict[str, object]:
+    """uvicorn's logging set-up plus ours: `organo_predict.*` lines (the access log, internal
+    errors) on stderr in uvicorn's format."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["organo_predict"] = {"handlers": ["default"], "level": "INFO",
+                                           "propagate": False}
+    return config

@@ -11,13 +11,23 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from organo_predict._cohort import reference_panels
 from organo_predict._explain import Explainer
 from organo_predict._loading import LoadedModel
 from organo_predict._profiles import PatientProfile, cohort_from_profiles
 from organo_predict._serve import create_app
+
+# no 5xx, and every answer is one the schema declares: status, content type, headers, body
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]
 
 EGFR_LUAD = {"cancer_type": "Non-Small Cell Lung Cancer", "subtype": "LUAD", "sex": "Female",
              "age": 58, "mutations": [{"gene": "EGFR", "protein_change": "L858R"},
@@ -194,7 +204,8 @@ def test_page_and_openapi_are_served(client) -> None:
 
 def test_schemathesis_finds_no_server_error(app) -> None:
     """Property-based requests generated from the app's own OpenAPI schema (valid and
-    invalid bodies, queries and headers) never get a 5xx."""
+    invalid bodies, queries and headers) never get a 5xx, and every answer conforms to the
+    schema (status code declared, content type, headers, body)."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/predict", "/predict/batch", "/health",
@@ -205,7 +216,7 @@ def test_schemathesis_finds_no_server_error(app) -> None:
         @settings(max_examples=30, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def no_server_error(case) -> None:
-            case.call_and_validate(checks=[not_a_server_error])
+            case.call_and_validate(checks=CHECKS)
 
         no_server_error()
 
@@ -220,3 +231,103 @@ def test_serve_refuses_a_tampered_model_before_listening(loaded, tmp_path, capsy
     code = main(["serve", "--model", str(bundle), "--port", "1"])
     assert code == 2
     assert "checksum mismatch" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- strictness (#19)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"age": "58"}, ["body", "age"]),
+    ({"tmb": True}, ["body", "tmb"]),
+    ({"fga": "0.2"}, ["body", "fga"]),
+    ({"copy_number": [{"gene": "EGFR", "value": 2.0}]}, ["body", "copy_number", 0, "value"]),
+])
+def test_numbers_must_be_json_numbers(client, change: dict, field: list) -> None:
+    response = client.post("/predict", json={**EGFR_LUAD, **change})
+    assert response.status_code == 422
+    assert field in [d["loc"] for d in response.json()["detail"]]
+
+
+def test_contradictory_copy_number_calls_are_refused_naming_both(client) -> None:
+    calls = [{"gene": "EGFR", "value": 2}, {"gene": "MET", "value": 0},
+             {"gene": "EGFR", "value": -2}]
+    response = client.post("/predict", json={**EGFR_LUAD, "copy_number": calls})
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["body", "copy_number"]
+    assert "copy_number[0] and copy_number[2]" in detail["msg"] and "EGFR" in detail["msg"]
+    same = [{"gene": "EGFR", "value": 2}, {"gene": "EGFR", "value": 2}]  # repeated, agreeing
+    assert client.post("/predict", json={**EGFR_LUAD, "copy_number": same}).status_code == 200
+
+
+def test_head_is_answered_wherever_get_is(client) -> None:
+    for path in ("/", "/health", "/metadata", "/examples", "/openapi.json"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+    assert client.head("/predict").status_code == 405
+
+
+def test_unknown_query_parameters_are_refused(client) -> None:
+    response = client.get("/health", params={"sample_id": "P-0000004-T01-IM3"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "sample_id"]
+    typo = client.post("/predict", params={"top_driver": 2}, json=EGFR_LUAD)
+    assert typo.status_code == 422 and "top_drivers" in typo.json()["detail"][0]["msg"]
+    assert client.post("/predict", params={"top_drivers": 2}, json=EGFR_LUAD).status_code == 200
+
+
+def test_malformed_json_is_a_400_and_the_schema_declares_it(client) -> None:
+    response = client.post("/predict", content=b'{"cancer_type": ',
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.json() == {
+        "detail": "the body is not valid JSON"}
+    schema = client.get("/openapi.json").json()
+    for path in ("/predict", "/predict/batch"):
+        assert {"400", "413", "422"} <= set(schema["paths"][path]["post"]["responses"])
+    panel = schema["components"]["schemas"]["PatientProfile"]["properties"]["gene_panel"]
+    enum = next(option["enum"] for option in panel["anyOf"] if "enum" in option)
+    assert enum == client.get("/metadata").json()["gene_panels"]
+
+
+def test_access_log_has_no_query_string_nor_client_address(loaded, tmp_path) -> None:
+    """A real `organo-predict serve`: the canary sent in a query string never reaches its
+    log, nor does the client's address; method, path and status do."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from organo_predict._bundle import save_bundle
+
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "organo_predict.cli", "serve", "--model", str(bundle),
+             "--port", str(port)], stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    httpx.get(f"{base}/health", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, log_path.read_text()
+                    assert time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.3)
+            canary = "P-CANARY-0000004-T01-IM3"
+            assert httpx.get(f"{base}/health", params={"sample_id": canary}).status_code == 422
+            assert httpx.post(f"{base}/predict", params={"top_drivers": 1},
+                              json=EGFR_LUAD).status_code == 200
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = log_path.read_text()
+    assert "GET /health 422" in text and "POST /predict 200" in text
+    assert "CANARY" not in text and "sample_id" not in text and "top_drivers" not in text
+    assert "127.0.0.1:" not in text.replace(f"http://127.0.0.1:{port}", "")

@@ -53,11 +53,13 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
         params["categorical"] = list(params["categorical"])
         # absent from bundles written before it existed: those load with () as trained
         params["unprofiled_as_absent"] = list(params["unprofiled_as_absent"])
+        params["missing_as_type_median"] = list(params["missing_as_type_median"])  # idem
         params["features"] = None if params["features"] is None else list(params["features"])
         state = {
             "params": params, "feature_names_": model.feature_names_,
             "categorical_": model.categorical_, "organs_": model.organs_,
             "train_prevalence_": model.train_prevalence_,
+            "summary_medians_": getattr(model, "summary_medians_", {}),
             "prior": {"strength": prior.strength, "global": prior.global_.tolist(),
                       "types": {str(k): v.tolist() for k, v in prior.type_rates_.items()},
                       "subtypes": [[t, s, v.tolist()] for (t, s), v in
@@ -105,6 +107,7 @@ def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, d
     model.categorical_ = state["categorical_"]
     model.organs_ = state["organs_"]
     model.train_prevalence_ = state["train_prevalence_"]
+    model.summary_medians_ = state.get("summary_medians_", {})  # older bundles: none
     prior = SubtypePrior(state["prior"]["strength"])
     prior.global_ = np.asarray(state["prior"]["global"])
     prior.type_rates_ = {float(k): np.asarray(v) for k, v in state["prior"]["types"].items()}

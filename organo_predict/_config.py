@@ -95,7 +95,8 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
     from ._models import OrganotropismModel
 
     valid = set(OrganotropismModel().get_params()) - {"organs", "features", "categorical",
-                                                      "unprofiled_as_absent"}
+                                                      "unprofiled_as_absent",
+                                                      "missing_as_type_median"}
     for key in lgbm:
         if key not in valid:
             raise ConfigError(f"{where} [model]: unknown model setting {key!r}")

@@ -156,12 +156,16 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     if absent:
         log(f"{len(absent)} alteration flags read 'not profiled' as 'not carried' "
             "(leakage.toml [unprofiled])")
+    # a whole-tumor summary a cohort or client did not measure: its cancer type's median
+    typical = [s.name for s in load_recipes().summaries
+               if s.when_missing == "cancer_type_median" and s.name in used_set]
     model_params = {**config.model, "random_state": config.seed}
     oof = np.full(y.shape, np.nan)
     oof_prior = np.full(y.shape, np.nan)
     oof_clin = np.full(y.shape, np.nan)
     for k, (train, test) in enumerate(splits):
         model = OrganotropismModel(organs=organs, features=used, unprofiled_as_absent=absent,
+                                   missing_as_type_median=typical,
                                    **model_params).fit(x.iloc[train], y.iloc[train])
         oof[test] = model.predict_proba(x.iloc[test]).to_numpy()
         oof_prior[test] = model.prior_proba(x.iloc[test]).to_numpy()
@@ -174,7 +178,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     primary = (cohort.samples.loc[rows].get("SAMPLE_TYPE", pd.Series("", index=x.index))
                .astype(str).str.lower() == "primary").to_numpy()
     final = OrganotropismModel(organs=organs, features=used, unprofiled_as_absent=absent,
-                               **model_params).fit(x, y)
+                               missing_as_type_median=typical, **model_params).fit(x, y)
     log(f"final model fitted ({time.perf_counter() - t0:.1f} s)")
 
     def evaluate(j: int) -> OrganMetrics:

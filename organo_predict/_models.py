@@ -166,6 +166,10 @@ class OrganotropismModel(BaseEstimator):
             the trees read as "not carried", in training and prediction alike. Free to route
             NaN, trees learn which panel sequenced a sample, i.e. its sequencing era and
             follow-up, from hundreds of panel-gated genes (leakage.toml `[unprofiled]`).
+        missing_as_type_median: whole-tumor summaries (tmb, fga, aneuploidy) whose NaN the
+            trees read as the training median of the sample's cancer type (overall median
+            for a type not seen), so an answer does not move because a cohort or a client did
+            not measure them (markers.toml `when_missing`). Fitted: `summary_medians_`.
         random_state, n_jobs: determinism and threads.
     """
 
@@ -179,6 +183,7 @@ class OrganotropismModel(BaseEstimator):
                  cat_smooth: float = 20.0, early_stopping_rounds: int = 30,
                  valid_fraction: float = 0.2, min_positives: int = 50,
                  prior_strength: float = 20.0, unprofiled_as_absent: Sequence[str] = (),
+                 missing_as_type_median: Sequence[str] = (),
                  random_state: int = 0, n_jobs: int = 2) -> None:
         self.organs = organs
         self.features = features
@@ -198,6 +203,7 @@ class OrganotropismModel(BaseEstimator):
         self.min_positives = min_positives
         self.prior_strength = prior_strength
         self.unprofiled_as_absent = unprofiled_as_absent
+        self.missing_as_type_median = missing_as_type_median
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -249,6 +255,8 @@ class OrganotropismModel(BaseEstimator):
         split = StratifiedShuffleSplit(1, test_size=self.valid_fraction,
                                        random_state=self.random_state)
         tr, va = next(split.split(np.zeros(len(x)), strat))
+        self.summary_medians_ = _type_medians(x, [c for c in self.missing_as_type_median
+                                                  if c in self.feature_names_])
         data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
         init = self._prior_logit(x)
         params = self._lgb_params()
@@ -320,17 +328,50 @@ class OrganotropismModel(BaseEstimator):
                                           if f in wanted], dtype=np.int64)
         return cache["absent"]
 
+    def _median_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(column positions, sorted cancer-type codes, medians by code, overall medians) of
+        `summary_medians_` as arrays (cached)."""
+        cache = self.__dict__.setdefault("_columns_cache", {})
+        if "medians" not in cache:
+            fitted = getattr(self, "summary_medians_", {})  # absent from older bundles
+            names = [c for c in fitted if c in self.feature_names_]
+            codes = np.asarray(sorted({float(k) for c in names for k in fitted[c]["by_type"]}),
+                               dtype=np.float64)
+            by_type = np.array([[fitted[c]["by_type"].get(_code_key(code), fitted[c]["overall"])
+                                 for c in names] for code in codes],
+                               dtype=np.float32).reshape(len(codes), len(names))
+            cache["medians"] = (
+                np.asarray([self.feature_names_.index(c) for c in names], dtype=np.int64),
+                codes, by_type,
+                np.asarray([fitted[c]["overall"] for c in names], dtype=np.float32))
+        return cache["medians"]
+
     def _as_trees_read(self, data: np.ndarray) -> np.ndarray:
         """What the trees are trained on and predict from: `data` itself when no column is
         read differently, else a copy with NaN read as 0 in the `unprofiled_as_absent`
-        columns (`data`, the caller's values, is never modified)."""
+        columns and as the cancer type's median in the `missing_as_type_median` ones
+        (`data`, the caller's values, is never modified)."""
         positions = self._absent_positions()
-        if not len(positions):
+        summaries, codes, by_type, overall = self._median_table()
+        missing = np.isnan(data[:, summaries]) if len(summaries) else None
+        impute = missing is not None and missing.any()
+        if not len(positions) and not impute:
             return data
         data = data.copy()
-        block = data[:, positions]
-        block[np.isnan(block)] = 0.0
-        data[:, positions] = block
+        if len(positions):
+            block = data[:, positions]
+            block[np.isnan(block)] = 0.0
+            data[:, positions] = block
+        if impute:
+            rows = np.flatnonzero(missing.any(axis=1))
+            cancer_type = data[rows, self.feature_names_.index("cancer_type")]
+            at = np.clip(np.searchsorted(codes, cancer_type), 0, max(len(codes) - 1, 0))
+            known = (codes[at] == cancer_type) if len(codes) else np.zeros(len(rows), bool)
+            fill = np.where(known[:, None], by_type[at] if len(codes) else overall, overall)
+            block = data[np.ix_(rows, summaries)]
+            gaps = missing[rows]
+            block[gaps] = fill[gaps]
+            data[np.ix_(rows, summaries)] = block
         return data
 
     def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
@@ -457,6 +498,26 @@ class OrganotropismModel(BaseEstimator):
         # the SHAP caches hold C handles: rebuilt on demand, never pickled or cloned
         state = super().__getstate__()
         return {k: v for k, v in state.items() if not k.endswith("_cache")}
+
+
+def _code_key(code: float) -> str:
+    """A cancer-type code as a JSON object key (bundles store `summary_medians_` as JSON)."""
+    return str(int(code))
+
+
+def _type_medians(x: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, object]]:
+    """Per column: the median of each cancer type (by its category code) and the overall
+    median, over the rows where the value is known."""
+    out: dict[str, dict[str, object]] = {}
+    cancer_type = x["cancer_type"]
+    for column in columns:
+        values = x[column].astype(np.float64)
+        known = values.notna() & cancer_type.notna()
+        by_type = values[known].groupby(cancer_type[known]).median()
+        overall = values.median()
+        out[column] = {"by_type": {_code_key(k): float(v) for k, v in by_type.items()},
+                       "overall": float(overall) if np.isfinite(overall) else 0.0}
+    return out
 
 
 def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:

@@ -54,6 +54,7 @@ class Summary:
     columns: tuple[str, ...]
     rationale: str
     citation: str
+    when_missing: str = "learned"  # or "cancer_type_median": see markers.toml
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
         raise FeatureError(f"{file}: {what}: invalid regular expression {value!r} ({exc})") from None
 
 
+SUMMARY_MISSING_POLICIES = ("cancer_type_median", "learned")
 UNPROFILED_POLICIES = ("absent", "learned")
 
 
@@ -215,7 +217,12 @@ def load_recipes() -> Recipes:
     summaries = []
     for entry in markers.get("summary", []):
         rationale, citation = _cited(entry, "markers.toml", f"summary {entry.get('name')}")
-        summaries.append(Summary(entry["name"], tuple(entry["columns"]), rationale, citation))
+        when_missing = entry.get("when_missing", "learned")
+        if when_missing not in SUMMARY_MISSING_POLICIES:
+            raise FeatureError(f"markers.toml summary {entry.get('name')!r}: when_missing must "
+                               f"be one of {SUMMARY_MISSING_POLICIES}, got {when_missing!r}")
+        summaries.append(Summary(entry["name"], tuple(entry["columns"]), rationale, citation,
+                                 when_missing))
     gene_sets = []
     for entry in sets.get("gene_set", []):
         rationale, citation = _cited(entry, "gene_sets.toml", f"gene set {entry.get('name')}")

@@ -172,7 +172,8 @@ def luad_model(msk_features):
     keep[luad] = True
     keep[rng.choice(others, 3000, replace=False)] = True
     x, y = features[keep], labels[keep]
-    model = OrganotropismModel(organs=organs, random_state=0).fit(x, y)
+    model = OrganotropismModel(organs=organs, random_state=0,  # as the experiment reads them
+                               missing_as_type_median=("tmb", "fga", "aneuploidy")).fit(x, y)
     return builder, model, x
 
 

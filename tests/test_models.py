@@ -122,3 +122,70 @@ def test_prior_residual_is_deterministic(policy) -> None:
     first = _model(unprofiled_as_absent=policy).fit(x, y).decision_function(x)
     second = _model(unprofiled_as_absent=policy).fit(x, y).decision_function(x)
     np.testing.assert_array_equal(first, second)
+
+
+# --------------------------------------------------------------------------- missing summaries
+
+
+def _summaries_cohort(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two cancer types with different aneuploidy; the label follows aneuploidy, which
+    every training patient has (as in MSK-MET)."""
+    rng = np.random.default_rng(seed)
+    cancer_type = (rng.random(n) < 0.5).astype(np.float32)
+    aneuploidy = rng.normal(np.where(cancer_type == 1, 12.0, 4.0), 2.0).clip(0).astype(np.float32)
+    x = pd.DataFrame({"aneuploidy": aneuploidy, "tmb": rng.gamma(2.0, 2.0, n).astype(np.float32),
+                      "cancer_type": cancer_type, "subtype": cancer_type})
+    y = pd.DataFrame({"LIVER": (rng.random(n) < 1 / (1 + np.exp(-(aneuploidy - 8) / 2)))
+                      .astype(float)})
+    return x, y
+
+
+def test_a_missing_summary_reads_as_its_cancer_type_median() -> None:
+    x, y = _summaries_cohort()
+    model = _model(missing_as_type_median=("aneuploidy", "tmb")).fit(x, y)
+    medians = model.summary_medians_["aneuploidy"]["by_type"]
+    assert abs(medians["1"] - 12.0) < 0.5 and abs(medians["0"] - 4.0) < 0.5
+    test = x.iloc[:200].copy()
+    dropped = test.assign(aneuploidy=np.nan)
+    typical = test.assign(aneuploidy=test["cancer_type"].map(
+        {0.0: medians["0"], 1.0: medians["1"]}).astype(np.float32))
+    before = dropped.copy()
+    np.testing.assert_array_equal(model.decision_function(dropped),
+                                  model.decision_function(typical))
+    pd.testing.assert_frame_equal(dropped, before)  # the caller's frame is left alone
+    assert np.isnan(model.inputs(dropped).as_built[:, 0]).all()  # explanations: not measured
+    unseen = dropped.assign(cancer_type=np.float32(7))  # a type never seen: overall median
+    overall = model.summary_medians_["aneuploidy"]["overall"]
+    np.testing.assert_array_equal(
+        model.decision_function(unseen),
+        model.decision_function(unseen.assign(aneuploidy=np.float32(overall))))
+    # without the policy the trees, which never saw a NaN there, read it as 0
+    plain = _model().fit(x, y)
+    np.testing.assert_array_equal(plain.decision_function(dropped),
+                                  plain.decision_function(dropped.fillna(0)))
+    assert not np.allclose(plain.decision_function(dropped), plain.decision_function(typical))
+
+
+def test_summary_medians_survive_the_bundle_and_older_bundles_load_without(tmp_path) -> None:
+    x, y = _summaries_cohort(n=1500)
+    model = _model(missing_as_type_median=("aneuploidy",)).fit(x, y)
+    builder = FeatureBuilder()
+    builder.genes_, builder.cna_genes_, builder.sv_genes_ = [], [], []
+    builder.categories_, builder.feature_names_ = {}, list(x.columns)
+    builder.recipes_version_ = "test"
+    path = save_bundle(builder, model, tmp_path / "b")
+    _, again, _ = load_bundle(path)
+    dropped = x.assign(aneuploidy=np.nan)
+    np.testing.assert_array_equal(again.decision_function(dropped),
+                                  model.decision_function(dropped))
+    state = json.loads((path / "model.json").read_text())  # as written before the policy
+    del state["summary_medians_"]
+    del state["params"]["missing_as_type_median"]
+    (path / "model.json").write_text(json.dumps(state))
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["model.json"] = hashlib.sha256((path / "model.json").read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    _, old, _ = load_bundle(path)
+    assert old.missing_as_type_median == ()
+    np.testing.assert_array_equal(old.decision_function(dropped),
+                                  old.decision_function(dropped.fillna(0)))

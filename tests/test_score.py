@@ -175,3 +175,18 @@ def test_compiled_trees_predict_what_lightgbm_predicts(loaded, small) -> None:
         + model.fits_[o].calibration[1] for j, o in enumerate(model.organs_)])
     assert model.compile_trees()
     np.testing.assert_allclose(model.decision_function(inputs), expected, rtol=0, atol=1e-12)
+
+
+def test_reader_and_feature_warnings_print_as_plain_lines(loaded, tiny_study, tmp_path,
+                                                           capsys) -> None:
+    """An undefined panel used to reach the user as Python's warning form, pointing into
+    sklearn's wrapper; it is one `warning:` line naming the panel."""
+    matrix = tiny_study / "data_gene_panel_matrix.txt"
+    matrix.write_text(matrix.read_text().replace("IMPACT410", "TEMPUS_XT"))
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    assert main(["score", str(tiny_study), "--model", str(bundle), "--out",
+                 str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: gene panel 'TEMPUS_XT' (1 sample(s)) has no gene list" in err
+    assert "warning: gene panel 'TEMPUS_XT' has no gene list; its genes are inferred" in err
+    assert "sklearn" not in err and "warnings.warn" not in err and "UserWarning" not in err

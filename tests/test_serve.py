@@ -331,3 +331,26 @@ def test_access_log_has_no_query_string_nor_client_address(loaded, tmp_path) -> 
     assert "GET /health 422" in text and "POST /predict 200" in text
     assert "CANARY" not in text and "sample_id" not in text and "top_drivers" not in text
     assert "127.0.0.1:" not in text.replace(f"http://127.0.0.1:{port}", "")
+
+
+def test_an_omitted_whole_tumor_measurement_reads_as_its_cancer_type_median(client,
+                                                                             loaded) -> None:
+    """A client that does not send TMB, FGA or aneuploidy gets the answer for a tumor typical
+    of its cancer type, not one for a value of 0 that no training tumor was read as."""
+    omitted = {k: v for k, v in EGFR_LUAD.items() if k not in ("tmb", "fga", "aneuploidy")}
+    model = loaded.model
+    code = float(loaded.builder.categories_["cancer_type"].index(EGFR_LUAD["cancer_type"]))
+    typical = {**omitted, **{name: model.summary_medians_[name]["by_type"][str(int(code))]
+                             for name in ("tmb", "fga", "aneuploidy")}}
+
+    def probabilities(body: dict) -> dict[str, float]:
+        answer = client.post("/predict", json=body).json()
+        return {o["organ"]: o["probability"] for o in answer["organs"]}
+
+    assert probabilities(omitted) == pytest.approx(probabilities(typical), abs=1e-6)
+    drivers = client.post("/predict", json=omitted, params={"top_drivers": 10}).json()
+    summaries = [driver for organ in drivers["organs"]
+                 for driver in organ["drivers_up"] + organ["drivers_down"]
+                 if driver["marker"] in ("tmb", "fga", "aneuploidy")]
+    assert summaries  # and each is said to be not measured, not shown as the median
+    assert all(d["values"] == {d["marker"]: None} for d in summaries)

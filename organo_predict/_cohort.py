@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -86,6 +86,22 @@ class Cohort:
                 f"samples, {len(self.mutations)} mutations, "
                 f"{0 if self.cna is None else self.cna.shape[1]} CNA genes, "
                 f"{len(self.structural_variants)} SVs, panels={sorted(self.panels)})")
+
+    def clinical(self, names: Sequence[str]) -> pd.Series:
+        """The first of `names` found among the sample attributes, else the patient
+        attributes, as one object value per sample (None where missing, or when no column
+        of that name exists)."""
+        found = next((self.samples[n] for n in names if n in self.samples.columns), None)
+        if found is None:
+            found = next((self.patients[n] for n in names if n in self.patients.columns), None)
+            if found is not None:
+                found = self.samples["PATIENT_ID"].map(found)
+        if found is None:
+            return pd.Series(np.full(len(self.samples), None, dtype=object),
+                             index=self.samples.index, dtype=object)
+        # NumPy's object conversion with None for missing: pandas' where() costs ~0.3 ms
+        return pd.Series(found.to_numpy(dtype=object, na_value=None), index=found.index,
+                         dtype=object, copy=False)
 
     def subset(self, sample_ids: pd.Index | list[str]) -> Cohort:
         """A cohort restricted to `sample_ids` (and their patients)."""

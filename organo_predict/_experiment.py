@@ -37,7 +37,6 @@ CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 # The clinical baseline has five features; early stopping finds its optimum at a higher rate
 # (the same skill as at the model's rate, in half the time).
 CLINICAL_LEARNING_RATE = 0.1
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
 Log = Callable[[str], None]
 

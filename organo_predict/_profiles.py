@@ -241,16 +241,6 @@ def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
     the serving benchmark): the inverse of `cohort_from_profiles` on what it can express."""
     recipes = load_recipes()
 
-    def column(names: Sequence[str]) -> pd.Series:
-        for frame, by_patient in ((cohort.samples, False), (cohort.patients, True)):
-            for name in names:
-                if name in frame.columns:
-                    values = frame[name]
-                    if by_patient:
-                        values = cohort.samples["PATIENT_ID"].map(values)
-                    return values.astype(object).where(values.notna(), None)
-        return pd.Series([None] * len(cohort.samples), index=cohort.samples.index, dtype=object)
-
     def text(value: object) -> str | None:
         return None if value is None or str(value).strip() == "" else str(value)
 
@@ -261,12 +251,12 @@ def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
             return None
         return out if np.isfinite(out) else None
 
-    cancer_type = column(recipes.cancer_type_columns)
-    subtype = column(recipes.subtype_columns)
-    site = column(recipes.primary_site_columns)
-    sex = column(recipes.sex_columns)
-    age = column(recipes.age_columns)
-    summaries = {s.name: column(s.columns) for s in recipes.summaries}
+    cancer_type = cohort.clinical(recipes.cancer_type_columns)
+    subtype = cohort.clinical(recipes.subtype_columns)
+    site = cohort.clinical(recipes.primary_site_columns)
+    sex = cohort.clinical(recipes.sex_columns)
+    age = cohort.clinical(recipes.age_columns)
+    summaries = {s.name: cohort.clinical(s.columns) for s in recipes.summaries}
     panel = cohort.panel_matrix.get("mutations", pd.Series(dtype=object)).reindex(
         cohort.samples.index)
     mutations = {sid: group for sid, group in cohort.mutations.groupby("SAMPLE_ID", sort=False)}

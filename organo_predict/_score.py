@@ -369,8 +369,7 @@ def _in_main_thread() -> bool:
 
 
 def _cancer_type(chunk: Cohort) -> np.ndarray:
-    from ._features import FeatureBuilder
     from ._recipes import load_recipes
 
-    values = FeatureBuilder._column(chunk, load_recipes().cancer_type_columns)
+    values = chunk.clinical(load_recipes().cancer_type_columns)
     return values.fillna("").astype(str).to_numpy() if len(values) else np.array([], str)

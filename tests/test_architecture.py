@@ -1,0 +1,57 @@
+"""The package's shape: no module reaches into another's private names."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import organo_predict
+
+PACKAGE = Path(organo_predict.__file__).parent
+
+
+def _is_module(name: str) -> bool:
+    return (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name).is_dir()
+
+
+def _private_reaches(path: Path) -> list[str]:
+    """`from .x import _name`, `import`-ed module objects used as `module._name`, and
+    `Class._name` on a class imported from another module: each as 'line: text'."""
+    tree = ast.parse(path.read_text())
+    found: list[str] = []
+    imported: set[str] = set()  # names bound by imports from other package modules
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "")
+                                                 .startswith("organo_predict")):
+            for alias in node.names:
+                if (alias.name.startswith("_") and alias.name != "__version__"
+                        and not _is_module(alias.name)):
+                    found.append(f"{node.lineno}: from {node.module} import {alias.name}")
+                imported.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("organo_predict"):
+                    imported.add((alias.asname or alias.name).split(".")[0])
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                and node.value.id in imported):
+            found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+    return sorted(found, key=lambda entry: int(entry.partition(":")[0]))
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    """Importing the `_module` files themselves is fine; what they keep private is not."""
+    offences = {path.relative_to(PACKAGE).as_posix(): found
+                for path in sorted(PACKAGE.rglob("*.py"))
+                if (found := _private_reaches(path))}
+    assert offences == {}
+
+
+def test_the_check_sees_a_reach(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("from ._features import FeatureBuilder, _first_column\n"
+                      "from . import _cohort\n"
+                      "x = FeatureBuilder._column(1)\ny = _cohort._study_root\n")
+    assert _private_reaches(sample) == ["1: from _features import _first_column",
+                                        "3: FeatureBuilder._column", "4: _cohort._study_root"]

@@ -38,6 +38,29 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 _python_show_warning = warnings.showwarning
 
 
+def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table on stdout: drawn by rich on a terminal; as plain aligned text otherwise (a log
+    file, CI, a pipe), where rich would squeeze it to 80 columns and cut every number."""
+    if out.is_terminal:
+        from rich.table import Table
+
+        table = Table(title=title)
+        for i, column in enumerate(columns):
+            table.add_column(column, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    widths = [max(map(len, column)) for column in zip(columns, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                         for i, (cell, width) in enumerate(zip(cells, widths, strict=True)))
+
+    say("\n".join([title, line(columns), line(["-" * w for w in widths]), *map(line, rows)]),
+        to=out)
+
+
 def _cmd_download(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -74,8 +97,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_experiment(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from ._config import load_config
     from ._experiment import run_experiment
 
@@ -84,24 +105,22 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     result = run_experiment(config, report_dir,
                             log=lambda m: say(m, "dim"),
                             use_mlflow=not args.no_mlflow)
-    sites = result.metrics["sites"]
-    table = Table(title=f"{config.name}: {result.metrics['population']} population, "
-                        f"{result.metrics['n_patients']:,} patients (out-of-fold)")
-    for column in ("organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
-                   "gain within [95% CI]", "primary", "clinical", "ECE"):
-        table.add_column(column, justify="left" if column == "organ" else "right")
-    for organ, m in sites.items():
+    rows = []
+    for organ, m in result.metrics["sites"].items():
         lo, hi = m["gain_within_type_ci"]
-        table.add_row(organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
-                      f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}",
-                      f"{m['auroc_within_type']:.3f}", f"{m['prior_auroc_within_type']:.3f}",
-                      f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                      f"{m['auroc_primary']:.3f}", f"{m['clinical_auroc']:.3f}",
-                      f"{m['ece']:.3f}")
-    out.print(table)
-    out.print(f"macro within-type AUROC, main 8 organs: "
-              f"[bold]{result.metrics['macro_within_type_auroc_main8']:.3f}[/] (subtype prior "
-              f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})")
+        rows.append([organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
+                     f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}",
+                     f"{m['auroc_within_type']:.3f}", f"{m['prior_auroc_within_type']:.3f}",
+                     f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                     f"{m['auroc_primary']:.3f}", f"{m['clinical_auroc']:.3f}",
+                     f"{m['ece']:.3f}"])
+    print_table(f"{config.name}: {result.metrics['population']} population, "
+                f"{result.metrics['n_patients']:,} patients (out-of-fold)",
+                ["organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
+                 "gain within [95% CI]", "primary", "clinical", "ECE"], rows)
+    say(f"macro within-type AUROC, main 8 organs: "
+        f"{result.metrics['macro_within_type_auroc_main8']:.3f} (subtype prior "
+        f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})", "bold", to=out)
     if result.model_uri:
         say(f"model {result.model_uri}" + (" -> alias champion" if result.champion else
                                            " (champion unchanged)"), to=out)
@@ -151,7 +170,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-    from rich.table import Table
 
     from ._loading import load_model
     from ._score import check_output, score_cohort
@@ -182,14 +200,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
         finally:
             if scorer is not None:
                 scorer.stop()
-    table = Table(title=f"{summary.n_samples:,} samples of {cohort.study_id} scored in "
-                        f"{summary.elapsed_s:.1f} s -> {summary.output}")
-    table.add_column("organ")
-    table.add_column("expected share", justify="right")
-    table.add_column("training prevalence", justify="right")
-    for organ, share in summary.expected_share.items():
-        table.add_row(organ, f"{share:.3f}", f"{summary.train_prevalence[organ]:.3f}")
-    out.print(table)
+    print_table(f"{summary.n_samples:,} samples of {cohort.study_id} scored in "
+                f"{summary.elapsed_s:.1f} s -> {summary.output}",
+                ["organ", "expected share", "training prevalence"],
+                [[organ, f"{share:.3f}", f"{summary.train_prevalence[organ]:.3f}"]
+                 for organ, share in summary.expected_share.items()])
     if summary.unseen:
         say("not seen in training: " + ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in summary.unseen.items()), to=out)

@@ -122,3 +122,17 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
         path=where,
         raw=data,
     )
+
+
+def leakage_policy(config: ExperimentConfig | None = None) -> str:
+    """The leakage rules a run was trained under: leakage.toml's version and how unprofiled
+    alteration flags were read (None: this release's, nothing overridden). Runs under
+    different policies are not compared."""
+    rules = load_recipes().leakage
+    read_as = rules.unprofiled_read_as if config is None else config.unprofiled
+    return f"{rules.version}/unprofiled={read_as}"
+
+
+def shipped_leakage_policy() -> str:
+    """The policy of this release's leakage.toml with nothing overridden."""
+    return leakage_policy(None)

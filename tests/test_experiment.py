@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from organo_predict import ConfigError
-from organo_predict._config import load_config
-from organo_predict._experiment import _promote, shipped_leakage_policy
+from organo_predict._config import load_config, shipped_leakage_policy
 from organo_predict.cli import main
 
 SITE_KEYS = {"prevalence", "auroc", "auroc_ci", "auroc_within_type", "auroc_primary", "auprc",
@@ -189,49 +187,3 @@ def test_validate_prints_every_reader_warning_including_unknown_genes(edit, caps
     assert "problem: data_sv.txt, line 2, column 'Site2_Hugo_Symbol'" in err
     assert "note: 1 gene symbol(s) are on no known panel" in err and "NOTAGENE1" in err
     assert "Cohort(" in captured.out
-
-
-class _Registry:
-    """The three MLflow client calls `_promote` makes, over a champion of given metric/tags."""
-
-    def __init__(self, metric: float | None, policy: str | None) -> None:
-        self.champion = None if metric is None else "1"
-        tags = {} if policy is None else {"leakage_policy": policy}
-        self.run = SimpleNamespace(data=SimpleNamespace(
-            metrics={"m": metric}, tags=tags))
-
-    def get_model_version_by_alias(self, name: str, alias: str):
-        if self.champion is None:
-            raise LookupError(alias)
-        return SimpleNamespace(run_id="r1", version=self.champion)
-
-    def get_run(self, run_id: str):
-        return self.run
-
-    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
-        self.champion = version
-
-
-def test_champion_is_compared_only_under_the_same_leakage_policy() -> None:
-    shipped = shipped_leakage_policy()
-    assert shipped.endswith("/unprofiled=absent")
-    learned = shipped.replace("absent", "learned")
-    cases = [  # champion metric, champion policy, new metric, new policy -> promoted
-        (None, None, 0.50, shipped, True),
-        (0.60, shipped, 0.59, shipped, False),
-        (0.60, shipped, 0.61, shipped, True),
-        (0.61, None, 0.59, shipped, True),  # trained before the policy was recorded
-        (0.61, "2026.11.1/unprofiled=absent", 0.59, shipped, True),  # an older leakage.toml
-        (0.59, shipped, 0.61, learned, False),  # an override never displaces the shipped
-        (0.60, learned, 0.61, learned, True),
-    ]
-    for champion_metric, champion_policy, metric, policy, promoted in cases:
-        registry = _Registry(champion_metric, champion_policy)
-        said: list[str] = []
-        assert _promote(registry, "organotropism", "2", metric, "m", policy,
-                        said.append) is promoted, (champion_metric, champion_policy, metric,
-                                                   policy)
-        # a decision taken on the policy rather than the metric is said, with both policies
-        assert bool(said) == (champion_metric is not None and champion_policy != policy)
-        assert all(policy in line for line in said)
-        assert registry.champion == ("2" if promoted else "1" if champion_metric else None)

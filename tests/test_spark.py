@@ -22,7 +22,7 @@ def logged(liver_lung_bone, tmp_path_factory):
     """A small model logged as the project's pyfunc in a throw-away tracking store."""
     import mlflow
 
-    from organo_predict._experiment import log_model
+    from organo_predict._tracking import log_model
 
     builder, model, features = liver_lung_bone
     store = tmp_path_factory.mktemp("mlflow")

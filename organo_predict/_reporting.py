@@ -1,0 +1,238 @@
+"""What an experiment writes for people: per-organ and per-cancer-type tables, report.md and
+the figures (ROC, calibration, SHAP beeswarm, concordance heatmap). Files only; the numbers
+come computed from `_experiment`, and MLflow is `_tracking`'s."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._evaluation import OrganMetrics
+from ._explain import Concordance, Explainer
+
+__all__ = ["REPORT_FILES", "atomic_write", "json_default", "organ_rows", "report_markdown",
+           "site_dict", "write_figures", "write_reports", "write_shap_figures"]
+
+# the files of a report folder logged to the MLflow run, when present
+REPORT_FILES = ("per_organ.csv", "per_cancer_type.csv", "report.md", "roc.png",
+                "calibration.png", "shap_beeswarm.png", "concordance_heatmap.png")
+
+
+def json_default(value: object) -> object:
+    """json.dumps' `default`: NumPy scalars and tuples as plain JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value).__name__)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to a hidden file beside `path`, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def site_dict(m: OrganMetrics) -> dict[str, object]:
+    """One organ's metrics as JSON-ready values."""
+    d = m.to_dict()
+    d["auroc_ci"] = list(m.auroc_ci)
+    d["gain_over_prior_ci"] = list(m.gain_over_prior_ci)
+    d["gain_within_type_ci"] = list(m.gain_within_type_ci)
+    return d
+
+
+def organ_rows(site_metrics: dict[str, OrganMetrics]) -> list[dict[str, object]]:
+    """One flat row per organ: the per-organ table and report.md's."""
+    rows = []
+    for organ, m in site_metrics.items():
+        rows.append({"organ": organ, "prevalence": m.prevalence, "auroc": m.auroc,
+                     "auroc_ci_low": m.auroc_ci[0], "auroc_ci_high": m.auroc_ci[1],
+                     "auroc_within_type": m.auroc_within_type,
+                     "prior_auroc_within_type": m.prior_auroc_within_type,
+                     "gain_within_type": m.gain_within_type,
+                     "gain_within_type_ci_low": m.gain_within_type_ci[0],
+                     "gain_within_type_ci_high": m.gain_within_type_ci[1],
+                     "auroc_primary": m.auroc_primary, "prior_auroc": m.prior_auroc,
+                     "clinical_auroc": m.clinical_auroc, "auprc": m.auprc, "brier": m.brier,
+                     "ece": m.ece, "calibration_slope": m.calibration_slope,
+                     "status": m.status})
+    return rows
+
+
+def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
+    """report.md: the headline, the per-organ table, concordance, the leakage audit."""
+    lines = [f"# organo-predict experiment `{metrics['experiment']}`", "",
+             f"Cohort `{metrics['cohort']}`, population `{metrics['population']}`: "
+             f"{metrics['n_patients']:,} patients, {metrics['n_features']} features. "
+             "Five-fold cross-validation grouped by patient, stratified by cancer type; "
+             "AUROC within cancer type is the sample-weighted mean over cancer types with at "
+             "least 20 positives and 20 negatives.", "",
+             f"**Macro within-type AUROC, main 8 organs: "
+             f"{metrics['macro_within_type_auroc_main8']:.3f}** "
+             f"(subtype prior: {metrics['macro_prior_within_type_auroc_main8']:.3f}).", "",
+             "| organ | prev. | AUROC [95% CI] | within type | prior within | gain within "
+             "[95% CI] | primary only | clinical | AUPRC | Brier | ECE | slope |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['organ']} | {r['prevalence']:.3f} | {r['auroc']:.3f} "
+            f"[{r['auroc_ci_low']:.3f}, {r['auroc_ci_high']:.3f}] | "
+            f"{r['auroc_within_type']:.3f} | {r['prior_auroc_within_type']:.3f} | "
+            f"{r['gain_within_type']:+.3f} [{r['gain_within_type_ci_low']:+.3f}, "
+            f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | "
+            f"{r['clinical_auroc']:.3f} | {r['auprc']:.3f} | {r['brier']:.3f} | "
+            f"{r['ece']:.3f} | {r['calibration_slope']:.2f} |")
+    conc = metrics["concordance"]
+    lines += ["", "## Concordance with documented mechanisms", "",
+              f"{len(conc['tested'])} of {len(conc['entries'])} knowledge-base entries testable "
+              f"here; sign agreement {conc['agreement']:.0%} "
+              f"({len(conc['agree'])} agree, {len(conc['disagree'])} disagree, "
+              f"{len(conc['neutral'])} neutral: |carriers - non-carriers| < "
+              f"{conc['min_effect']} log-odds). In-sample SHAP of the final model, carriers vs "
+              "non-carriers within cancer type.", "",
+              "| entry | organ | documented | carriers - non-carriers (log-odds) | verdict |",
+              "|---|---|---|---|---|"]
+    for e in conc["entries"]:
+        diff = e["difference"]
+        lines.append(f"| {e['id']} | {e['organ']} | {e['direction']} | "
+                     f"{'' if diff != diff else f'{diff:+.3f}'} | {e['verdict']}: "
+                     f"{e['reason']} |")
+    refused = metrics["leakage"]["refused"]
+    lines += ["", f"Leakage audit: {len({f['feature'] for f in refused})} feature(s) refused "
+              "and dropped.", ""]
+    for f in refused[:20]:
+        lines.append(f"- `{f['feature']}` -> {f['label']}: {f['detail']}")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, OrganMetrics],
+                  y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
+                  main: list[str]) -> None:
+    """per_organ.csv, per_cancer_type.csv, roc.png, calibration.png and report.md."""
+    rows = organ_rows(site_metrics)
+    pd.DataFrame(rows).to_csv(report_dir / "per_organ.csv", index=False)
+    per_type = pd.DataFrame([{"organ": o, "cancer_type": t, **v}
+                             for o, m in site_metrics.items() for t, v in m.per_type.items()])
+    per_type.to_csv(report_dir / "per_cancer_type.csv", index=False)
+    write_figures(report_dir, y, oof, oof_prior, main)
+    atomic_write(report_dir / "report.md", report_markdown(metrics, rows))
+
+
+def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
+                  main: list[str]) -> None:
+    """roc.png and calibration.png, out-of-fold, for the main organs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    organs = list(y.columns)
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8))
+    for ax, organ in zip(axes.ravel(), main, strict=False):
+        j = organs.index(organ)
+        truth = y[organ].to_numpy() == 1
+        for score, name in ((oof[:, j], "model"), (oof_prior[:, j], "subtype prior")):
+            fpr, tpr, _ = roc_curve(truth, score)
+            ax.plot(fpr, tpr, label=name)
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.set_title(organ)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("ROC, out-of-fold (pooled across cancer types)")
+    fig.tight_layout()
+    fig.savefig(report_dir / "roc.png", dpi=80)
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8))
+    for ax, organ in zip(axes.ravel(), main, strict=False):
+        j = organs.index(organ)
+        truth = y[organ].to_numpy() == 1
+        edges = np.quantile(oof[:, j], np.linspace(0, 1, 11))
+        idx = np.clip(np.searchsorted(edges, oof[:, j], side="right") - 1, 0, 9)
+        pred = [oof[idx == b, j].mean() for b in range(10) if (idx == b).any()]
+        obs = [truth[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.plot(pred, obs, "o-")
+        ax.set_title(organ)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("observed")
+    fig.suptitle("Calibration, out-of-fold deciles")
+    fig.tight_layout()
+    fig.savefig(report_dir / "calibration.png", dpi=80)
+    plt.close(fig)
+
+
+def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
+                       marker_shap: dict[str, np.ndarray], main: list[str],
+                       agreement: Concordance) -> None:
+    """Beeswarm of marker SHAP per main organ, and the marker x organ concordance heatmap."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    markers = explainer.markers
+    intrinsic = ~explainer.layout_.context
+    altered = np.zeros((len(x), len(markers)))
+    values = x.to_numpy(np.float32)
+    column = {c: i for i, c in enumerate(x.columns)}
+    for k, marker in enumerate(markers):
+        cols = [column[f] for f in explainer.layout_.features_of[marker] if f in column]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: unprofiled
+            altered[:, k] = np.nanmax(values[:, cols], axis=1) if cols else np.nan
+    rng = np.random.default_rng(0)
+    shown = [o for o in main if o in marker_shap]
+    fig, axes = plt.subplots(2, 4, figsize=(20, 11))
+    for ax, organ in zip(axes.ravel(), shown, strict=False):
+        shap = marker_shap[organ]
+        strength = np.where(intrinsic, np.abs(shap).mean(0), -1)
+        top = np.argsort(-strength)[:12][::-1]
+        for row, k in enumerate(top):
+            sample = rng.choice(len(x), size=min(len(x), 1500), replace=False)
+            v, a = shap[sample, k], altered[sample, k]
+            # binary markers: altered red, not altered blue; continuous: scaled value
+            finite = a[np.isfinite(a)]
+            lo, hi = (np.nanpercentile(finite, [5, 95]) if finite.size else (0.0, 1.0))
+            colour = np.clip((a - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+            ax.scatter(v, row + rng.uniform(-0.3, 0.3, len(v)), c=np.nan_to_num(colour, nan=0.5),
+                       cmap="coolwarm", s=3, alpha=0.6, vmin=0, vmax=1, rasterized=True)
+        ax.set_yticks(range(len(top)), [markers[k] for k in top], fontsize=8)
+        ax.axvline(0, color="k", lw=0.6)
+        ax.set_title(organ)
+        ax.set_xlabel("SHAP (log-odds)")
+    fig.suptitle("Marker SHAP, final model (red: altered / high, blue: not altered / low)")
+    fig.tight_layout()
+    fig.savefig(report_dir / "shap_beeswarm.png", dpi=70)
+    plt.close(fig)
+
+    rows = sorted({(e.marker, e.cancer_types or ("-",)) for e in agreement.entries},
+                  key=lambda r: r[0])
+    labels = [f"{m} ({', '.join(t)[:28]})" for m, t in rows]
+    organs = sorted({e.organ for e in agreement.entries})
+    grid = np.full((len(rows), len(organs)), np.nan)
+    marks = {}
+    for e in agreement.entries:
+        i, j = rows.index((e.marker, e.cancer_types or ("-",))), organs.index(e.organ)
+        if e.verdict != "untestable":
+            grid[i, j] = e.difference * (1 if e.direction == "up" else -1)
+        marks[(i, j)] = {"agree": "✓", "disagree": "✗", "neutral": "·",
+                         "untestable": "?"}[e.verdict]
+    limit = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
+    fig, ax = plt.subplots(figsize=(1.1 * len(organs) + 5, 0.38 * len(rows) + 2))
+    image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    for (i, j), mark in marks.items():
+        ax.text(j, i, mark, ha="center", va="center", fontsize=10)
+    ax.set_xticks(range(len(organs)), organs, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    fig.colorbar(image, ax=ax, label="SHAP difference in the documented direction")
+    ax.set_title(f"Concordance with documented mechanisms: {agreement.agreement:.0%} agree "
+                 "(✓ agree, ✗ disagree, · neutral, ? untestable)")
+    fig.tight_layout()
+    fig.savefig(report_dir / "concordance_heatmap.png", dpi=80)
+    plt.close(fig)

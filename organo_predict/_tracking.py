@@ -1,0 +1,149 @@
+"""An experiment in MLflow: the run (parameters, tags, metrics, nested per-organ runs, report
+artifacts), the model logged from code with a pickle-free bundle, its registration, and the
+move of the `champion` alias."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._cohort import Cohort
+from ._config import ExperimentConfig, leakage_policy, shipped_leakage_policy
+from ._evaluation import OrganMetrics
+from ._features import FeatureBuilder, categories_to_strings
+from ._leakage import AuditReport
+from ._models import OrganotropismModel
+from ._reporting import REPORT_FILES
+
+__all__ = ["PRIMARY_METRIC", "log_model", "log_run", "promote"]
+
+Log = Callable[[str], None]
+PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
+
+
+def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
+            builder: FeatureBuilder, final: OrganotropismModel, x_used: pd.DataFrame,
+            site_metrics: dict[str, OrganMetrics], audit: AuditReport,
+            cohort: Cohort, log: Log = print) -> tuple[str, str, str, bool]:
+    """Log the run and its model, register it, move `champion` if it wins: (run id, model
+    URI, version, whether it became champion)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from ._loading import configure_tracking
+
+    configure_tracking()
+    mlflow.set_experiment(config.mlflow_experiment)
+    primary_metric = PRIMARY_METRIC
+    with mlflow.start_run(run_name=config.name) as run:
+        mlflow.log_params({"population": config.population, "n_splits": config.n_splits,
+                           "min_carriers": config.min_carriers, "seed": config.seed,
+                           "config": config.path, "leakage.unprofiled": config.unprofiled,
+                           **{f"model.{k}": v for k, v in config.model.items()}})
+        mlflow.set_tags({"data_fingerprint": cohort.fingerprint, "cohort": cohort.study_id,
+                         "git_commit": metrics["git_commit"],
+                         "leakage_policy": leakage_policy(config),
+                         **{f"version.{k}": v for k, v in metrics["versions"].items()}})
+        mlflow.log_metrics({primary_metric: metrics[primary_metric],
+                            "macro_prior_within_type_auroc_main8":
+                                metrics["macro_prior_within_type_auroc_main8"],
+                            "n_patients": metrics["n_patients"],
+                            "n_features": metrics["n_features"],
+                            "n_refused_features": len(audit.refused_features),
+                            "concordance_agreement": metrics["concordance"]["agreement"]})
+        mlflow.log_dict(metrics["concordance"], "report/concordance.json")
+        for organ, m in site_metrics.items():
+            with mlflow.start_run(run_name=organ, nested=True):
+                mlflow.set_tag("organ", organ)
+                mlflow.log_metrics({k: float(v) for k, v in m.to_dict().items()
+                                    if isinstance(v, float) and np.isfinite(v)})
+        for name in REPORT_FILES:
+            if (report_dir / name).exists():
+                mlflow.log_artifact(str(report_dir / name), artifact_path="report")
+        mlflow.log_dict(audit.to_dict(), "report/leakage_audit.json")
+        info = log_model(builder, final, x_used.head(5),
+                         metadata={"cohort": cohort.study_id,
+                                   "citation": cohort.meta.get("citation", ""),
+                                   "fingerprint": cohort.fingerprint,
+                                   "population": config.population,
+                                   "train_prevalence": final.train_prevalence_,
+                                   "recipes_version": builder.recipes_version_},
+                         registered_model_name=config.registered_model)
+        version = str(info.registered_model_version)
+        client = MlflowClient()
+        champion = promote(client, config.registered_model, version,
+                            metrics[primary_metric], primary_metric, leakage_policy(config),
+                            log)
+        return run.info.run_id, f"models:/{config.registered_model}/{version}", version, champion
+
+
+def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.DataFrame,
+              metadata: dict[str, object], registered_model_name: str | None = None):
+    """Log features + boosters as a pyfunc from code (`_mlflow_model.py`) in the active run,
+    with a pickle-free bundle artifact, a signature (every input optional) and an input
+    example whose categories are strings; optionally register it. Returns MLflow's
+    ModelInfo."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from ._bundle import save_bundle
+    from ._features import categories_from_strings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = save_bundle(builder, model, Path(tmp) / "bundle", metadata=metadata)
+        example = categories_to_strings(example, builder)
+        proba = model.predict_proba(categories_from_strings(example, builder))
+        proba.columns = [f"p_{c}" for c in proba.columns]
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(Path(__file__).with_name("_mlflow_model.py")),
+            artifacts={"bundle": str(bundle)},
+            input_example=example,
+            signature=optional_signature(infer_signature(example, proba)),
+            registered_model_name=registered_model_name,
+        )
+
+
+def optional_signature(signature):
+    """Every input column optional: a cohort without TMB, or a panel without a gene, is
+    scored with NaN for what it lacks, as the model was trained to handle."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    inputs = Schema([ColSpec(c.type, c.name, required=False) for c in signature.inputs.inputs])
+    return ModelSignature(inputs=inputs, outputs=signature.outputs)
+
+
+def promote(client, name: str, version: str, value: float, metric: str,
+             policy: str, log: Log = print) -> bool:
+    """Alias `champion` to `version` if it beats the current champion on `metric`.
+
+    Metrics are compared only between runs trained under the same leakage policy. A run under
+    this release's policy replaces a champion trained under any other (an older leakage.toml,
+    or an override): that champion's figure may rest on a channel the current rules close.
+    A run under another policy never displaces a champion under this release's policy.
+    """
+    try:
+        current = client.get_model_version_by_alias(name, "champion")
+    except Exception:  # no champion yet
+        current = None
+    if current is not None:
+        run = client.get_run(current.run_id).data
+        their_policy = run.tags.get("leakage_policy", "")
+        if their_policy == policy:
+            if value <= run.metrics.get(metric, float("-inf")):
+                return False
+        elif policy != shipped_leakage_policy():
+            log(f"champion v{current.version} was trained under this release's leakage policy; "
+                f"a run under {policy} does not replace it")
+            return False
+        else:
+            log(f"champion v{current.version} was trained under leakage policy "
+                f"{their_policy or '(not recorded)'}, this run under {policy}: their metrics "
+                "are not compared and this run replaces it")
+    client.set_registered_model_alias(name, "champion", version)
+    return True

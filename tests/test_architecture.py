@@ -55,3 +55,14 @@ def test_the_check_sees_a_reach(tmp_path: Path) -> None:
                       "x = FeatureBuilder._column(1)\ny = _cohort._study_root\n")
     assert _private_reaches(sample) == ["1: from _features import _first_column",
                                         "3: FeatureBuilder._column", "4: _cohort._study_root"]
+
+
+def test_every_module_has_its_test_module() -> None:
+    """`_features.py` -> tests/test_features.py, `cli.py` -> tests/test_cli.py, the
+    `datasets` package -> tests/test_datasets.py."""
+    tests = Path(__file__).parent
+    modules = [p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"]
+    modules += [p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()]
+    missing = sorted(m for m in modules
+                     if not (tests / f"test_{m.lstrip('_')}.py").is_file())
+    assert missing == []

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from organo_predict import ConfigError
-from organo_predict._config import load_config, shipped_leakage_policy
+from organo_predict._config import shipped_leakage_policy
 from organo_predict.cli import main
 
 SITE_KEYS = {"prevalence", "auroc", "auroc_ci", "auroc_within_type", "auroc_primary", "auprc",
@@ -84,6 +83,7 @@ registered_model = "organotropism"
     return path
 
 
+@pytest.mark.slow
 def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study: Path,
                                                    monkeypatch, capsys) -> None:
     import mlflow
@@ -139,29 +139,6 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert str(client.get_model_version_by_alias("organotropism", "champion").version) == "1"
     champion = client.get_model_version_by_alias("organotropism", "champion")
     assert client.get_run(champion.run_id).data.tags["leakage_policy"] == shipped_leakage_policy()
-
-
-def test_bad_config_names_the_key(tmp_path: Path, capsys) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[cohort]\npopulation = "everyone"\n')
-    with pytest.raises(ConfigError, match="population must be one of"):
-        load_config(bad)
-    bad.write_text('[leakage]\nunprofiled = "sometimes"\n')
-    with pytest.raises(ConfigError, match=r"\[leakage\]: unprofiled must be one of"):
-        load_config(bad)
-    bad.write_text('[model]\nunprofiled_as_absent = ["mut_TP53"]\n')
-    with pytest.raises(ConfigError, match="unknown model setting 'unprofiled_as_absent'"):
-        load_config(bad)
-    bad.write_text('[model]\nnum_leafs = 3\n')
-    assert main(["experiment", "--config", str(bad)]) == 2
-    # the section in brackets reaches the terminal as text, not as console markup
-    assert "[model]: unknown model setting 'num_leafs'" in capsys.readouterr().err
-
-
-def test_shipped_configs_parse() -> None:
-    config = load_config()
-    assert config.population == "metastatic" and len(config.organs) == 20
-    assert len(config.main_organs) == 8
 
 
 def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from organo_predict._bundle import load_bundle, save_bundle
 from organo_predict._evaluation import auroc
-from organo_predict._features import FeatureBuilder
 from organo_predict._models import OrganotropismModel
 
 GENES = [f"mut_G{i}" for i in range(30)]
@@ -76,40 +70,6 @@ def test_refit_forgets_the_compiled_trees_of_the_earlier_fit() -> None:
     np.testing.assert_array_equal(model.decision_function(x), fresh.decision_function(x))
 
 
-def _bundle_pair(tmp_path: Path) -> tuple[Path, OrganotropismModel, pd.DataFrame]:
-    x, y, _ = _panel_era_cohort(n=1500)
-    model = _model(unprofiled_as_absent=GENES).fit(x, y)
-    builder = FeatureBuilder()
-    builder.genes_, builder.cna_genes_, builder.sv_genes_ = [], [], []
-    builder.categories_ = {"cancer_type": ["A"], "subtype": ["a"], "primary_site": []}
-    builder.feature_names_ = list(x.columns)
-    builder.recipes_version_ = "test"
-    return save_bundle(builder, model, tmp_path / "bundle"), model, x
-
-
-def test_bundle_keeps_how_unprofiled_genes_are_read(tmp_path: Path) -> None:
-    path, model, x = _bundle_pair(tmp_path)
-    _, loaded, _ = load_bundle(path)
-    assert list(loaded.unprofiled_as_absent) == GENES
-    np.testing.assert_allclose(loaded.decision_function(x), model.decision_function(x))
-
-
-def test_bundle_written_before_the_policy_loads_as_it_was_trained(tmp_path: Path) -> None:
-    path, _, x = _bundle_pair(tmp_path)
-    state = json.loads((path / "model.json").read_text())
-    del state["params"]["unprofiled_as_absent"]
-    (path / "model.json").write_text(json.dumps(state))
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["files"]["model.json"] = hashlib.sha256(
-        (path / "model.json").read_bytes()).hexdigest()
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    _, loaded, _ = load_bundle(path)
-    assert tuple(loaded.unprofiled_as_absent) == ()
-    nan_rows = x[NEW_PANEL_ONLY[0]].isna().to_numpy()
-    assert loaded.inputs(x).data[nan_rows].shape[0] > 0
-    assert np.isnan(loaded.inputs(x).data[nan_rows]).any()  # NaN reaches the trees, as before
-
-
 def test_unknown_column_in_the_policy_is_ignored_not_fatal() -> None:
     x, y, _ = _panel_era_cohort(n=800)
     model = _model(unprofiled_as_absent=[*GENES, "mut_NOT_A_FEATURE"]).fit(x, y)
@@ -164,28 +124,3 @@ def test_a_missing_summary_reads_as_its_cancer_type_median() -> None:
     np.testing.assert_array_equal(plain.decision_function(dropped),
                                   plain.decision_function(dropped.fillna(0)))
     assert not np.allclose(plain.decision_function(dropped), plain.decision_function(typical))
-
-
-def test_summary_medians_survive_the_bundle_and_older_bundles_load_without(tmp_path) -> None:
-    x, y = _summaries_cohort(n=1500)
-    model = _model(missing_as_type_median=("aneuploidy",)).fit(x, y)
-    builder = FeatureBuilder()
-    builder.genes_, builder.cna_genes_, builder.sv_genes_ = [], [], []
-    builder.categories_, builder.feature_names_ = {}, list(x.columns)
-    builder.recipes_version_ = "test"
-    path = save_bundle(builder, model, tmp_path / "b")
-    _, again, _ = load_bundle(path)
-    dropped = x.assign(aneuploidy=np.nan)
-    np.testing.assert_array_equal(again.decision_function(dropped),
-                                  model.decision_function(dropped))
-    state = json.loads((path / "model.json").read_text())  # as written before the policy
-    del state["summary_medians_"]
-    del state["params"]["missing_as_type_median"]
-    (path / "model.json").write_text(json.dumps(state))
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["files"]["model.json"] = hashlib.sha256((path / "model.json").read_bytes()).hexdigest()
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    _, old, _ = load_bundle(path)
-    assert old.missing_as_type_median == ()
-    np.testing.assert_array_equal(old.decision_function(dropped),
-                                  old.decision_function(dropped.fillna(0)))

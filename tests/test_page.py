@@ -21,6 +21,8 @@ from organo_predict._serve import create_app
 
 CHROMIUM = os.environ.get("ORGANO_PREDICT_CHROMIUM", "/usr/bin/chromium")
 
+pytestmark = pytest.mark.slow  # a headless browser: CI runs it, `-m "not slow"` skips it
+
 
 def _browser_or_skip() -> str:
     from .conftest import require_program

@@ -88,6 +88,7 @@ def test_bad_output_extension_is_refused_before_work(tmp_path, capsys) -> None:
         score_cohort(None, None, tmp_path)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_killed_run_leaves_no_output(loaded, msk_features, tmp_path, sig) -> None:
     bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")

@@ -202,6 +202,7 @@ def test_page_and_openapi_are_served(client) -> None:
         assert client.post("/predict", json=example["profile"]).status_code == 200
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error(app) -> None:
     """Property-based requests generated from the app's own OpenAPI schema (valid and
     invalid bodies, queries and headers) never get a 5xx, and every answer conforms to the
@@ -290,6 +291,7 @@ def test_malformed_json_is_a_400_and_the_schema_declares_it(client) -> None:
     assert enum == client.get("/metadata").json()["gene_panels"]
 
 
+@pytest.mark.slow
 def test_access_log_has_no_query_string_nor_client_address(loaded, tmp_path) -> None:
     """A real `organo-predict serve`: the canary sent in a query string never reaches its
     log, nor does the client's address; method, path and status do."""

@@ -16,6 +16,8 @@ from organo_predict.cli import main
 
 ORGANS = ["LIVER", "LUNG", "BONE"]
 
+pytestmark = pytest.mark.slow  # a Spark JVM: CI runs it, `-m "not slow"` skips it
+
 
 @pytest.fixture(scope="module")
 def logged(liver_lung_bone, tmp_path_factory):

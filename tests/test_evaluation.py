@@ -1,0 +1,55 @@
+"""Metrics: AUROC with ties and weights, within cancer type, calibration, grouped folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from organo_predict._evaluation import (
+    auroc,
+    calibration_slope,
+    cv_splits,
+    expected_calibration_error,
+    within_type_auroc,
+)
+
+
+def test_auroc_equals_sklearn_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.random(500) < 0.3
+    score = np.round(rng.random(500) + y * 0.3, 1)  # many ties
+    assert float(auroc(y, score)[0]) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_within_type_auroc_removes_what_cancer_type_explains() -> None:
+    """Pooled, a score that only knows the cancer type looks skilled; within type it is 0.5."""
+    rng = np.random.default_rng(1)
+    cancer_type = np.repeat(np.array(["A", "B"]), 1000)
+    y = rng.random(2000) < np.where(cancer_type == "A", 0.7, 0.1)
+    type_only = np.where(cancer_type == "A", 0.7, 0.1) + rng.normal(0, 1e-9, 2000)
+    assert float(auroc(y, type_only)[0]) > 0.75
+    within, per_type = within_type_auroc(y, type_only, cancer_type)
+    assert abs(within - 0.5) < 0.06 and set(per_type) == {"A", "B"}
+
+
+def test_calibration_of_a_calibrated_score() -> None:
+    rng = np.random.default_rng(2)
+    p = rng.random(20000)
+    y = rng.random(20000) < p
+    assert expected_calibration_error(y, p) < 0.02
+    assert calibration_slope(y, p) == pytest.approx(1.0, abs=0.1)
+
+
+def test_folds_keep_patients_together_and_balance_cancer_types() -> None:
+    rng = np.random.default_rng(3)
+    groups = np.repeat(np.arange(600), 2)  # two samples per patient
+    strata = np.repeat(rng.choice(["A", "B", "C"], 600), 2)
+    splits = cv_splits(strata, groups, n_splits=5, seed=0)
+    assert len(splits) == 5
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested) == list(range(1200))  # every row tested once
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+        share = np.mean(strata[test] == "A")
+        assert abs(share - np.mean(strata == "A")) < 0.05

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,11 +28,50 @@ from ._features import (
 from ._models import ModelInputs, OrganotropismModel, sigmoid
 from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
 
-__all__ = ["Concordance", "ConcordanceEntry", "Driver", "Explainer", "Explanation", "MechanismMatch",
-           "OrganExplanation", "concordance"]
+__all__ = ["Concordance", "ConcordanceEntry", "Driver", "DriverRule", "Explainer",
+           "MechanismMatch", "OrganExplanation", "PatientExplanation", "concordance",
+           "rank_drivers"]
 
 NO_MECHANISM = "no documented mechanism"
 _TOP_BLOCK_ROWS = 512  # rows per stacked driver selection: bounds the (organs, rows, markers) block
+
+
+DriverRule = Literal["up", "down", "either"]
+
+
+def rank_drivers(contributions: np.ndarray, top_k: int, direction: DriverRule = "either",
+                 min_size: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The one driver ranking of explanations, scoring and serving.
+
+    Per row of `contributions` (rows x markers, log-odds), the `top_k` markers by size,
+    largest first, ties to the lower column: `direction` "up" ranks positive contributions,
+    "down" negative ones, "either" both by their absolute value. A contribution that is zero
+    or smaller than `min_size` is not a driver. Returns (columns, values), each (rows,
+    top_k): -1 and 0.0 where a row has fewer drivers.
+    """
+    n, width = contributions.shape
+    k = min(top_k, width)
+    columns = np.full((n, max(top_k, 0)), -1, dtype=np.int64)
+    values = np.zeros((n, max(top_k, 0)))
+    if k <= 0 or n == 0:
+        return columns, values
+    size = {"up": contributions, "down": -contributions}.get(direction)
+    size = np.abs(contributions) if size is None else size
+    key = np.where((size >= min_size) & (size > 0), -size, np.inf)
+    candidates = np.flatnonzero(np.isfinite(key).any(axis=0))  # markers that drive any row
+    k = min(k, len(candidates))
+    if k == 0:
+        return columns, values
+    key = key[:, candidates]
+    best = (np.argpartition(key, k - 1, axis=1)[:, :k] if k < len(candidates)
+            else np.broadcast_to(np.arange(len(candidates)), (n, k)))
+    picked = np.take_along_axis(key, best, axis=1)
+    order = np.lexsort((best, picked), axis=1)  # by size, then by column
+    best = candidates[np.take_along_axis(best, order, axis=1)]
+    found = np.isfinite(np.take_along_axis(picked, order, axis=1))
+    columns[:, :k] = np.where(found, best, -1)
+    values[:, :k] = np.where(found, np.take_along_axis(contributions, best, axis=1), 0.0)
+    return columns, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +129,7 @@ class OrganExplanation:
 
 
 @dataclass(frozen=True, slots=True)
-class Explanation:
+class PatientExplanation:
     """Why the model predicts what it predicts for one sample, organ by organ."""
 
     sample_id: str
@@ -226,8 +266,8 @@ class Explainer:
     # ------------------------------------------------------------------ explanations
 
     def explain(self, x: pd.DataFrame, sample_ids: Sequence[str] | None = None,
-                top_k: int = 5, organs: Sequence[str] | None = None) -> list[Explanation]:
-        """One `Explanation` per row of the feature frame `x`."""
+                top_k: int = 5, organs: Sequence[str] | None = None) -> list[PatientExplanation]:
+        """One `PatientExplanation` per row of the feature frame `x`."""
         organs = list(organs or self.model.organs_)
         ids = [str(s) for s in (sample_ids if sample_ids is not None else x.index)]
         cancer_types = self.category_names(x, "cancer_type")
@@ -266,7 +306,7 @@ class Explainer:
                     context=dict(zip(context_names, context_values[i], strict=True)),
                     drivers_up=drivers[0], drivers_down=drivers[1]))
             per_organ[organ] = rows
-        return [Explanation(ids[i], cancer_types[i], subtypes[i],
+        return [PatientExplanation(ids[i], cancer_types[i], subtypes[i],
                             tuple(per_organ[o][i] for o in organs), self.knowledge.version)
                 for i in range(len(x))]
 
@@ -290,24 +330,12 @@ class Explainer:
     def _top(self, intrinsic: np.ndarray, top_k: int
              ) -> tuple[list[list[tuple[int, float]]], list[list[tuple[int, float]]]]:
         """Per row, the `top_k` largest positive and most negative contributions at least
-        `min_contribution` in size, as (column, value), largest first (ties: lower column
-        first)."""
-        n, width = intrinsic.shape
-        k = min(top_k, width)
-        if k == 0 or n == 0:
-            return [[] for _ in range(n)], [[] for _ in range(n)]
+        `min_contribution` in size, as (column, value) (see `rank_drivers`)."""
         out = []
-        for sign in (1.0, -1.0):
-            signed = sign * intrinsic
-            key = np.where(signed >= self.min_contribution, -signed, np.inf)
-            best = (np.argpartition(key, k - 1, axis=1)[:, :k] if k < width
-                    else np.broadcast_to(np.arange(width), (n, width)))
-            picked = np.take_along_axis(key, best, axis=1)
-            order = np.lexsort((best, picked), axis=1)  # by size, then by column
-            best = np.take_along_axis(best, order, axis=1).tolist()
-            picked = np.take_along_axis(picked, order, axis=1).tolist()
-            out.append([[(j, -sign * v) for j, v in zip(js, vs, strict=True) if v != np.inf]
-                        for js, vs in zip(best, picked, strict=True)])
+        for direction in ("up", "down"):
+            columns, values = rank_drivers(intrinsic, top_k, direction, self.min_contribution)
+            out.append([[(j, v) for j, v in zip(js, vs, strict=True) if j >= 0]
+                        for js, vs in zip(columns.tolist(), values.tolist(), strict=True)])
         return out[0], out[1]
 
     def applicable(self, marker: str, organ: str, cancer_type: str | None,

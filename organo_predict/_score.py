@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._cohort import Cohort
 from ._errors import OrganoPredictError
-from ._explain import Explainer
+from ._explain import Explainer, rank_drivers
 from ._loading import LoadedModel
 from ._models import ModelInputs, sigmoid
 
@@ -129,16 +129,9 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
     for organ in model.organs_:
         found: dict[int, str] = {}  # key -> mechanism ids, shared by the K ranks
         shap, _ = explainer.marker_contributions(inputs, organ)
-        # only markers the organ's trees use can be drivers: select those columns first
-        active = intrinsic[np.abs(shap[:, intrinsic]).max(axis=0, initial=0.0) > 0]
-        if len(active) < k:
-            active = intrinsic[:k] if len(active) == 0 else np.union1d(active, intrinsic)[:k]
-        shap = np.ascontiguousarray(shap[:, active])
-        top = np.argpartition(-np.abs(shap), k - 1, axis=1)[:, :k]
-        values = np.take_along_axis(shap, top, axis=1)
-        order = np.argsort(-np.abs(values), axis=1, kind="stable")
-        top = active[np.take_along_axis(top, order, axis=1)]
-        values = np.take_along_axis(values, order, axis=1)
+        top, values = rank_drivers(shap[:, intrinsic], k, "either")
+        none = top < 0
+        top = intrinsic[np.where(none, 0, top)]
         for r in range(k):
             marker_idx = top[:, r]
             key = marker_idx.astype(np.int64) * (width_t * width_s << len(conditions)) + context_key
@@ -152,7 +145,7 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
                         None if sub_codes[i] < 0 else sub_names[sub_codes[i]],
                         inputs.as_built[i]))
                 ids[u] = found[value]
-            zero = values[:, r] == 0.0
+            zero = none[:, r]
             out[f"{organ}_driver_{r + 1}"] = np.where(zero, None, markers[marker_idx])
             out[f"{organ}_shap_{r + 1}"] = values[:, r]
             out[f"{organ}_mechanisms_{r + 1}"] = np.where(zero, "", ids[np.ravel(inverse)])

@@ -25,7 +25,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from importlib import resources
 from typing import Annotated
 
@@ -37,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._cohort import reference_panels
-from ._explain import Driver, Explainer, OrganExplanation
+from ._explain import Explainer
 from ._loading import LoadedModel
 from ._profiles import PatientProfile, ProfileError, check_panels, cohort_from_profiles
 
@@ -258,7 +257,7 @@ class Predictor:
         explanations = self.explainer.explain(x, top_k=top_k)
         return [{"cancer_type": p.cancer_type, "subtype": p.subtype,
                  "warnings": self._warnings(p),
-                 "organs": [_organ(o) for o in sorted(e.organs, key=lambda o: -o.probability)]}
+                 "organs": [o.to_dict() for o in sorted(e.organs, key=lambda o: -o.probability)]}
                 for p, e in zip(profiles, explanations, strict=True)]
 
     def _warnings(self, profile: PatientProfile) -> list[str]:
@@ -301,28 +300,6 @@ class Predictor:
 def _prevalence(from_metadata: object, fitted: object) -> dict[str, float]:
     source = fitted if isinstance(fitted, dict) else from_metadata
     return {str(k): float(v) for k, v in source.items()} if isinstance(source, dict) else {}
-
-
-def _organ(o: OrganExplanation) -> dict[str, object]:
-    return {"organ": o.organ, "probability": o.probability, "baseline_rate": o.baseline_rate,
-            "drivers_up": [_driver(d) for d in o.drivers_up],
-            "drivers_down": [_driver(d) for d in o.drivers_down]}
-
-
-def _driver(d: Driver) -> dict[str, object]:
-    return {"marker": d.marker, "contribution": d.contribution, "values": d.values,
-            "mechanisms": [{**_mechanism_text(m.id, m.direction, m.alteration, m.evidence,
-                                              m.mechanism, m.citation),
-                            "carrier": m.carrier, "consistent": m.consistent}
-                           for m in d.mechanisms]}
-
-
-@lru_cache(maxsize=1024)
-def _mechanism_text(id: str, direction: str, alteration: str, evidence: str, mechanism: str,
-                    citation: str) -> dict[str, str]:
-    """The patient-independent part of a mechanism match, built once per entry."""
-    return {"id": id, "direction": direction, "alteration": alteration, "evidence": evidence,
-            "mechanism": mechanism, "citation": citation}
 
 
 def _json(content: object, status: int = 200) -> Response:
@@ -441,6 +418,10 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
 
 
 # --------------------------------------------------------------------------- response docs
+# The answers are `OrganExplanation.to_dict()` (the one serialisation of an explanation), written
+# as JSON directly: validating every answer through these models would cost the endpoint's
+# latency. They are its schema, and the tests enforce it: schemathesis checks every answer
+# against them, and a test validates real answers with them.
 
 
 class MechanismOut(BaseModel):
@@ -457,14 +438,21 @@ class MechanismOut(BaseModel):
 class DriverOut(BaseModel):
     marker: str
     contribution: float = Field(description="log-odds added to this organ's prediction")
-    values: dict[str, float | None]
+    values: dict[str, float | None] = Field(description="the patient's values of the "
+                                                        "marker's features (null: not measured)")
     mechanisms: list[MechanismOut]
+    documented: bool = Field(description="does a documented mechanism apply")
 
 
 class OrganOut(BaseModel):
     organ: str
     probability: float
     baseline_rate: float = Field(description="the cancer-type/subtype rate alone")
+    log_odds: float = Field(description="the calibrated log-odds: expected_log_odds + "
+                                        "context_contribution + every marker's contribution")
+    expected_log_odds: float
+    context_contribution: float = Field(description="log-odds from the clinical context")
+    context: dict[str, float]
     drivers_up: list[DriverOut]
     drivers_down: list[DriverOut]
 

@@ -356,3 +356,19 @@ def test_an_omitted_whole_tumor_measurement_reads_as_its_cancer_type_median(clie
                  if driver["marker"] in ("tmb", "fga", "aneuploidy")]
     assert summaries  # and each is said to be not measured, not shown as the median
     assert all(d["values"] == {d["marker"]: None} for d in summaries)
+
+
+def test_answers_are_the_explanations_one_serialisation_and_fit_the_response_models(
+        client, loaded) -> None:
+    from organo_predict._serve import BatchOut, PredictionOut
+
+    answer = client.post("/predict", json=EGFR_LUAD, params={"top_drivers": 2}).json()
+    PredictionOut.model_validate(answer, strict=True)
+    batch = client.post("/predict/batch", json={"patients": [EGFR_LUAD], "top_drivers": 2})
+    BatchOut.model_validate(batch.json(), strict=True)
+    cohort = cohort_from_profiles([PatientProfile(**EGFR_LUAD)], reference_panels())
+    explained = Explainer(loaded.model, loaded.builder).explain(
+        loaded.builder.transform(cohort), top_k=2)[0]
+    by_organ = {o["organ"]: o for o in answer["organs"]}
+    for organ in explained.organs:
+        assert by_organ[organ.organ] == json.loads(json.dumps(organ.to_dict()))

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._engine import ShapEngine
 from ._features import (
     CATEGORICAL_FEATURES,
     CONTEXT_FEATURES,
@@ -189,13 +190,16 @@ class Explainer:
         builder: the fitted `FeatureBuilder` whose features the model reads.
         knowledge: the mechanism knowledge base (default: the shipped mechanisms.toml).
         min_contribution: drivers whose |contribution| (log-odds) is below this are not listed.
+        engine: the model's `ShapEngine` (default: a new one), to share its compiled trees
+            with whoever else explains or scores with this model.
     """
 
     def __init__(self, model: OrganotropismModel, builder: FeatureBuilder,
                  knowledge: KnowledgeBase | None = None,
-                 min_contribution: float = 1e-4) -> None:
+                 min_contribution: float = 1e-4, engine: ShapEngine | None = None) -> None:
         self.model = model
         self.builder = builder
+        self.engine = engine if engine is not None else ShapEngine(model)
         self.knowledge = knowledge if knowledge is not None else load_mechanisms()
         self.min_contribution = min_contribution
         names = list(model.feature_names_)
@@ -231,7 +235,7 @@ class Explainer:
     def marker_contributions(self, x: pd.DataFrame | ModelInputs,
                              organ: str) -> tuple[np.ndarray, np.ndarray]:
         """(n, markers) exact SHAP in log-odds summed by marker, and the (n,) baseline."""
-        return self.model.contributions(x, organ, groups=self.layout_.groups,
+        return self.engine.contributions(x, organ, groups=self.layout_.groups,
                                         n_groups=len(self.layout_.markers))
 
     def carriers(self, x: pd.DataFrame, mechanism: Mechanism) -> np.ndarray | None:
@@ -360,7 +364,7 @@ class Explainer:
     def _all_organs(self, inputs: ModelInputs,
                     organs: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Marker SHAP of every organ (one compiled pass for a few thousand rows)."""
-        return self.model.contributions_all(inputs, organs, self.layout_.groups,
+        return self.engine.contributions_all(inputs, organs, self.layout_.groups,
                                             len(self.layout_.markers))
 
     def _driver(self, marker: str, organ: str, value: float, row: np.ndarray,

@@ -91,45 +91,86 @@ def audit_leakage(
     breast cancer spreads differently; CNA missing exactly for non-metastatic patients, within
     every cancer type, is. Rows with a missing label are ignored for that label.
     """
-    rules = rules or load_recipes().leakage
-    allowed = set(allow)
-    x = features.to_numpy(dtype=np.float32, na_value=np.nan)
-    names = list(features.columns)
-    categorical = set(categorical)
-    missing = np.isnan(x)
-    ones = x == 1
-    binary = np.all(missing | ones | (x == 0), axis=0) & ~np.isin(names, list(categorical))
-    if strata is None:
-        strata = np.zeros(len(features), dtype=np.int64)
-    strata = pd.factorize(pd.Series(np.asarray(strata)).fillna(-1))[0]
-    missing_f = missing.astype(np.float32)
-    findings: list[AuditFinding] = []
-
-    def add(j: int, label: str, kind: str, figure: float, detail: str) -> None:
-        findings.append(AuditFinding(names[j], label, kind, float(figure), detail,
-                                     names[j] in allowed))
-
-    row_sets: dict[bytes, tuple[np.ndarray, ...]] = {}
+    matrix = _Matrix.of(features, categorical, strata)
+    audit = _Audit(matrix, rules or load_recipes().leakage, set(allow))
     for label in labels.columns:
-        y_all = labels[label].to_numpy(dtype=np.float64, na_value=np.nan)
+        audit.label(str(label), labels[label].to_numpy(dtype=np.float64, na_value=np.nan))
+    return AuditReport(tuple(audit.findings), int(len(features)), len(matrix.names),
+                       tuple(labels.columns))
+
+
+@dataclass
+class _Matrix:
+    """The features as the audit reads them, computed once for every label."""
+
+    x: np.ndarray
+    names: list[str]
+    categorical: set[str]
+    missing_f: np.ndarray  # 1.0 where missing
+    ones: np.ndarray  # value == 1
+    binary: np.ndarray  # per feature: only 0, 1 or missing, and not categorical
+    strata: np.ndarray  # stratum code per row
+
+    @classmethod
+    def of(cls, features: pd.DataFrame, categorical: Sequence[str],
+           strata: np.ndarray | None) -> _Matrix:
+        x = features.to_numpy(dtype=np.float32, na_value=np.nan)
+        names = list(features.columns)
+        missing = np.isnan(x)
+        ones = x == 1
+        binary = np.all(missing | ones | (x == 0), axis=0) & ~np.isin(names, list(categorical))
+        if strata is None:
+            strata = np.zeros(len(features), dtype=np.int64)
+        strata = pd.factorize(pd.Series(np.asarray(strata)).fillna(-1))[0]
+        return cls(x, names, set(categorical), missing.astype(np.float32), ones, binary,
+                   strata)
+
+
+class _Audit:
+    """The findings of one audit, label by label (labels sharing rows share their slices)."""
+
+    def __init__(self, matrix: _Matrix, rules: LeakageRules, allowed: set[str]) -> None:
+        self.m, self.rules, self.allowed = matrix, rules, allowed
+        self.findings: list[AuditFinding] = []
+        self._row_sets: dict[bytes, tuple[np.ndarray, ...]] = {}
+
+    def add(self, j: int, label: str, kind: str, figure: float, detail: str) -> None:
+        name = self.m.names[j]
+        self.findings.append(AuditFinding(name, label, kind, float(figure), detail,
+                                          name in self.allowed))
+
+    def _rows(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(missing, ones, stratum one-hot, missing per stratum, missing, ones) counts over
+        `rows`, sliced once per distinct set of rows."""
+        key = np.packbits(rows).tobytes()
+        if key not in self._row_sets:
+            n = int(rows.sum())
+            mf = self.m.missing_f[rows] if not rows.all() else self.m.missing_f
+            of = self.m.ones[rows].astype(np.float32)
+            st = self.m.strata[rows]
+            onehot = np.zeros((n, int(st.max()) + 1), dtype=np.float32)
+            onehot[np.arange(n), st] = 1.0
+            self._row_sets[key] = (mf, of, onehot, onehot.T @ mf, mf.sum(axis=0),
+                                   of.sum(axis=0))
+        return self._row_sets[key]
+
+    def label(self, label: str, y_all: np.ndarray) -> None:
         rows = ~np.isnan(y_all)
         y = y_all[rows] == 1
         n = int(rows.sum())
         if n == 0 or y.all() or not y.any():
-            continue
-        key = np.packbits(rows).tobytes()
-        if key not in row_sets:  # labels usually share their rows: slice once
-            mf = missing_f[rows] if not rows.all() else missing_f
-            of = ones[rows].astype(np.float32)
-            st = strata[rows]
-            onehot = np.zeros((n, int(st.max()) + 1), dtype=np.float32)
-            onehot[np.arange(n), st] = 1.0
-            row_sets[key] = (mf, of, onehot, onehot.T @ mf, mf.sum(axis=0), of.sum(axis=0))
-        mf, of, onehot, miss_k, n_miss, n1 = row_sets[key]
-        yf = y.astype(np.float32)
-        prevalence = float(y.mean())
-        min_size = max(rules.min_group, rules.min_group_fraction * n)
-        # --- missingness, Mantel-Haenszel over strata (per-stratum counts by matrix products)
+            return
+        min_size = max(self.rules.min_group, self.rules.min_group_fraction * n)
+        self._missingness(label, y, rows, min_size)
+        self._binary(label, y, rows, min_size)
+        self._others(label, y, rows, min_size)
+
+    def _missingness(self, label: str, y: np.ndarray, rows: np.ndarray,
+                     min_size: float) -> None:
+        """Mantel-Haenszel odds ratio of missingness over strata (per-stratum counts by
+        matrix products)."""
+        mf, _, onehot, miss_k, n_miss, _ = self._rows(rows)
+        yf, n = y.astype(np.float32), len(y)
         a = (onehot * yf[:, None]).T @ mf                   # positive, missing
         b = miss_k - a                                      # negative, missing
         n_k = onehot.sum(axis=0)[:, None]
@@ -145,22 +186,28 @@ def audit_leakage(
         with np.errstate(divide="ignore", invalid="ignore"):
             odds = np.where((num == 0) & (den == 0), 1.0, num / den)
         big = (informative_miss >= min_size) & (informative_pres >= min_size)
-        flagged = big & ((odds >= rules.missing_odds_ratio)
-                         | (odds <= 1.0 / rules.missing_odds_ratio))
+        ratio = self.rules.missing_odds_ratio
+        flagged = big & ((odds >= ratio) | (odds <= 1.0 / ratio))
         pos_miss = yf @ mf
         n_pos = float(yf.sum())
         for j in np.flatnonzero(flagged):
             rate_m = pos_miss[j] / n_miss[j]
             rate_p = (n_pos - pos_miss[j]) / (n - n_miss[j])
-            add(j, label, "missingness", odds[j],
-                f"missingness odds ratio {odds[j]:.3g} within cancer type (label rate "
-                f"{rate_m:.1%} where missing, n={int(n_miss[j])}, vs {rate_p:.1%} where "
-                f"present, n={int(n - n_miss[j])})")
-        # --- binary features, all at once: separation and values that imply the label
+            self.add(j, label, "missingness", odds[j],
+                     f"missingness odds ratio {odds[j]:.3g} within cancer type (label rate "
+                     f"{rate_m:.1%} where missing, n={int(n_miss[j])}, vs {rate_p:.1%} where "
+                     f"present, n={int(n - n_miss[j])})")
+
+    def _binary(self, label: str, y: np.ndarray, rows: np.ndarray, min_size: float) -> None:
+        """Binary features, all at once: values that imply the label, and separation."""
+        mf, of, _, _, n_miss, n1 = self._rows(rows)
+        yf, n = y.astype(np.float32), len(y)
+        prevalence, n_pos = float(y.mean()), float(yf.sum())
+        rules, binary = self.rules, self.m.binary
         n_present = n - n_miss
         pos1 = yf @ of
         n0 = n_present - n1
-        pos0 = (n_pos - pos_miss) - pos1
+        pos0 = (n_pos - yf @ mf) - pos1
         with np.errstate(divide="ignore", invalid="ignore"):
             tpr = pos1 / (pos1 + pos0)
             fpr = (n1 - pos1) / ((n1 - pos1) + (n0 - pos0))
@@ -170,18 +217,21 @@ def audit_leakage(
                 hit = binary & (count >= min_size) & (rate >= rules.implies_rate) & (
                     prevalence < rules.implies_prevalence)
                 for j in np.flatnonzero(hit):
-                    add(j, label, "implies", rate[j],
-                        f"value {value} carries the label in {rate[j]:.1%} of {int(count[j])} "
-                        f"rows (prevalence {prevalence:.1%})")
+                    self.add(j, label, "implies", rate[j],
+                             f"value {value} carries the label in {rate[j]:.1%} of "
+                             f"{int(count[j])} rows (prevalence {prevalence:.1%})")
         enough = binary & (n_present >= min_size) & (n1 > 0) & (n0 > 0)
         sep = enough & ((auc >= rules.separation_auroc) | (auc <= 1 - rules.separation_auroc))
         for j in np.flatnonzero(sep):
-            add(j, label, "separation", auc[j],
-                f"alone separates the label with AUROC {auc[j]:.3f} over {int(n_present[j])} "
-                "rows")
-        # --- categorical and continuous features, one by one (there are few)
-        for j in np.flatnonzero(~binary):
-            column = x[rows, j]
+            self.add(j, label, "separation", auc[j],
+                     f"alone separates the label with AUROC {auc[j]:.3f} over "
+                     f"{int(n_present[j])} rows")
+
+    def _others(self, label: str, y: np.ndarray, rows: np.ndarray, min_size: float) -> None:
+        """Categorical and continuous features, one by one (there are few)."""
+        rules, prevalence = self.rules, float(y.mean())
+        for j in np.flatnonzero(~self.m.binary):
+            column = self.m.x[rows, j]
             keep = ~np.isnan(column)
             if keep.sum() < min_size:
                 continue
@@ -189,21 +239,20 @@ def audit_leakage(
             if t.all() or not t.any():
                 continue
             score = v
-            if names[j] in categorical:
+            if self.m.names[j] in self.m.categorical:
                 levels, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
                 rate = np.bincount(inverse, weights=t, minlength=len(levels)) / counts
                 for lvl, cnt, r in zip(levels, counts, rate, strict=True):
                     if cnt >= min_size and r >= rules.implies_rate and \
                             prevalence < rules.implies_prevalence:
-                        add(j, label, "implies", r, f"level {int(lvl)} carries the label in "
-                            f"{r:.1%} of {int(cnt)} rows (prevalence {prevalence:.1%})")
+                        self.add(j, label, "implies", r, f"level {int(lvl)} carries the label "
+                                 f"in {r:.1%} of {int(cnt)} rows (prevalence {prevalence:.1%})")
                 score = rate[inverse]
             auc_j = _auroc(score, t)
             if auc_j >= rules.separation_auroc or auc_j <= 1 - rules.separation_auroc:
-                add(j, label, "separation", auc_j,
-                    f"alone separates the label with AUROC {auc_j:.3f} over {int(keep.sum())} "
-                    "rows")
-    return AuditReport(tuple(findings), int(len(features)), len(names), tuple(labels.columns))
+                self.add(j, label, "separation", auc_j,
+                         f"alone separates the label with AUROC {auc_j:.3f} over "
+                         f"{int(keep.sum())} rows")
 
 
 def _auroc(score: np.ndarray, truth: np.ndarray) -> float:

@@ -18,7 +18,6 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
-from ._treeshap import LeafShap, TreeShap
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
            "labels_from_samples"]
@@ -32,8 +31,6 @@ MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
 LABEL_PREFIX = "DMETS_DX_"
 _EPS = 1e-6
-_DIRECT_SHAP_ROWS = 2048  # above this, TreeShap's per-pattern evaluation is faster
-_LEAF_CHUNK = 256  # rows per LeafShap call: bounds the (rows, organs, markers) block
 
 
 def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -> pd.DataFrame:
@@ -239,7 +236,7 @@ class OrganotropismModel(BaseEstimator):
             raise ModelError(f"no label column for organ(s) {', '.join(missing)}")
         organs = list(self.organs)
         for cache in [k for k in self.__dict__ if k.endswith("_cache")]:
-            del self.__dict__[cache]  # column positions and compiled trees of an earlier fit
+            del self.__dict__[cache]  # column positions of an earlier fit
         self.feature_names_ = list(self.features) if self.features is not None else list(
             x.columns)
         self.categorical_ = [c for c in self.categorical if c in self.feature_names_]
@@ -375,21 +372,15 @@ class OrganotropismModel(BaseEstimator):
         return data
 
     def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
-        """Calibrated log-odds, (n, organs)."""
+        """Calibrated log-odds, (n, organs), from LightGBM (`_engine.ShapEngine` predicts
+        the same numbers from compiled trees)."""
         inputs = self.inputs(x)
-        n = len(inputs.data)
-        out = np.empty((n, len(self.organs_)))
-        # compiled trees only once compile_trees() (or a SHAP call on a few rows) built them
-        leaf = self.__dict__.get("_leafshap_cache", {}).get("engine")
-        if leaf is not None:
-            engine, position = leaf
-            raw_all = engine.predict_raw(inputs.data)
+        out = np.empty((len(inputs.data), len(self.organs_)))
         for j, organ in enumerate(self.organs_):
             fit = self.fits_[organ]
             raw = inputs.prior_logit[:, j]
             if fit.booster is not None:
-                raw = raw + (raw_all[:, position[organ]] if leaf is not None else
-                             fit.booster.predict(inputs.data, raw_score=True))
+                raw = raw + fit.booster.predict(inputs.data, raw_score=True)
             out[:, j] = fit.calibration[0] * raw + fit.calibration[1]
         return out
 
@@ -405,97 +396,8 @@ class OrganotropismModel(BaseEstimator):
         return pd.DataFrame(sigmoid(inputs.prior_logit), index=inputs.index,
                             columns=self.organs_)
 
-    def contributions(self, x: pd.DataFrame | ModelInputs, organ: str,
-                      groups: np.ndarray | None = None,
-                      n_groups: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Exact TreeSHAP contributions on the calibrated log-odds scale.
-
-        Returns (contributions (n, features), baseline (n,)): the baseline is the calibrated
-        prior log-odds plus the trees' expected value, so that
-        baseline + contributions.sum(1) == decision_function(x)[:, organ].
-        With `groups` (feature index -> column) the contributions come summed into
-        `n_groups` columns instead.
-        """
-        inputs = self.inputs(x)
-        j = self.organs_.index(organ)
-        fit = self.fits_[organ]
-        slope, intercept = fit.calibration
-        init = inputs.prior_logit[:, j]
-        n = len(inputs.data)
-        width = len(self.feature_names_) if groups is None else int(n_groups or 0)
-        if fit.booster is None:
-            return np.zeros((n, width)), slope * init + intercept
-        if n > _DIRECT_SHAP_ROWS:
-            contrib = self._explainer(organ).contributions(inputs.data, groups, n_groups,
-                                                           columns=inputs.columns())
-        elif self._leaf_shap() is not None:
-            return self.contributions_all(inputs, [organ], groups, n_groups)[organ]
-        else:  # paths too deep to compile: LightGBM's own pred_contrib
-            contrib = fit.booster.predict(inputs.data, pred_contrib=True)
-        if groups is not None and n <= _DIRECT_SHAP_ROWS:
-            grouped = np.empty((n, width + 1))
-            for i in range(n):
-                grouped[i, :-1] = np.bincount(groups, weights=contrib[i, :-1],
-                                              minlength=width)
-            grouped[:, -1] = contrib[:, -1]
-            contrib = grouped
-        return slope * contrib[:, :-1], slope * (init + contrib[:, -1]) + intercept
-
-    def contributions_all(self, x: pd.DataFrame | ModelInputs, organs: Sequence[str] | None = None,
-                          groups: np.ndarray | None = None, n_groups: int | None = None,
-                          ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """`contributions` of several organs, {organ: (contributions, baseline)}; for up
-        to 2048 rows all organs come from one compiled pass (`LeafShap`)."""
-        inputs = self.inputs(x)
-        organs = list(self.organs_ if organs is None else organs)
-        leaf = self._leaf_shap()
-        n = len(inputs.data)
-        if leaf is None or n > _DIRECT_SHAP_ROWS:
-            return {o: self.contributions(inputs, o, groups, n_groups) for o in organs}
-        engine, position = leaf
-        width = len(self.feature_names_) if groups is None else int(n_groups or 0)
-        selected = [position[o] for o in organs if o in position]
-        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        blocks = [engine.explain(inputs.data[i:i + _LEAF_CHUNK], groups,
-                                 width if groups is not None else None, selected)[1]
-                  for i in range(0, max(n, 1), _LEAF_CHUNK)]
-        contrib = np.concatenate(blocks) if blocks else np.zeros((0, engine.n_boosters, width + 1))
-        for organ in organs:
-            j = self.organs_.index(organ)
-            slope, intercept = self.fits_[organ].calibration
-            init = inputs.prior_logit[:, j]
-            if organ not in position:
-                out[organ] = (np.zeros((n, width)), slope * init + intercept)
-                continue
-            block = contrib[:n, position[organ]]
-            out[organ] = (slope * block[:, :-1], slope * (init + block[:, -1]) + intercept)
-        return out
-
-    def compile_trees(self) -> bool:
-        """Compile every booster into one `LeafShap` (about a second, once per model), after
-        which predictions walk the trees in compiled code, rows in parallel: ~2x faster
-        than LightGBM's predict on wide inputs, identical numbers. Returns False when the
-        trees are too deep to compile (LightGBM then predicts)."""
-        return self._leaf_shap() is not None
-
-    def _leaf_shap(self) -> tuple[LeafShap, dict[str, int]] | None:
-        """One LeafShap over every trained booster (None when the trees are too deep)."""
-        cache = self.__dict__.setdefault("_leafshap_cache", {})
-        if "engine" not in cache:
-            organs = [o for o in self.organs_ if self.fits_[o].booster is not None]
-            engine = LeafShap([self.fits_[o].booster for o in organs])
-            cache["engine"] = ((engine, {o: i for i, o in enumerate(organs)})
-                               if engine.supported else None)
-        return cache["engine"]
-
-    def _explainer(self, organ: str) -> TreeShap:
-        cache = self.__dict__.setdefault("_treeshap_cache", {})
-        if organ not in cache:
-            cache[organ] = TreeShap(self.fits_[organ].booster)
-        return cache[organ]
-
     def __getstate__(self) -> dict[str, object]:
-        # the SHAP caches hold C handles: rebuilt on demand, never pickled or cloned
+        # column caches are rebuilt on demand, never pickled or cloned
         state = super().__getstate__()
         return {k: v for k, v in state.items() if not k.endswith("_cache")}
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._cohort import Cohort
+from ._engine import ShapEngine
 from ._errors import OrganoPredictError
 from ._explain import Explainer, rank_drivers
 from ._loading import LoadedModel
@@ -88,19 +89,21 @@ def iter_chunks(cohort: Cohort, chunk_size: int) -> Iterator[Cohort]:
 
 
 def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
-                explain_k: int = 0, explainer: Explainer | None = None) -> pd.DataFrame:
+                explain_k: int = 0, explainer: Explainer | None = None,
+                engine: ShapEngine | None = None) -> pd.DataFrame:
     """The output table of one chunk: `ids` (SAMPLE_ID, PATIENT_ID, CANCER_TYPE), then
     `p_<ORGAN>`; with `explain_k` = K, for each organ and rank r = 1..K the r-th
     tumor-intrinsic marker by |SHAP| (`<ORGAN>_driver_<r>`), its contribution in log-odds
     (`<ORGAN>_shap_<r>`) and the ids of the documented mechanisms that apply to this patient
     (`<ORGAN>_mechanisms_<r>`, comma-separated; empty: no documented mechanism)."""
     model = loaded.model
+    engine = engine or (explainer.engine if explainer is not None else ShapEngine(model))
     inputs = model.inputs(features)
     out = ids.reset_index(drop=True).copy()
-    proba = sigmoid(model.decision_function(inputs))
+    proba = sigmoid(engine.decision_function(inputs))
     columns: dict[str, object] = {f"p_{o}": proba[:, j] for j, o in enumerate(model.organs_)}
     if explain_k > 0 and len(features) > 0:
-        explainer = explainer or Explainer(model, loaded.builder)
+        explainer = explainer or Explainer(model, loaded.builder, engine=engine)
         columns.update(_drivers(explainer, inputs, features, explain_k))
     return pd.concat([out, pd.DataFrame(columns)], axis=1)
 
@@ -268,9 +271,10 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
     tmp = _partial_path(out)
     write, close = _writer(tmp, fmt)
     model, builder = loaded.model, loaded.builder
+    engine = ShapEngine(model)  # one per run: compiled once, shared by every chunk
     if scorer is None and len(cohort.samples) > _COMPILE_ABOVE:
-        model.compile_trees()  # pays for itself within the first chunk
-    explainer = Explainer(model, builder) if explain_k > 0 else None
+        engine.compile()  # pays for itself within the first chunk
+    explainer = Explainer(model, builder, engine=engine) if explain_k > 0 else None
     n = len(cohort.samples)
     sums = np.zeros(len(model.organs_))
     n_chunks = 0
@@ -294,8 +298,8 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
                 "PATIENT_ID": chunk.samples["PATIENT_ID"].astype(str).to_numpy(),
                 "CANCER_TYPE": _cancer_type(chunk),
             })
-            table = (score_frame(loaded, features, ids, explain_k, explainer) if scorer is None
-                     else scorer(features, ids))
+            table = (score_frame(loaded, features, ids, explain_k, explainer, engine)
+                     if scorer is None else scorer(features, ids))
             sums += table[[f"p_{o}" for o in model.organs_]].to_numpy().sum(0)
             write(table)
             n_chunks += 1

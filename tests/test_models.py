@@ -59,17 +59,6 @@ def test_inputs_keep_the_built_values_for_explanations() -> None:
     assert plain.as_built is plain.data  # nothing read differently: no second copy
 
 
-def test_refit_forgets_the_compiled_trees_of_the_earlier_fit() -> None:
-    x, y, _ = _panel_era_cohort(n=2000)
-    model = _model().fit(x, y)
-    assert model.compile_trees()
-    model.decision_function(x)
-    fewer = [c for c in x.columns if c not in GENES[:10]]
-    model.set_params(features=fewer).fit(x, y)
-    fresh = _model(features=fewer).fit(x, y)
-    np.testing.assert_array_equal(model.decision_function(x), fresh.decision_function(x))
-
-
 def test_unknown_column_in_the_policy_is_ignored_not_fatal() -> None:
     x, y, _ = _panel_era_cohort(n=800)
     model = _model(unprofiled_as_absent=[*GENES, "mut_NOT_A_FEATURE"]).fit(x, y)

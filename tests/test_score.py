@@ -167,17 +167,6 @@ def test_cli_score_prints_the_summary(loaded, tmp_path, capsys) -> None:
     assert len(pd.read_csv(out, sep="\t")) == 23539
 
 
-def test_compiled_trees_predict_what_lightgbm_predicts(loaded, small) -> None:
-    model = loaded.model
-    inputs = model.inputs(loaded.builder.transform(small))
-    expected = np.column_stack([  # LightGBM's own predict, calibrated, organ by organ
-        model.fits_[o].calibration[0] * (inputs.prior_logit[:, j] + model.fits_[o].booster
-                                         .predict(inputs.data, raw_score=True))
-        + model.fits_[o].calibration[1] for j, o in enumerate(model.organs_)])
-    assert model.compile_trees()
-    np.testing.assert_allclose(model.decision_function(inputs), expected, rtol=0, atol=1e-12)
-
-
 def test_reader_and_feature_warnings_print_as_plain_lines(loaded, tiny_study, tmp_path,
                                                            capsys) -> None:
     """An undefined panel used to reach the user as Python's warning form, pointing into

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._archive import safe_extract
-from ._cohort import study_root
 from ._errors import CohortError, DownloadError
+from ._study import study_root
 
 DATAHUB_URL = "https://cbioportal-datahub.s3.amazonaws.com/{study_id}.tar.gz"
 _CHUNK = 1 << 16

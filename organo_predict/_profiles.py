@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ._cohort import GENE_SYMBOL_PATTERN, Cohort
+from ._cohort import Cohort
 from ._errors import OrganoPredictError
+from ._readers import GENE_SYMBOL_PATTERN
 from ._recipes import Recipes, load_recipes
 
 __all__ = ["CopyNumber", "Fusion", "Mutation", "PatientProfile", "ProfileError",

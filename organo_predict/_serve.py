@@ -35,10 +35,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._cohort import reference_panels
 from ._explain import Explainer
 from ._loading import LoadedModel
 from ._profiles import PatientProfile, ProfileError, check_panels, cohort_from_profiles
+from ._study import reference_panels
 
 __all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "create_app",
            "run_server"]

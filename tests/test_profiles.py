@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from organo_predict._cohort import reference_panels
 from organo_predict._profiles import (
     PatientProfile,
     ProfileError,
@@ -14,6 +13,7 @@ from organo_predict._profiles import (
     profiles_from_cohort,
 )
 from organo_predict._recipes import load_recipes
+from organo_predict._study import reference_panels
 
 
 def test_profiles_of_real_patients_give_the_studys_own_features(msk_features) -> None:

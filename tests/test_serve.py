@@ -19,11 +19,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from organo_predict._cohort import reference_panels
 from organo_predict._explain import Explainer
 from organo_predict._loading import LoadedModel
 from organo_predict._profiles import PatientProfile, cohort_from_profiles
 from organo_predict._serve import create_app
+from organo_predict._study import reference_panels
 
 # no 5xx, and every answer is one the schema declares: status, content type, headers, body
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

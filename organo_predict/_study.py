@@ -1,0 +1,139 @@
+"""Where a study's files are: its root folder, its meta files, the data files they name
+(confined to the study: a study never makes the tool read, or quote, a file outside itself),
+and the gene panels it or the package defines."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from ._errors import CohortError, excerpt
+from ._tables import decode_utf8, read_bytes, resolve_data_file
+
+__all__ = ["MetaFile", "check_inside", "data_file", "meta_files", "parse_meta",
+           "read_gene_panel", "reference_panels", "study_panels", "study_root"]
+
+Meta = dict[str, tuple[str, int]]  # key -> (value, line)
+MetaFile = tuple[Path, Meta]
+
+_CLINICAL_KINDS = {"PATIENT_ATTRIBUTES": "patients", "SAMPLE_ATTRIBUTES": "samples",
+                   "MIXED_ATTRIBUTES": "samples"}
+_GENOMIC_KINDS = {"MUTATION_EXTENDED": "mutations", "COPY_NUMBER_ALTERATION": "cna",
+                  "STRUCTURAL_VARIANT": "sv", "FUSION": "sv",
+                  "GENE_PANEL_MATRIX": "panel_matrix"}
+
+
+def parse_meta(path: Path) -> dict[str, tuple[str, int]]:
+    """`key: value` lines of a meta file, each with its 1-based line number."""
+    out: dict[str, tuple[str, int]] = {}
+    text = decode_utf8(read_bytes(path), path.name)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        key, sep, value = raw.partition(":")
+        if not sep:
+            raise CohortError(f"expected 'key: value', found {excerpt(raw)}", file=path.name,
+                              line=number)
+        out[key.strip()] = (value.strip(), number)
+    return out
+
+
+def data_file(meta_path: Path, meta: dict[str, tuple[str, int]], root: Path) -> Path:
+    """The data file a meta file names, which must resolve (symlinks too) inside `root`:
+    a study never makes the tool read, or quote, a file outside itself."""
+    if "data_filename" not in meta:
+        raise CohortError("meta file has no 'data_filename'", file=meta_path.name)
+    filename, line = meta["data_filename"]
+    where = {"file": meta_path.name, "line": line, "column": "data_filename"}
+    if Path(filename).is_absolute() or ".." in Path(filename).parts:
+        raise CohortError(f"data file {excerpt(filename)} is outside the study folder; refused "
+                          "(name a file inside it, relative to the meta file)", **where)
+    found = resolve_data_file(meta_path.parent, filename)
+    if found is None:
+        raise CohortError(f"data file {excerpt(filename)} named here does not exist (nor "
+                          f"{excerpt(filename + '.gz')})", **where)
+    check_inside(root, found, meta_path.name, line)
+    return found
+
+
+def check_inside(root: Path, path: Path, named_in: str, line: int | None = None) -> None:
+    """CohortError unless `path`, symlinks resolved, lies inside the study folder `root`."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise CohortError(f"{path.name} links outside the study folder; refused",
+                          file=named_in, line=line,
+                          column="data_filename" if line is not None else None)
+
+
+def study_root(path: Path) -> Path:
+    """The folder holding the meta files: `path` itself or one of its immediate
+    sub-folders (a downloaded archive's top folder), never anything deeper."""
+    if any(path.glob("meta_*.txt")):
+        return path
+    candidates = sorted(p for p in path.iterdir() if p.is_dir() and any(p.glob("meta_*.txt")))
+    if not candidates:
+        raise CohortError("no meta_*.txt file here or in an immediate sub-folder: not a "
+                          "cBioPortal study folder", file=str(path))
+    if len(candidates) > 1:
+        raise CohortError(f"{len(candidates)} sub-folders hold a study "
+                          f"({', '.join(p.name for p in candidates[:5])}): name one",
+                          file=str(path))
+    return candidates[0]
+
+
+
+
+def meta_files(root: Path) -> dict[str, MetaFile]:
+    """The study's meta files by what they describe ("study", "patients", "samples",
+    "mutations", "cna" (discrete only), "sv", "panel_matrix"): the first of each kind, in
+    file-name order. A study without sample attributes is refused."""
+    metas: dict[str, MetaFile] = {}
+    for meta_path in sorted(root.glob("meta_*.txt")):
+        check_inside(root, meta_path, meta_path.name)
+        meta = parse_meta(meta_path)
+        kind = meta.get("genetic_alteration_type", ("", 0))[0].upper()
+        datatype = meta.get("datatype", ("", 0))[0].upper()
+        key = (_CLINICAL_KINDS.get(datatype) if kind == "CLINICAL"
+               else _GENOMIC_KINDS.get(kind))
+        if kind == "COPY_NUMBER_ALTERATION" and datatype != "DISCRETE":
+            key = None
+        if meta_path.name == "meta_study.txt":
+            key = "study"
+        if key is not None and key not in metas:
+            metas[key] = (meta_path, meta)
+    if "samples" not in metas:
+        raise CohortError("missing meta file for the clinical sample data "
+                          "(meta_clinical_sample.txt with datatype: SAMPLE_ATTRIBUTES)",
+                          file=str(root))
+    return metas
+
+
+def read_gene_panel(path: Path) -> tuple[str, frozenset[str]]:
+    """One cBioPortal gene panel file: (stable_id, genes)."""
+    meta = parse_meta(path)
+    for key in ("stable_id", "gene_list"):
+        if key not in meta:
+            raise CohortError(f"gene panel file has no {key!r}", file=path.name)
+    return meta["stable_id"][0], frozenset(g for g in meta["gene_list"][0].split("\t") if g)
+
+
+def reference_panels() -> dict[str, frozenset[str]]:
+    """Gene lists shipped with the package (MSK-IMPACT 341/410/468)."""
+    folder = resources.files("organo_predict.datasets") / "msk_met_2021" / "gene_panels"
+    panels: dict[str, frozenset[str]] = {}
+    with resources.as_file(folder) as local:
+        for path in sorted(Path(local).glob("*.txt")):
+            panel_id, genes = read_gene_panel(path)
+            panels[panel_id] = genes
+    return panels
+
+
+def study_panels(root: Path) -> dict[str, frozenset[str]]:
+    panels: dict[str, frozenset[str]] = {}
+    files = list(root.glob("data_gene_panel_*.txt")) + list(root.glob("gene_panels/*.txt"))
+    for path in sorted(files):
+        if path.name.startswith("data_gene_panel_matrix"):
+            continue
+        check_inside(root, path, path.name)
+        panel_id, genes = read_gene_panel(path)
+        panels[panel_id] = genes
+    return panels

@@ -14,13 +14,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from organo_predict._asgi import BodyLimit
 from organo_predict._profiles import PatientProfile
-from organo_predict._serve import MAX_BODY_BYTES, _BodyLimit
+from organo_predict._serve import MAX_BODY_BYTES
 
 BODY = Path(os.environ["ORGANO_PREDICT_FLOOR_BODY"]).read_bytes()
 
 app = FastAPI()
-app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
 
 @app.get("/health")

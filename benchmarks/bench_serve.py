@@ -35,10 +35,11 @@ import httpx
 import numpy as np
 from _common import cohort
 
+from organo_predict._asgi import json_response
 from organo_predict._features import categories_to_strings
 from organo_predict._loading import DEFAULT_MODEL_URI, load_model
 from organo_predict._profiles import PatientProfile, profiles_from_cohort
-from organo_predict._serve import Predictor, _json
+from organo_predict._serve import Predictor
 
 LUA = """
 local bodies = {}
@@ -180,7 +181,7 @@ def main() -> None:
     if not args.skip_floor:
         first = PatientProfile.model_validate_json(ours_file.read_text().splitlines()[0])
         floor_body = tmp / "floor.json"
-        floor_body.write_bytes(_json(Predictor(loaded).predict([first])[0]).body)
+        floor_body.write_bytes(json_response(Predictor(loaded).predict([first])[0]).body)
         port = free_port()
         results["floor: same stack, no model"] = measure(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from ._cohort import Cohort, load_source
+from ._concordance import Concordance, concordance
 from ._config import ExperimentConfig, leakage_policy
 from ._errors import UnknownGeneWarning
 from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
-from ._explain import Concordance, Explainer, concordance
+from ._explain import Explainer
 from ._features import CONTEXT_FEATURES, FeatureBuilder
 from ._leakage import AuditReport, audit_leakage
 from ._models import OrganotropismModel, labels_from_samples

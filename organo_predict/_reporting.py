@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._concordance import Concordance
 from ._evaluation import OrganMetrics
-from ._explain import Concordance, Explainer
+from ._explain import Explainer
 
 __all__ = ["REPORT_FILES", "atomic_write", "json_default", "organ_rows", "report_markdown",
            "site_dict", "write_figures", "write_reports", "write_shap_figures"]
@@ -171,6 +172,13 @@ def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
                        marker_shap: dict[str, np.ndarray], main: list[str],
                        agreement: Concordance) -> None:
     """Beeswarm of marker SHAP per main organ, and the marker x organ concordance heatmap."""
+    _write_beeswarm(report_dir, explainer, x, marker_shap, main)
+    _write_concordance_heatmap(report_dir, agreement)
+
+
+def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
+                    marker_shap: dict[str, np.ndarray], main: list[str]) -> None:
+    """shap_beeswarm.png: the 12 strongest markers of each main organ."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -210,6 +218,15 @@ def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
     fig.tight_layout()
     fig.savefig(report_dir / "shap_beeswarm.png", dpi=70)
     plt.close(fig)
+
+
+def _write_concordance_heatmap(report_dir: Path, agreement: Concordance) -> None:
+    """concordance_heatmap.png: marker x organ, the SHAP difference in the documented
+    direction, with each entry's verdict."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     rows = sorted({(e.marker, e.cancer_types or ("-",)) for e in agreement.entries},
                   key=lambda r: r[0])

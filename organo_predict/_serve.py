@@ -20,21 +20,25 @@ it, malformed JSON is a 400; HEAD is answered wherever GET is.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._asgi import (
+    AccessLog,
+    BodyLimit,
+    HeadAsGet,
+    MicroBatcher,
+    json_response,
+    refuse_unknown_query,
+)
 from ._explain import Explainer
 from ._loading import LoadedModel
 from ._profiles import PatientProfile, ProfileError, check_panels, cohort_from_profiles
@@ -44,14 +48,11 @@ __all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "cr
            "run_server"]
 
 log = logging.getLogger("organo_predict.serve")
-access_log = logging.getLogger("organo_predict.access")
 
 MODEL_ENV = "ORGANO_PREDICT_SERVE_MODEL"  # how `serve --workers N` tells each worker the model
 ACCESS_LOG_ENV = "ORGANO_PREDICT_SERVE_ACCESS_LOG"  # ... and whether to log each request
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
-_MICRO_BATCH_ROWS = 256
-_GATHER_TURNS = 3  # event-loop turns a batch waits for requests already received to join
 
 
 class BatchRequest(BaseModel):
@@ -76,161 +77,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
                                             "unknown; `loc` names it"},
 }
 _QUERY_ERRORS = {422: _ERRORS[422]}
-
-
-class _AccessLog:
-    """One line per request: method, path (never the query string), status, milliseconds.
-    No client address: uvicorn's own access log, which has both, is switched off."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status = time.perf_counter(), 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            access_log.info("%s %s %d %.1f ms", scope["method"], scope["path"], status,
-                            (time.perf_counter() - started) * 1000)
-
-
-class _HeadAsGet:
-    """HEAD answered wherever GET is: the GET response's status and headers, no body."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-
-        async def headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
-
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
-
-
-async def _no_unknown_query(request: Request) -> None:
-    """422 for a query parameter the route does not declare (a typo must not be ignored)."""
-    route = request.scope.get("route")
-    declared = ({q.alias for q in route.dependant.query_params}
-                if isinstance(route, APIRoute) else set())
-    unknown = [name for name in request.query_params if name not in declared]
-    if unknown:
-        raise RequestValidationError([{
-            "loc": ("query", name), "type": "extra_forbidden",
-            "msg": "unknown query parameter" + (f"; this route takes {', '.join(sorted(declared))}"
-                                                if declared else "; this route takes none")}
-            for name in unknown])
-
-
-class _BodyLimit:
-    """413 for a body over `limit` bytes, declared or streamed, before the app parses it.
-
-    The body is read here (up to the limit) and replayed to the app: a chunked upload
-    without Content-Length cannot get past the limit either."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(self.limit)(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await _too_large(self.limit)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
-
-
-class _MicroBatcher:
-    """Queue profiles from concurrent requests; score each queue-full in one call."""
-
-    def __init__(self, compute: Callable[[list[PatientProfile], int], list[dict]]) -> None:
-        self._compute = compute
-        self._queue: list[tuple[list[PatientProfile], int, asyncio.Future]] = []
-        self._draining: asyncio.Task | None = None
-
-    async def submit(self, profiles: list[PatientProfile], top_k: int) -> list[dict]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
-        self._queue.append((profiles, top_k, future))
-        if self._draining is None or self._draining.done():
-            self._draining = loop.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            for _ in range(_GATHER_TURNS):  # answers go out; requests already read join
-                await asyncio.sleep(0)
-            batch, rows = [], 0
-            while self._queue and (not batch or rows + len(self._queue[0][0])
-                                   <= _MICRO_BATCH_ROWS):
-                entry = self._queue.pop(0)
-                batch.append(entry)
-                rows += len(entry[0])
-            profiles = [p for entry in batch for p in entry[0]]
-            top_k = max(entry[1] for entry in batch)
-            try:
-                results = self._compute(profiles, top_k)
-            except Exception as exc:  # delivered to each waiting request, answered as a 500
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            start = 0
-            for entry_profiles, k, future in batch:
-                part = results[start:start + len(entry_profiles)]
-                start += len(entry_profiles)
-                if not future.done():
-                    future.set_result([_truncate(r, k) for r in part] if k < top_k else part)
-
-
-def _truncate(result: dict, top_k: int) -> dict:
-    organs = [{**o, "drivers_up": o["drivers_up"][:top_k],
-               "drivers_down": o["drivers_down"][:top_k]} for o in result["organs"]]
-    return {**result, "organs": organs}
 
 
 class Predictor:
@@ -297,20 +143,16 @@ class Predictor:
         }
 
 
+def _fewer_drivers(result: dict, top_k: int) -> dict:
+    """One answer with at most `top_k` drivers each way per organ."""
+    organs = [{**o, "drivers_up": o["drivers_up"][:top_k],
+               "drivers_down": o["drivers_down"][:top_k]} for o in result["organs"]]
+    return {**result, "organs": organs}
+
+
 def _prevalence(from_metadata: object, fitted: object) -> dict[str, float]:
     source = fitted if isinstance(fitted, dict) else from_metadata
     return {str(k): float(v) for k, v in source.items()} if isinstance(source, dict) else {}
-
-
-def _json(content: object, status: int = 200) -> Response:
-    """Compact JSON; a NaN or infinity anywhere fails (allow_nan=False) and answers 500."""
-    return Response(json.dumps(content, allow_nan=False, separators=(",", ":"),
-                               default=_unserialisable),
-                    status_code=status, media_type="application/json")
-
-
-def _unserialisable(value: object) -> object:
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _validation_body(errors: Sequence[dict]) -> dict[str, object]:
@@ -342,7 +184,8 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     compiling the SHAP kernel and filling caches; `log_requests` writes the access log
     (method, path, status, time) to the `organo_predict.access` logger."""
     predictor = Predictor(loaded)
-    batcher = _MicroBatcher(lambda profiles, top_k: predictor.predict(profiles, top_k))
+    batcher = MicroBatcher(lambda profiles, k: predictor.predict(profiles, k),  # late-bound
+                           _fewer_drivers)
     if warm_up:
         predictor.predict([PatientProfile(cancer_type="warm-up")])
     page = (resources.files("organo_predict.serving") / "index.html").read_text("utf-8")
@@ -354,33 +197,44 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
                   description="Where will a cancer spread, and why: per-organ probabilities "
                               "of metastasis from tumor genomics, with SHAP drivers tied to "
                               "documented mechanisms.",
-                  dependencies=[Depends(_no_unknown_query)])
-    app.add_middleware(_BodyLimit, limit=max_body_bytes)
-    app.add_middleware(_HeadAsGet)
+                  dependencies=[Depends(refuse_unknown_query)])
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(HeadAsGet)
     if log_requests:
-        app.add_middleware(_AccessLog)
+        app.add_middleware(AccessLog)
     _with_panel_enum(app, sorted(predictor.panels))
     app.state.predictor = predictor
     app.state.loaded = loaded
 
+    _add_error_handlers(app)
+    _add_routes(app, predictor, batcher, page, examples, metadata)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """400 for malformed JSON, 422 naming the field, 500 without a stack trace."""
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return _json({"detail": "the body is not valid JSON"}, 400)
-        return _json(_validation_body(errors), 422)
+            return json_response({"detail": "the body is not valid JSON"}, 400)
+        return json_response(_validation_body(errors), 422)
 
     @app.exception_handler(ProfileError)
     async def _unusable(request: Request, exc: ProfileError) -> Response:
-        return _json({"detail": [{"loc": list(exc.loc), "msg": str(exc),
+        return json_response({"detail": [{"loc": list(exc.loc), "msg": str(exc),
                                   "type": "value_error"}]}, 422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("internal error on %s %s: %s", request.method, request.url.path,
                   type(exc).__name__)
-        return _json({"detail": "internal error"}, 500)
+        return json_response({"detail": "internal error"}, 500)
 
+
+def _add_routes(app: FastAPI, predictor: Predictor, batcher: MicroBatcher[PatientProfile],
+                page: str, examples: object, metadata: dict[str, object]) -> None:
+    """The page, /examples, /health, /metadata, /predict and /predict/batch."""
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:
         return HTMLResponse(page)
@@ -388,16 +242,16 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     @app.get("/examples", summary="Example patient profiles for the page",
              responses=_QUERY_ERRORS)
     async def example_profiles() -> Response:
-        return _json(examples)
+        return json_response(examples)
 
     @app.get("/health", summary="Liveness and the model's identity", responses=_QUERY_ERRORS)
     async def health() -> Response:
-        return _json({"status": "ok", "model": metadata["model"]})
+        return json_response({"status": "ok", "model": metadata["model"]})
 
     @app.get("/metadata", summary="Model, organs, knowledge base and training cohort",
              responses=_QUERY_ERRORS)
     async def get_metadata() -> Response:
-        return _json(metadata)
+        return json_response(metadata)
 
     @app.post("/predict", summary="One patient: per-organ probability, baseline, drivers",
               response_model=PredictionOut, responses=_ERRORS)
@@ -405,16 +259,14 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
                       top_drivers: Annotated[int, Query(ge=0, le=10)] = 3) -> Response:
         predictor.check([profile], ("body",))
         results = await batcher.submit([profile], top_drivers)
-        return _json(results[0])
+        return json_response(results[0])
 
     @app.post("/predict/batch", summary="Up to 1,000 patients",
               response_model=BatchOut, responses=_ERRORS)
     async def predict_batch(request: BatchRequest) -> Response:
         predictor.check(request.patients, ("body", "patients"))
         results = await batcher.submit(list(request.patients), request.top_drivers)
-        return _json({"results": results})
-
-    return app
+        return json_response({"results": results})
 
 
 # --------------------------------------------------------------------------- response docs

@@ -26,7 +26,8 @@ from ._config import ExperimentConfig, leakage_policy
 from ._errors import UnknownGeneWarning
 from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
 from ._explain import Explainer
-from ._features import CONTEXT_FEATURES, FeatureBuilder
+from ._feature_names import CONTEXT_FEATURES
+from ._features import FeatureBuilder
 from ._leakage import AuditReport, audit_leakage
 from ._models import OrganotropismModel, labels_from_samples
 from ._recipes import load_recipes

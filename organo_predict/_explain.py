@@ -19,13 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ._engine import ShapEngine
-from ._features import (
-    CATEGORICAL_FEATURES,
-    CONTEXT_FEATURES,
-    FeatureBuilder,
-    feature_groups,
-    marker_of,
-)
+from ._feature_names import CATEGORICAL_FEATURES, CONTEXT_FEATURES, feature_groups, marker_of
+from ._features import FeatureBuilder
 from ._models import ModelInputs, OrganotropismModel, sigmoid
 from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
 

@@ -16,33 +16,22 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cohort import Cohort
 from ._errors import CohortWarning, FeatureError, LeakageError, excerpt
+from ._feature_names import (
+    ALTERATION_PREFIXES,
+    CATEGORICAL_FEATURES,
+    CONTEXT_FEATURES,
+    GENE_PREFIXES,
+    categories_from_strings,
+    categories_to_strings,
+    feature_groups,
+    marker_of,
+)
+from ._maf import MafIndex, lookup
 from ._recipes import Recipes, load_recipes
 from ._tables import isin
 
-__all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "marker_of"]
-
-CATEGORICAL_FEATURES = ("cancer_type", "subtype", "primary_site")
-CONTEXT_FEATURES = ("cancer_type", "subtype", "primary_site", "sex", "age")
-_GENE_PREFIXES = ("mut_", "trunc_", "missense_", "amp_", "del_", "sv_")
-_ALTERATION_PREFIXES = (*_GENE_PREFIXES, "hotspot_", "path_")
-
-
-def marker_of(feature: str) -> str:
-    """The marker a feature belongs to: `mut_EGFR`, `amp_EGFR`, `hotspot_EGFR_L858R` -> EGFR;
-    `path_PI3K` -> `PI3K pathway`; `status_HR` -> `HR status`; others are their own marker."""
-    for prefix in _GENE_PREFIXES:
-        if feature.startswith(prefix):
-            return feature[len(prefix):]
-    if feature.startswith("hotspot_"):
-        return feature[len("hotspot_"):].rsplit("_", 1)[0]
-    if feature.startswith("path_"):
-        return f"{feature[len('path_'):]} pathway"
-    if feature.startswith("status_"):
-        return f"{feature[len('status_'):]} status"
-    if feature.startswith("extra_"):
-        return feature[len("extra_"):]
-    return feature
-
+__all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "categories_from_strings",
+           "categories_to_strings", "feature_groups", "marker_of"]
 
 def _first_column(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None:
     for name in names:
@@ -129,7 +118,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         core = set(recipes.core_genes)
         keep = []
         for name, column in full.items():
-            if name.startswith(_GENE_PREFIXES + ("hotspot_",)):
+            if name.startswith(GENE_PREFIXES + ("hotspot_",)):
                 carriers = int(np.nansum(column))
                 if carriers == 0 or (carriers < self.min_carriers and marker_of(name) not in core):
                     continue
@@ -182,7 +171,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         """Columns that flag an alteration (mutation, class, hotspot, copy number, fusion,
         pathway), where NaN means "not profiled on this sample's panel" rather than absent."""
         check_is_fitted(self, "feature_names_")
-        return [f for f in self.feature_names_ if f.startswith(_ALTERATION_PREFIXES)]
+        return [f for f in self.feature_names_ if f.startswith(ALTERATION_PREFIXES)]
 
     def unseen(self, cohort: Cohort) -> dict[str, int]:
         """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""
@@ -243,139 +232,142 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         return membership[codes]
 
     def _build(self, cohort: Cohort, recipes: Recipes) -> dict[str, np.ndarray]:
-        """Every candidate feature column by name (float32, one value per sample)."""
-        samples = cohort.samples.index
-        n = len(samples)
+        """Every candidate feature column by name (float32, one value per sample), in the
+        order of the steps below (the fitted feature order follows it)."""
         cols: dict[str, np.ndarray] = {}
         genes = self.genes_
-        gene_index = self._index("genes_")
         position: dict[str, int] = self._cached(  # scalar lookups: a dict
             ("position",), lambda: {gene: j for j, gene in enumerate(genes)})
+        maf = MafIndex.of(cohort, self._index("genes_"), position, recipes)
+        mut, on_panel, base = self._mutations(cohort, maf, cols)
+        self._mutation_classes(maf, base, recipes, cols)
+        self._hotspots(maf, base, recipes, cols)
+        amp, dele = self._copy_number(cohort, cols)
+        sv = self._structural_variants(cohort, cols)
+        if self.include_pathways:
+            self._pathways(recipes, mut, amp, dele, sv, cols)
+        self._clinical(cohort, recipes, mut, on_panel, cols)
+        return cols
 
-        # --- mutations
-        maf = cohort.mutations
-        # every string column is factorized first and only its few distinct values are
-        # looked up: per-row string work on millions of MAF rows is what costs
-        s_idx = _lookup(maf["SAMPLE_ID"], samples)
-        in_cohort = s_idx >= 0
-        if not in_cohort.all():
-            maf, s_idx = maf.loc[in_cohort], s_idx[in_cohort]
-        g_idx = _lookup(maf["Hugo_Symbol"], gene_index)
-        vc_codes, vc_levels = pd.factorize(maf["Variant_Classification"])
-
-        class_masks: dict[frozenset[str], np.ndarray] = {}
-
-        def in_classes(classes: frozenset[str]) -> np.ndarray:
-            # membership over the few distinct classes, then broadcast (isin on every string
-            # row is what made this slow); each recipe's class set is computed once
-            if classes not in class_masks:
-                class_masks[classes] = np.append(
-                    np.isin(np.asarray(vc_levels, dtype=object), list(classes)), False)[vc_codes]
-            return class_masks[classes]
-
-        counts = ~in_classes(recipes.not_protein_altering)
-        for gene, allowed in recipes.noncoding_exceptions.items():
-            if gene in position:
-                counts |= (g_idx == position[gene]) & in_classes(allowed)
+    def _mutations(self, cohort: Cohort, maf: MafIndex, cols: dict[str, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`mut_<GENE>`: 1 mutated (a protein-altering class), 0 on the panel, NaN off it.
+        Returns the (samples x genes) block, the panel mask and the 0/NaN base."""
+        samples = cohort.samples.index
         measured = ("mutations" in cohort.profiles or not cohort.profiles)
         on_panel = (self._panel_mask(cohort, samples, "genes_", "mutations") if measured
-                    else np.zeros((n, len(genes)), dtype=bool))
+                    else np.zeros((len(samples), len(self.genes_)), dtype=bool))
         base = np.where(on_panel, np.float32(0), np.float32(np.nan)).astype(np.float32)
         mut = base.copy()
-        ok = counts & (g_idx >= 0)
-        mut[s_idx[ok], g_idx[ok]] = 1.0
+        mut[maf.sample[maf.ok], maf.gene[maf.ok]] = 1.0
         cols.update(zip(self._names("mut_", "genes_"), mut.T, strict=True))
+        return mut, on_panel, base
 
-        # --- truncating vs missense in tumor suppressors (class known only)
-        hotspot_genes = [position[h.gene] for h in recipes.hotspots if h.gene in position]
-        protein = np.full(len(maf), "", dtype=object)  # read for hotspot genes' rows only
-        with_hotspots = np.flatnonzero(np.isin(g_idx, hotspot_genes))
-        protein[with_hotspots] = (maf["HGVSp_Short"].iloc[with_hotspots].astype("string")
-                                  .fillna("").str.removeprefix("p.").to_numpy(dtype=object))
-        known = in_classes(recipes.known_classes)
+    def _mutation_classes(self, maf: MafIndex, base: np.ndarray, recipes: Recipes,
+                          cols: dict[str, np.ndarray]) -> None:
+        """`trunc_` / `missense_` of tumor suppressors, where the variant class is known."""
+        known = maf.in_classes(recipes.known_classes)
         for gene in recipes.tumor_suppressors:
-            j = position.get(gene, -1)
+            j = maf.position.get(gene, -1)
             if j < 0:
                 continue
-            rows = ok & (g_idx == j)
+            rows = maf.ok & (maf.gene == j)
             for label, classes in (("trunc", recipes.truncating), ("missense", recipes.missense)):
                 column = base[:, j].copy()
                 unknown_rows = rows & ~known
-                column[s_idx[unknown_rows]] = np.nan
-                hit = rows & in_classes(classes)
-                column[s_idx[hit]] = 1.0
+                column[maf.sample[unknown_rows]] = np.nan
+                hit = rows & maf.in_classes(classes)
+                column[maf.sample[hit]] = 1.0
                 cols[f"{label}_{gene}"] = column
 
-        # --- hotspots (protein change known only)
+    def _hotspots(self, maf: MafIndex, base: np.ndarray, recipes: Recipes,
+                  cols: dict[str, np.ndarray]) -> None:
+        """`hotspot_<GENE>_<NAME>`, where the protein change is known."""
+        protein = maf.protein_changes(recipes)
         for hs in recipes.hotspots:
-            j = position.get(hs.gene, -1)
+            j = maf.position.get(hs.gene, -1)
             if j < 0:
                 continue
-            rows = ok & (g_idx == j)
+            rows = maf.ok & (maf.gene == j)
             column = base[:, j].copy()
             no_change = rows & (protein == "")
-            column[s_idx[no_change]] = np.nan
+            column[maf.sample[no_change]] = np.nan
             matches = np.fromiter((bool(hs.pattern.search(p)) for p in protein[rows]), bool,
                                   count=int(rows.sum()))
-            column[s_idx[rows][matches]] = 1.0
+            column[maf.sample[rows][matches]] = 1.0
             cols[hs.feature] = column
 
-        # --- copy number
+    def _copy_number(self, cohort: Cohort, cols: dict[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """`amp_` and `del_` per copy-number gene (NaN where not profiled)."""
+        n = len(cohort.samples)
         amp = dele = np.full((n, 0), np.nan, dtype=np.float32)
-        if self.cna_genes_:
-            if cohort.cna is not None:
-                cna = cohort.cna.reindex(index=samples, columns=self.cna_genes_).to_numpy(
-                    dtype=np.float32, na_value=np.nan, copy=True)
-                cna[~self._panel_mask(cohort, samples, "cna_genes_", "cna")] = np.nan
-            else:
-                cna = np.full((n, len(self.cna_genes_)), np.nan, dtype=np.float32)
-            missing = np.isnan(cna)
-            amp = np.where(missing, np.nan, (cna >= 2).astype(np.float32)).astype(np.float32)
-            dele = np.where(missing, np.nan, (cna <= -2).astype(np.float32)).astype(np.float32)
-            for amp_name, del_name, amp_column, del_column in zip(
-                    self._names("amp_", "cna_genes_"), self._names("del_", "cna_genes_"),
-                    amp.T, dele.T, strict=True):  # gene by gene: the fitted column order
-                cols[amp_name] = amp_column
-                cols[del_name] = del_column
+        if not self.cna_genes_:
+            return amp, dele
+        samples = cohort.samples.index
+        if cohort.cna is not None:
+            cna = cohort.cna.reindex(index=samples, columns=self.cna_genes_).to_numpy(
+                dtype=np.float32, na_value=np.nan, copy=True)
+            cna[~self._panel_mask(cohort, samples, "cna_genes_", "cna")] = np.nan
+        else:
+            cna = np.full((n, len(self.cna_genes_)), np.nan, dtype=np.float32)
+        missing = np.isnan(cna)
+        amp = np.where(missing, np.nan, (cna >= 2).astype(np.float32)).astype(np.float32)
+        dele = np.where(missing, np.nan, (cna <= -2).astype(np.float32)).astype(np.float32)
+        for amp_name, del_name, amp_column, del_column in zip(
+                self._names("amp_", "cna_genes_"), self._names("del_", "cna_genes_"),
+                amp.T, dele.T, strict=True):  # gene by gene: the fitted column order
+            cols[amp_name] = amp_column
+            cols[del_name] = del_column
+        return amp, dele
 
-        # --- structural variants / fusions
-        sv_base = np.full((n, 0), np.nan, dtype=np.float32)
-        if self.include_sv and self.sv_genes_:
+    def _structural_variants(self, cohort: Cohort, cols: dict[str, np.ndarray]) -> np.ndarray:
+        """`sv_<GENE>`: the gene in a structural variant or fusion, on either side."""
+        n = len(cohort.samples)
+        if not (self.include_sv and self.sv_genes_):
+            return np.full((n, 0), np.nan, dtype=np.float32)
+        samples = cohort.samples.index
+        if "sv" in cohort.profiles:
+            sv = np.where(self._panel_mask(cohort, samples, "sv_genes_", "sv"),
+                          np.float32(0), np.float32(np.nan)).astype(np.float32)
             sv_index = self._index("sv_genes_")
-            if "sv" in cohort.profiles:
-                sv_base = np.where(self._panel_mask(cohort, samples, "sv_genes_", "sv"),
-                                   np.float32(0), np.float32(np.nan)).astype(np.float32)
-                events = cohort.structural_variants
-                for site in ("Site1_Hugo_Symbol", "Site2_Hugo_Symbol"):
-                    si = samples.get_indexer(events["SAMPLE_ID"])
-                    gi = sv_index.get_indexer(events[site].astype(object))
-                    good = (si >= 0) & (gi >= 0)
-                    sv_base[si[good], gi[good]] = 1.0
-            else:
-                sv_base = np.full((n, len(self.sv_genes_)), np.nan, dtype=np.float32)
-            cols.update(zip(self._names("sv_", "sv_genes_"), sv_base.T, strict=True))
+            events = cohort.structural_variants
+            for site in ("Site1_Hugo_Symbol", "Site2_Hugo_Symbol"):
+                si = samples.get_indexer(events["SAMPLE_ID"])
+                gi = sv_index.get_indexer(events[site].astype(object))
+                good = (si >= 0) & (gi >= 0)
+                sv[si[good], gi[good]] = 1.0
+        else:
+            sv = np.full((n, len(self.sv_genes_)), np.nan, dtype=np.float32)
+        cols.update(zip(self._names("sv_", "sv_genes_"), sv.T, strict=True))
+        return sv
 
-        # --- pathways: altered if any member is (mutated, amplified oncogene, deleted
-        # tumor suppressor, rearranged); profiled if any member's mutation or copy number is
-        if self.include_pathways:
-            for gene_set in recipes.gene_sets:
-                m, a, d, v = self._cached(("gene_set", gene_set), lambda gs=gene_set: (
-                    self._positions("genes_", gs.genes),
-                    self._positions("cna_genes_", gs.oncogenes),
-                    self._positions("cna_genes_", gs.tumor_suppressors),
-                    self._positions("sv_genes_", gs.genes) if sv_base.shape[1] else
-                    np.zeros(0, dtype=np.int64)))
-                blocks = (mut[:, m], amp[:, a], dele[:, d])
-                altered = np.zeros(n, dtype=bool)
-                profiled = np.zeros(n, dtype=bool)
-                for block in (*blocks, sv_base[:, v]):
-                    altered |= (block == 1).any(axis=1)
-                for block in blocks:
-                    profiled |= (~np.isnan(block)).any(axis=1)
-                path = np.where(altered, 1.0, np.where(profiled, 0.0, np.nan))
-                cols[f"path_{gene_set.name}"] = path.astype(np.float32)
+    def _pathways(self, recipes: Recipes, mut: np.ndarray, amp: np.ndarray,
+                  dele: np.ndarray, sv: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        """`path_<SET>`: altered if any member is (mutated, amplified oncogene, deleted tumor
+        suppressor, rearranged); profiled if any member's mutation or copy number is."""
+        n = len(mut)
+        for gene_set in recipes.gene_sets:
+            m, a, d, v = self._cached(("gene_set", gene_set), lambda gs=gene_set: (
+                self._positions("genes_", gs.genes),
+                self._positions("cna_genes_", gs.oncogenes),
+                self._positions("cna_genes_", gs.tumor_suppressors),
+                self._positions("sv_genes_", gs.genes) if sv.shape[1] else
+                np.zeros(0, dtype=np.int64)))
+            blocks = (mut[:, m], amp[:, a], dele[:, d])
+            altered = np.zeros(n, dtype=bool)
+            profiled = np.zeros(n, dtype=bool)
+            for block in (*blocks, sv[:, v]):
+                altered |= (block == 1).any(axis=1)
+            for block in blocks:
+                profiled |= (~np.isnan(block)).any(axis=1)
+            path = np.where(altered, 1.0, np.where(profiled, 0.0, np.nan))
+            cols[f"path_{gene_set.name}"] = path.astype(np.float32)
 
-        # --- receptor status, whole-tumor summaries, clinical context
+    def _clinical(self, cohort: Cohort, recipes: Recipes, mut: np.ndarray,
+                  on_panel: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        """Receptor status, whole-tumor summaries and the clinical context."""
+        n = len(cohort.samples)
         cancer_type = cohort.clinical(recipes.cancer_type_columns)
         for receptor in recipes.receptors:
             cols[f"status_{receptor.name}"] = self._receptor(cohort, receptor, cancer_type)
@@ -398,7 +390,6 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         for column in self.extra_clinical:
             values = cohort.clinical([column])
             cols[f"extra_{column}"] = pd.to_numeric(values, errors="coerce").to_numpy(np.float32)
-        return cols
 
     def _positions(self, vocabulary: str, genes: Sequence[str]) -> np.ndarray:
         """Columns of `genes` within a fitted gene list (genes not in it are skipped)."""
@@ -410,7 +401,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         value."""
         levels = self._cached(("levels", name),
                               lambda: pd.Index(self.categories_[name], dtype=object))
-        codes = _lookup(values, levels)
+        codes = lookup(values, levels)
         return np.where(codes >= 0, codes, np.nan).astype(np.float32)
 
     @staticmethod
@@ -440,13 +431,6 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             return np.where(mb > 0, np.nansum(mut, axis=1) / mb, np.nan).astype(np.float32)
 
 
-def _lookup(values: pd.Series, index: pd.Index) -> np.ndarray:
-    """Position of each value in `index` (-1 if absent or missing), via the distinct values."""
-    codes, uniques = pd.factorize(values)
-    positions = np.append(index.get_indexer(pd.Index(uniques, dtype=object)), -1)
-    return positions[codes]
-
-
 def _assemble(columns: Mapping[str, np.ndarray], names: Sequence[str],
               index: pd.Index) -> pd.DataFrame:
     """The named columns (NaN where absent) as a float32 frame backed by one C-ordered
@@ -465,38 +449,3 @@ def _frequent_levels(values: pd.Series, min_count: int) -> list[str]:
     return sorted(counts.index[counts >= min_count])
 
 
-def feature_groups(feature_names: Sequence[str]) -> Mapping[str, list[str]]:
-    """Features grouped by marker (see `marker_of`), in first-seen order."""
-    groups: dict[str, list[str]] = {}
-    for name in feature_names:
-        groups.setdefault(marker_of(name), []).append(name)
-    return groups
-
-
-def categories_to_strings(x: pd.DataFrame, builder: FeatureBuilder) -> pd.DataFrame:
-    """Feature frame with `cancer_type`/`subtype` codes replaced by their names (for MLflow
-    input examples, Spark and HTTP clients: strings survive every schema, codes do not)."""
-    out = x.copy()
-    for name in CATEGORICAL_FEATURES:
-        if name in out.columns:
-            levels = np.asarray(builder.categories_[name] + [""], dtype=object)
-            codes = out[name].to_numpy()
-            idx = np.where(np.isnan(codes), len(levels) - 1, np.nan_to_num(codes)).astype(int)
-            out[name] = levels[idx]
-    return out
-
-
-def categories_from_strings(frame: pd.DataFrame, builder: FeatureBuilder) -> pd.DataFrame:
-    """The inverse of `categories_to_strings`, tolerant of unseen names (-> NaN) and of
-    missing feature columns (-> NaN); returns float32 in the fitted column order."""
-    out = {}
-    for name in builder.feature_names_:
-        if name not in frame.columns:
-            out[name] = np.full(len(frame), np.nan, dtype=np.float32)
-        elif name in CATEGORICAL_FEATURES:
-            codes = pd.Index(builder.categories_[name]).get_indexer(
-                frame[name].astype(object).where(frame[name].notna(), None))
-            out[name] = np.where(codes >= 0, codes, np.nan).astype(np.float32)
-        else:
-            out[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32)
-    return pd.DataFrame(out, index=frame.index)

@@ -20,7 +20,7 @@ class OrganotropismPyfunc(PythonModel):
         self.builder, self.model, self.metadata = load_bundle(context.artifacts["bundle"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from organo_predict._features import categories_from_strings
+        from organo_predict._feature_names import categories_from_strings
 
         features = categories_from_strings(pd.DataFrame(model_input), self.builder)
         proba = self.model.predict_proba(features)

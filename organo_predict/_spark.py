@@ -17,7 +17,8 @@ import sys
 import pandas as pd
 
 from ._errors import ModelError
-from ._features import FeatureBuilder, categories_to_strings
+from ._feature_names import categories_to_strings
+from ._features import FeatureBuilder
 from ._loading import is_mlflow_uri
 
 __all__ = ["SparkScorer"]

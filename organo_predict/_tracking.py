@@ -14,7 +14,8 @@ import pandas as pd
 from ._cohort import Cohort
 from ._config import ExperimentConfig, leakage_policy, shipped_leakage_policy
 from ._evaluation import OrganMetrics
-from ._features import FeatureBuilder, categories_to_strings
+from ._feature_names import categories_to_strings
+from ._features import FeatureBuilder
 from ._leakage import AuditReport
 from ._models import OrganotropismModel
 from ._reporting import REPORT_FILES
@@ -91,7 +92,7 @@ def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.Da
     from mlflow.models import infer_signature
 
     from ._bundle import save_bundle
-    from ._features import categories_from_strings
+    from ._feature_names import categories_from_strings
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = save_bundle(builder, model, Path(tmp) / "bundle", metadata=metadata)

@@ -1,0 +1,81 @@
+"""What features are called, and what they mean to a reader: the marker a feature belongs
+to (`mut_EGFR`, `amp_EGFR`, `hotspot_EGFR_L858R` -> EGFR), the clinical context kept apart
+from tumor-intrinsic markers, and categorical codes as the names clients send."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ALTERATION_PREFIXES", "CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "GENE_PREFIXES",
+           "categories_from_strings", "categories_to_strings", "feature_groups", "marker_of"]
+
+
+class FittedCategories(Protocol):
+    """What the conversions need of a fitted FeatureBuilder."""
+
+    categories_: dict[str, list[str]]
+    feature_names_: list[str]
+
+
+CATEGORICAL_FEATURES = ("cancer_type", "subtype", "primary_site")
+CONTEXT_FEATURES = ("cancer_type", "subtype", "primary_site", "sex", "age")
+GENE_PREFIXES = ("mut_", "trunc_", "missense_", "amp_", "del_", "sv_")
+ALTERATION_PREFIXES = (*GENE_PREFIXES, "hotspot_", "path_")
+
+
+def marker_of(feature: str) -> str:
+    """The marker a feature belongs to: `mut_EGFR`, `amp_EGFR`, `hotspot_EGFR_L858R` -> EGFR;
+    `path_PI3K` -> `PI3K pathway`; `status_HR` -> `HR status`; others are their own marker."""
+    for prefix in GENE_PREFIXES:
+        if feature.startswith(prefix):
+            return feature[len(prefix):]
+    if feature.startswith("hotspot_"):
+        return feature[len("hotspot_"):].rsplit("_", 1)[0]
+    if feature.startswith("path_"):
+        return f"{feature[len('path_'):]} pathway"
+    if feature.startswith("status_"):
+        return f"{feature[len('status_'):]} status"
+    if feature.startswith("extra_"):
+        return feature[len("extra_"):]
+    return feature
+
+
+def feature_groups(feature_names: Sequence[str]) -> Mapping[str, list[str]]:
+    """Features grouped by marker (see `marker_of`), in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for name in feature_names:
+        groups.setdefault(marker_of(name), []).append(name)
+    return groups
+
+
+def categories_to_strings(x: pd.DataFrame, builder: FittedCategories) -> pd.DataFrame:
+    """Feature frame with `cancer_type`/`subtype` codes replaced by their names (for MLflow
+    input examples, Spark and HTTP clients: strings survive every schema, codes do not)."""
+    out = x.copy()
+    for name in CATEGORICAL_FEATURES:
+        if name in out.columns:
+            levels = np.asarray(builder.categories_[name] + [""], dtype=object)
+            codes = out[name].to_numpy()
+            idx = np.where(np.isnan(codes), len(levels) - 1, np.nan_to_num(codes)).astype(int)
+            out[name] = levels[idx]
+    return out
+
+
+def categories_from_strings(frame: pd.DataFrame, builder: FittedCategories) -> pd.DataFrame:
+    """The inverse of `categories_to_strings`, tolerant of unseen names (-> NaN) and of
+    missing feature columns (-> NaN); returns float32 in the fitted column order."""
+    out = {}
+    for name in builder.feature_names_:
+        if name not in frame.columns:
+            out[name] = np.full(len(frame), np.nan, dtype=np.float32)
+        elif name in CATEGORICAL_FEATURES:
+            codes = pd.Index(builder.categories_[name]).get_indexer(
+                frame[name].astype(object).where(frame[name].notna(), None))
+            out[name] = np.where(codes >= 0, codes, np.nan).astype(np.float32)
+        else:
+            out[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32)
+    return pd.DataFrame(out, index=frame.index)

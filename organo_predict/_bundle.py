@@ -15,7 +15,8 @@ import numpy as np
 
 from ._errors import ModelError
 from ._features import FeatureBuilder
-from ._models import OrganFit, OrganotropismModel, SubtypePrior
+from ._models import OrganFit, OrganotropismModel
+from ._prior import SubtypePrior
 
 __all__ = ["load_bundle", "save_bundle"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from ._models import fit_logistic_on_logit, logit
+from ._prior import fit_logistic_on_logit, logit
 
 __all__ = ["OrganMetrics", "auroc", "bootstrap_auroc", "cv_splits", "evaluate_organ"]
 

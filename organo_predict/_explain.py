@@ -21,7 +21,8 @@ import pandas as pd
 from ._engine import ShapEngine
 from ._feature_names import CATEGORICAL_FEATURES, CONTEXT_FEATURES, feature_groups, marker_of
 from ._features import FeatureBuilder
-from ._models import ModelInputs, OrganotropismModel, sigmoid
+from ._models import ModelInputs, OrganotropismModel
+from ._prior import sigmoid
 from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
 
 __all__ = ["Driver", "DriverRule", "Explainer", "MechanismMatch", "OrganExplanation",

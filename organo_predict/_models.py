@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
+from ._prior import SubtypePrior, fit_logistic_on_logit, logit, sigmoid
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
            "labels_from_samples"]
@@ -30,7 +31,6 @@ ORGANS: tuple[str, ...] = (
 MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
 LABEL_PREFIX = "DMETS_DX_"
-_EPS = 1e-6
 
 
 def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -> pd.DataFrame:
@@ -45,65 +45,6 @@ def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -
     return pd.DataFrame(out, index=samples.index)
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-class SubtypePrior(BaseEstimator):
-    """Organ rates by subtype, shrunk to the cancer-type rate, shrunk to the overall rate.
-
-    rate(subtype) = (positives + k * rate(type)) / (n + k); unknown levels fall back a tier.
-    """
-
-    def __init__(self, strength: float = 20.0) -> None:
-        self.strength = strength
-
-    def fit(self, cancer_type: np.ndarray, subtype: np.ndarray, y: np.ndarray) -> SubtypePrior:
-        """`cancer_type`, `subtype`: codes (NaN unknown); `y`: (n, organs) 0/1 with NaN."""
-        y = np.asarray(y, dtype=np.float64)
-        known = ~np.isnan(y)
-        yk = np.where(known, y, 0.0)
-        self.global_ = yk.sum(0) / np.maximum(known.sum(0), 1)
-        k = self.strength
-        self.type_rates_: dict[float, np.ndarray] = {}
-        for code in np.unique(cancer_type[~np.isnan(cancer_type)]):
-            rows = cancer_type == code
-            self.type_rates_[float(code)] = (yk[rows].sum(0) + k * self.global_) / (
-                known[rows].sum(0) + k)
-        self.subtype_rates_: dict[tuple[float, float], np.ndarray] = {}
-        pairs = pd.DataFrame({"t": cancer_type, "s": subtype}).dropna().drop_duplicates()
-        for t, s in pairs.itertuples(index=False):
-            rows = (cancer_type == t) & (subtype == s)
-            parent = self.type_rates_[float(t)]
-            self.subtype_rates_[(float(t), float(s))] = (yk[rows].sum(0) + k * parent) / (
-                known[rows].sum(0) + k)
-        return self
-
-    def _rate(self, t: float, s: float) -> np.ndarray:
-        """Subtype rate, else cancer-type rate, else the overall rate (unknown levels)."""
-        if (t, s) in self.subtype_rates_:
-            return self.subtype_rates_[(t, s)]
-        return self.type_rates_.get(t, self.global_)
-
-    def predict(self, cancer_type: np.ndarray, subtype: np.ndarray) -> np.ndarray:
-        """(n, organs) prior probabilities."""
-        check_is_fitted(self, "global_")
-        out = np.tile(self.global_, (len(cancer_type), 1))
-        if len(cancer_type) <= 16:  # a few patients: dictionary lookups beat a groupby
-            for i, (t, s) in enumerate(zip(cancer_type, subtype, strict=True)):
-                out[i] = self._rate(float(t), float(s))
-            return out
-        keys = pd.DataFrame({"t": cancer_type, "s": subtype})
-        for (t, s), idx in keys.groupby(["t", "s"], dropna=False).indices.items():
-            out[idx] = self._rate(float(t), float(s))
-        return out
-
-
 @dataclass
 class OrganFit:
     """One organ's fitted pieces."""
@@ -114,6 +55,17 @@ class OrganFit:
     n_positives: int
     best_iteration: int
     status: str  # "trained" or why not
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The training matrix as the trees read it, the prior's log-odds, and the training and
+    validation rows of a fit."""
+
+    data: np.ndarray
+    init: np.ndarray
+    train: np.ndarray
+    valid: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -228,80 +180,98 @@ class OrganotropismModel(BaseEstimator):
 
     def fit(self, x: pd.DataFrame, y: pd.DataFrame) -> OrganotropismModel:
         """Fit the prior and one booster per organ on features `x` and 0/1 labels `y`."""
+        self._check_fit_inputs(x, y)
+        for cache in [k for k in self.__dict__ if k.endswith("_cache")]:
+            del self.__dict__[cache]  # column positions of an earlier fit
+        self.feature_names_ = list(self.features) if self.features is not None else list(
+            x.columns)
+        self.categorical_ = [c for c in self.categorical if c in self.feature_names_]
+        self.organs_ = list(self.organs)
+        yv = y[self.organs_].to_numpy(np.float64)
+        ct = x["cancer_type"].to_numpy(np.float64)
+        self.prior_ = SubtypePrior(self.prior_strength).fit(ct, x["subtype"].to_numpy(np.float64),
+                                                            yv)
+        self.train_prevalence_ = dict(zip(self.organs_, np.nanmean(yv, axis=0).tolist(),
+                                          strict=True))
+        tr, va = self._validation_split(ct)
+        self.summary_medians_ = _type_medians(x, [c for c in self.missing_as_type_median
+                                                  if c in self.feature_names_])
+        data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
+        rows = _Rows(data, self._prior_logit(x), tr, va)
+        shared = self._shared_datasets(rows)
+        self.fits_: dict[str, OrganFit] = {}
+        for j, organ in enumerate(self.organs_):
+            self.fits_[organ] = self._fit_organ(organ, yv[:, j], j, rows, shared)
+        return self
+
+    def _check_fit_inputs(self, x: pd.DataFrame, y: pd.DataFrame) -> None:
         for needed in ("cancer_type", "subtype"):
             if needed not in x.columns:
                 raise ModelError(f"feature column {needed!r} is required by the prior")
         missing = [o for o in self.organs if o not in y.columns]
         if missing:
             raise ModelError(f"no label column for organ(s) {', '.join(missing)}")
-        organs = list(self.organs)
-        for cache in [k for k in self.__dict__ if k.endswith("_cache")]:
-            del self.__dict__[cache]  # column positions of an earlier fit
-        self.feature_names_ = list(self.features) if self.features is not None else list(
-            x.columns)
-        self.categorical_ = [c for c in self.categorical if c in self.feature_names_]
-        self.organs_ = organs
-        yv = y[organs].to_numpy(np.float64)
-        ct = x["cancer_type"].to_numpy(np.float64)
-        self.prior_ = SubtypePrior(self.prior_strength).fit(ct, x["subtype"].to_numpy(np.float64),
-                                                            yv)
-        self.train_prevalence_ = dict(zip(organs, np.nanmean(yv, axis=0).tolist(), strict=True))
-        strat = np.nan_to_num(ct, nan=-1).astype(int)
+
+    def _validation_split(self, cancer_type: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation rows (early stopping, Platt), stratified by cancer type
+        (types with a single row pooled)."""
+        strat = np.nan_to_num(cancer_type, nan=-1).astype(int)
         counts = pd.Series(strat).value_counts()
         strat = np.where(pd.Series(strat).map(counts).to_numpy() < 2, -2, strat)
         split = StratifiedShuffleSplit(1, test_size=self.valid_fraction,
                                        random_state=self.random_state)
-        tr, va = next(split.split(np.zeros(len(x)), strat))
-        self.summary_medians_ = _type_medians(x, [c for c in self.missing_as_type_median
-                                                  if c in self.feature_names_])
-        data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
-        init = self._prior_logit(x)
+        return next(split.split(np.zeros(len(cancer_type)), strat))
+
+    def _shared_datasets(self, rows: _Rows) -> tuple[lgb.Dataset, lgb.Dataset]:
+        """LightGBM's binned training and validation sets, built once for every organ whose
+        labels are all known (only labels and init scores change between organs)."""
         params = self._lgb_params()
-        train_set = lgb.Dataset(data[tr], label=np.zeros(len(tr)),
+        train_set = lgb.Dataset(rows.data[rows.train], label=np.zeros(len(rows.train)),
                                 feature_name=self.feature_names_,
                                 categorical_feature=self.categorical_, params=params,
                                 free_raw_data=False).construct()
-        valid_set = lgb.Dataset(data[va], label=np.zeros(len(va)), reference=train_set,
-                                feature_name=self.feature_names_,
+        valid_set = lgb.Dataset(rows.data[rows.valid], label=np.zeros(len(rows.valid)),
+                                reference=train_set, feature_name=self.feature_names_,
                                 categorical_feature=self.categorical_, params=params,
                                 free_raw_data=False).construct()
-        self.fits_: dict[str, OrganFit] = {}
-        for j, organ in enumerate(organs):
-            lab_tr, lab_va = yv[tr, j], yv[va, j]
-            keep_tr, keep_va = ~np.isnan(lab_tr), ~np.isnan(lab_va)
-            n_pos = int(np.nansum(yv[:, j]))
-            if n_pos < self.min_positives or np.nansum(lab_va) < 5:
-                self.fits_[organ] = OrganFit(organ, None, (1.0, 0.0), n_pos, 0,
-                                             f"not trained: {n_pos} positives < "
-                                             f"{self.min_positives}")
-                continue
-            if keep_tr.all() and keep_va.all():
-                dtr, dva = train_set, valid_set
-                dtr.set_label(lab_tr)
-                dtr.set_init_score(init[tr, j])
-                dva.set_label(lab_va)
-                dva.set_init_score(init[va, j])
-            else:  # rows with an unknown flag for this organ: a dataset of its own
-                dtr = lgb.Dataset(data[tr][keep_tr], label=lab_tr[keep_tr],
-                                  init_score=init[tr, j][keep_tr],
-                                  feature_name=self.feature_names_,
-                                  categorical_feature=self.categorical_, params=params)
-                dva = lgb.Dataset(data[va][keep_va], label=lab_va[keep_va],
-                                  init_score=init[va, j][keep_va], reference=dtr, params=params,
-                                  feature_name=self.feature_names_,
-                                  categorical_feature=self.categorical_)
-            booster = lgb.train(params, dtr, num_boost_round=self.n_estimators,
-                                valid_sets=[dva],
-                                callbacks=[lgb.early_stopping(self.early_stopping_rounds,
-                                                              verbose=False)])
-            best = max(int(booster.best_iteration or 0), 1)
-            raw_va = init[va, j][keep_va] + booster.predict(data[va][keep_va],
-                                                            num_iteration=best, raw_score=True)
-            slope, intercept = _platt(raw_va, lab_va[keep_va])
-            booster = _truncate(booster, best)
-            self.fits_[organ] = OrganFit(organ, booster, (slope, intercept), n_pos, best,
-                                         "trained")
-        return self
+        return train_set, valid_set
+
+    def _fit_organ(self, organ: str, labels: np.ndarray, j: int, rows: _Rows,
+                   shared: tuple[lgb.Dataset, lgb.Dataset]) -> OrganFit:
+        """One organ's booster over the prior (early-stopped), Platt-calibrated on the
+        validation rows; or why it is not trained."""
+        tr, va = rows.train, rows.valid
+        lab_tr, lab_va = labels[tr], labels[va]
+        keep_tr, keep_va = ~np.isnan(lab_tr), ~np.isnan(lab_va)
+        n_pos = int(np.nansum(labels))
+        if n_pos < self.min_positives or np.nansum(lab_va) < 5:
+            return OrganFit(organ, None, (1.0, 0.0), n_pos, 0,
+                            f"not trained: {n_pos} positives < {self.min_positives}")
+        params = self._lgb_params()
+        init = rows.init[:, j]
+        if keep_tr.all() and keep_va.all():
+            dtr, dva = shared
+            dtr.set_label(lab_tr)
+            dtr.set_init_score(init[tr])
+            dva.set_label(lab_va)
+            dva.set_init_score(init[va])
+        else:  # rows with an unknown flag for this organ: a dataset of its own
+            dtr = lgb.Dataset(rows.data[tr][keep_tr], label=lab_tr[keep_tr],
+                              init_score=init[tr][keep_tr], feature_name=self.feature_names_,
+                              categorical_feature=self.categorical_, params=params)
+            dva = lgb.Dataset(rows.data[va][keep_va], label=lab_va[keep_va],
+                              init_score=init[va][keep_va], reference=dtr, params=params,
+                              feature_name=self.feature_names_,
+                              categorical_feature=self.categorical_)
+        booster = lgb.train(params, dtr, num_boost_round=self.n_estimators, valid_sets=[dva],
+                            callbacks=[lgb.early_stopping(self.early_stopping_rounds,
+                                                          verbose=False)])
+        best = max(int(booster.best_iteration or 0), 1)
+        raw_va = init[va][keep_va] + booster.predict(rows.data[va][keep_va],
+                                                     num_iteration=best, raw_score=True)
+        slope, intercept = _platt(raw_va, lab_va[keep_va])
+        return OrganFit(organ, _truncate(booster, best), (slope, intercept), n_pos, best,
+                        "trained")
 
     def inputs(self, x: pd.DataFrame | ModelInputs) -> ModelInputs:
         """Convert a feature frame once (idempotent on `ModelInputs`)."""
@@ -430,21 +400,3 @@ def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:
 def _platt(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Platt scaling on the log-odds `score`, lightly ridged toward the identity."""
     return fit_logistic_on_logit(score, y, ridge=1e-3)
-
-
-def fit_logistic_on_logit(score: np.ndarray, y: np.ndarray, ridge: float = 0.0,
-                          iters: int = 50) -> tuple[float, float]:
-    """Slope and intercept of the logistic regression of y on `score` (Newton); `ridge`
-    pulls the slope toward 1. Used for Platt calibration and the calibration slope."""
-    a, b = 1.0, 0.0
-    for _ in range(iters):
-        p = sigmoid(a * score + b)
-        w = p * (1 - p) + 1e-9
-        grad = np.array([np.sum((p - y) * score) + ridge * (a - 1), np.sum(p - y)])
-        hess = np.array([[np.sum(w * score * score) + ridge, np.sum(w * score)],
-                         [np.sum(w * score), np.sum(w)]])
-        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a), float(b)

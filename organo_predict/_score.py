@@ -27,7 +27,8 @@ from ._engine import ShapEngine
 from ._errors import OrganoPredictError
 from ._explain import Explainer, rank_drivers
 from ._loading import LoadedModel
-from ._models import ModelInputs, sigmoid
+from ._models import ModelInputs
+from ._prior import sigmoid
 
 __all__ = ["ChunkScorer", "ScoreSummary", "check_output", "iter_chunks", "output_format",
            "score_cohort", "score_frame"]

@@ -1,0 +1,91 @@
+"""The cancer-type prior and the logistic arithmetic the models share: logit and sigmoid,
+organ rates by subtype shrunk to the cancer type and the overall rate, and the logistic fit
+on log-odds behind Platt calibration and the calibration slope."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["SubtypePrior", "fit_logistic_on_logit", "logit", "sigmoid"]
+
+_EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class SubtypePrior(BaseEstimator):
+    """Organ rates by subtype, shrunk to the cancer-type rate, shrunk to the overall rate.
+
+    rate(subtype) = (positives + k * rate(type)) / (n + k); unknown levels fall back a tier.
+    """
+
+    def __init__(self, strength: float = 20.0) -> None:
+        self.strength = strength
+
+    def fit(self, cancer_type: np.ndarray, subtype: np.ndarray, y: np.ndarray) -> SubtypePrior:
+        """`cancer_type`, `subtype`: codes (NaN unknown); `y`: (n, organs) 0/1 with NaN."""
+        y = np.asarray(y, dtype=np.float64)
+        known = ~np.isnan(y)
+        yk = np.where(known, y, 0.0)
+        self.global_ = yk.sum(0) / np.maximum(known.sum(0), 1)
+        k = self.strength
+        self.type_rates_: dict[float, np.ndarray] = {}
+        for code in np.unique(cancer_type[~np.isnan(cancer_type)]):
+            rows = cancer_type == code
+            self.type_rates_[float(code)] = (yk[rows].sum(0) + k * self.global_) / (
+                known[rows].sum(0) + k)
+        self.subtype_rates_: dict[tuple[float, float], np.ndarray] = {}
+        pairs = pd.DataFrame({"t": cancer_type, "s": subtype}).dropna().drop_duplicates()
+        for t, s in pairs.itertuples(index=False):
+            rows = (cancer_type == t) & (subtype == s)
+            parent = self.type_rates_[float(t)]
+            self.subtype_rates_[(float(t), float(s))] = (yk[rows].sum(0) + k * parent) / (
+                known[rows].sum(0) + k)
+        return self
+
+    def _rate(self, t: float, s: float) -> np.ndarray:
+        """Subtype rate, else cancer-type rate, else the overall rate (unknown levels)."""
+        if (t, s) in self.subtype_rates_:
+            return self.subtype_rates_[(t, s)]
+        return self.type_rates_.get(t, self.global_)
+
+    def predict(self, cancer_type: np.ndarray, subtype: np.ndarray) -> np.ndarray:
+        """(n, organs) prior probabilities."""
+        check_is_fitted(self, "global_")
+        out = np.tile(self.global_, (len(cancer_type), 1))
+        if len(cancer_type) <= 16:  # a few patients: dictionary lookups beat a groupby
+            for i, (t, s) in enumerate(zip(cancer_type, subtype, strict=True)):
+                out[i] = self._rate(float(t), float(s))
+            return out
+        keys = pd.DataFrame({"t": cancer_type, "s": subtype})
+        for (t, s), idx in keys.groupby(["t", "s"], dropna=False).indices.items():
+            out[idx] = self._rate(float(t), float(s))
+        return out
+
+
+def fit_logistic_on_logit(score: np.ndarray, y: np.ndarray, ridge: float = 0.0,
+                          iters: int = 50) -> tuple[float, float]:
+    """Slope and intercept of the logistic regression of y on `score` (Newton); `ridge`
+    pulls the slope toward 1. Used for Platt calibration and the calibration slope."""
+    a, b = 1.0, 0.0
+    for _ in range(iters):
+        p = sigmoid(a * score + b)
+        w = p * (1 - p) + 1e-9
+        grad = np.array([np.sum((p - y) * score) + ridge * (a - 1), np.sum(p - y)])
+        hess = np.array([[np.sum(w * score * score) + ridge, np.sum(w * score)],
+                         [np.sum(w * score), np.sum(w)]])
+        step = np.linalg.solve(hess + 1e-9 * np.eye(2), grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(a), float(b)

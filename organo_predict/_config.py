@@ -51,34 +51,15 @@ def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default
 
 def load_config(path: str | Path | None = None) -> ExperimentConfig:
     """Read an experiment TOML (default: the shipped experiments/default.toml)."""
-    if path is None:
-        text = (resources.files("organo_predict.experiments") / "default.toml").read_text()
-        where = "experiments/default.toml"
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    known = {"name", "description", "cohort", "features", "leakage", "model", "evaluation",
-             "mlflow"}
-    unknown = set(data) - known
+    data, where = _read(path)
+    unknown = set(data) - {"name", "description", "cohort", "features", "leakage", "model",
+                           "evaluation", "mlflow"}
     if unknown:
         raise ConfigError(f"{where}: unknown section or key {sorted(unknown)[0]!r}")
-    cohort = _get(data, "cohort", dict, {}, where)
-    features = _get(data, "features", dict, {}, where)
-    leakage = _get(data, "leakage", dict, {}, where)
-    model = _get(data, "model", dict, {}, where)
-    evaluation = _get(data, "evaluation", dict, {}, where)
-    tracking = _get(data, "mlflow", dict, {}, where)
-    population = _get(cohort, "population", str, "metastatic", f"{where} [cohort]")
-    if population not in POPULATIONS:
-        raise ConfigError(f"{where} [cohort]: population must be one of {POPULATIONS}, got "
-                          f"{population!r}")
+    cohort, features, leakage, model, evaluation, tracking = (
+        _get(data, name, dict, {}, where)
+        for name in ("cohort", "features", "leakage", "model", "evaluation", "mlflow"))
+    population = _choice(cohort, "population", POPULATIONS, "metastatic", f"{where} [cohort]")
     organs = tuple(_get(model, "organs", list, list(ORGANS), f"{where} [model]"))
     bad = [o for o in organs if o not in ORGANS]
     if bad:
@@ -86,20 +67,8 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
     on_refusal = _get(leakage, "on_refusal", str, "error", f"{where} [leakage]")
     if on_refusal not in ("error", "drop"):
         raise ConfigError(f"{where} [leakage]: on_refusal must be 'error' or 'drop'")
-    unprofiled = _get(leakage, "unprofiled", str, load_recipes().leakage.unprofiled_read_as,
-                      f"{where} [leakage]")
-    if unprofiled not in UNPROFILED_POLICIES:
-        raise ConfigError(f"{where} [leakage]: unprofiled must be one of {UNPROFILED_POLICIES}, "
-                          f"got {unprofiled!r}")
-    lgbm = {k: v for k, v in model.items() if k != "organs"}
-    from ._models import OrganotropismModel
-
-    valid = set(OrganotropismModel().get_params()) - {"organs", "features", "categorical",
-                                                      "unprofiled_as_absent",
-                                                      "missing_as_type_median"}
-    for key in lgbm:
-        if key not in valid:
-            raise ConfigError(f"{where} [model]: unknown model setting {key!r}")
+    unprofiled = _choice(leakage, "unprofiled", UNPROFILED_POLICIES,
+                         load_recipes().leakage.unprofiled_read_as, f"{where} [leakage]")
     return ExperimentConfig(
         name=_get(data, "name", str, Path(where).stem, where),
         description=_get(data, "description", str, "", where),
@@ -112,7 +81,7 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
         allow=tuple(_get(leakage, "allow", list, [], f"{where} [leakage]")),
         on_refusal=on_refusal,
         unprofiled=unprofiled,
-        model=lgbm,
+        model=_model_settings(model, f"{where} [model]"),
         n_splits=_get(evaluation, "n_splits", int, 5, f"{where} [evaluation]"),
         n_bootstrap=_get(evaluation, "n_bootstrap", int, 300, f"{where} [evaluation]"),
         seed=_get(evaluation, "seed", int, 0, f"{where} [evaluation]"),
@@ -122,6 +91,46 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
         path=where,
         raw=data,
     )
+
+
+def _read(path: str | Path | None) -> tuple[dict[str, Any], str]:
+    """The TOML at `path` (None: the shipped default) and how to name it in errors."""
+    if path is None:
+        text = (resources.files("organo_predict.experiments") / "default.toml").read_text()
+        where = "experiments/default.toml"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text), where
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _choice(section: dict[str, Any], key: str, choices: tuple[str, ...], default: str,
+            where: str) -> str:
+    value = _get(section, key, str, default, where)
+    if value not in choices:
+        raise ConfigError(f"{where}: {key} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _model_settings(model: dict[str, Any], where: str) -> dict[str, Any]:
+    """The LightGBM settings of `[model]`: OrganotropismModel's own parameters, less those
+    the experiment sets itself."""
+    from ._models import OrganotropismModel
+
+    settings = {k: v for k, v in model.items() if k != "organs"}
+    valid = set(OrganotropismModel().get_params()) - {"organs", "features", "categorical",
+                                                      "unprofiled_as_absent",
+                                                      "missing_as_type_median"}
+    for key in settings:
+        if key not in valid:
+            raise ConfigError(f"{where}: unknown model setting {key!r}")
+    return settings
 
 
 def leakage_policy(config: ExperimentConfig | None = None) -> str:

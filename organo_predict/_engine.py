@@ -16,8 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ._leafshap import LeafShap
 from ._models import ModelInputs, OrganotropismModel
-from ._treeshap import LeafShap, TreeShap
+from ._treeshap import TreeShap
 
 __all__ = ["DIRECT_SHAP_ROWS", "ShapEngine"]
 

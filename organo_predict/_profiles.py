@@ -154,6 +154,28 @@ def cohort_from_profiles(profiles: Sequence[PatientProfile],
     extra: dict[str, frozenset[str]] = {NOT_PROFILED: frozenset()}
     mutation_panel = [_panel_of(p, i, extra) for i, p in enumerate(profiles)]
     all_panels = {**panels, **extra}
+    cna_panel = [mutation_panel[i] if p.copy_number is not None else NOT_PROFILED
+                 for i, p in enumerate(profiles)]
+    sv_panel = [mutation_panel[i] if p.fusions is not None else NOT_PROFILED
+                for i, p in enumerate(profiles)]
+    index = pd.Index(ids, name="SAMPLE_ID")
+    cna = _copy_number(profiles, cna_panel, all_panels, panels, index)
+    panel_matrix = pd.DataFrame({"mutations": mutation_panel, "cna": cna_panel, "sv": sv_panel},
+                                index=index, dtype=object)
+    measured = {"mutations"} | ({"cna"} if cna is not None else set()) | (
+        {"sv"} if any(p.fusions is not None for p in profiles) else set())
+    return Cohort(study_id="request",
+                  patients=pd.DataFrame(index=pd.Index(ids, name="PATIENT_ID")),
+                  samples=_clinical(profiles, ids, recipes), cna=cna,
+                  mutations=_mutations(profiles, ids, recipes),
+                  structural_variants=_fusions(profiles, ids), panel_matrix=panel_matrix,
+                  panels=MappingProxyType(all_panels), source="request",
+                  profiles=frozenset(measured))
+
+
+def _clinical(profiles: Sequence[PatientProfile], ids: list[str],
+              recipes: Recipes) -> pd.DataFrame:
+    """The sample attributes, under the first column name each recipe reads."""
     clinical: dict[str, list[object]] = {
         "PATIENT_ID": ids,
         recipes.cancer_type_columns[0]: [p.cancer_type for p in profiles],
@@ -170,60 +192,58 @@ def cohort_from_profiles(profiles: Sequence[PatientProfile],
     for summary in recipes.summaries:
         if summary.name in PatientProfile.model_fields:
             clinical[summary.columns[0]] = [getattr(p, summary.name) for p in profiles]
-    samples = pd.DataFrame(clinical, index=pd.Index(ids, name="SAMPLE_ID"))
-    patients = pd.DataFrame(index=pd.Index(ids, name="PATIENT_ID"))
+    return pd.DataFrame(clinical, index=pd.Index(ids, name="SAMPLE_ID"))
 
+
+def _mutations(profiles: Sequence[PatientProfile], ids: list[str],
+               recipes: Recipes) -> pd.DataFrame:
+    """MAF rows; the class read from the protein change when only that is given."""
     rows = [(sid, m.gene, m.variant_classification or
              (recipes.class_of_protein_change(m.protein_change) if m.protein_change else None)
              or "Unknown", m.protein_change)
             for sid, p in zip(ids, profiles, strict=True) for m in p.mutations]
-    mutations = pd.DataFrame({
+    return pd.DataFrame({
         "SAMPLE_ID": pd.Series([r[0] for r in rows], dtype=object),
         "Hugo_Symbol": pd.Series([r[1] for r in rows], dtype=object),
         "Variant_Classification": pd.Series([r[2] for r in rows], dtype=object),
         "HGVSp_Short": pd.Series([r[3] for r in rows], dtype="string"),
     })
 
-    cna_panel = [mutation_panel[i] if p.copy_number is not None else NOT_PROFILED
-                 for i, p in enumerate(profiles)]
-    cna = None
-    if any(p.copy_number is not None for p in profiles):
-        genes: set[str] = set()
-        for i, p in enumerate(profiles):
-            if p.copy_number is None:
-                continue
-            panel = cna_panel[i]
-            genes |= all_panels[panel] if panel is not None else frozenset().union(
-                *panels.values())
-            genes |= {c.gene for c in p.copy_number}
-        columns = sorted(genes)
-        position = {g: j for j, g in enumerate(columns)}
-        values = np.full((len(profiles), len(columns)), np.nan, dtype=np.float32)
-        for i, p in enumerate(profiles):
-            if p.copy_number is None:
-                continue
-            values[i] = 0.0  # profiled: neutral unless called (the panel mask does the rest)
-            for call in p.copy_number:
-                values[i, position[call.gene]] = call.value
-        cna = pd.DataFrame(values, index=pd.Index(ids, name="SAMPLE_ID"), columns=columns)
 
+def _copy_number(profiles: Sequence[PatientProfile], cna_panel: list[str | None],
+                 all_panels: Mapping[str, frozenset[str]],
+                 panels: Mapping[str, frozenset[str]], index: pd.Index) -> pd.DataFrame | None:
+    """Discrete copy number over the genes of the profiled samples' panels: 0 unless called,
+    NaN for a sample whose copy number was not profiled; None when none was."""
+    if not any(p.copy_number is not None for p in profiles):
+        return None
+    genes: set[str] = set()
+    for i, p in enumerate(profiles):
+        if p.copy_number is None:
+            continue
+        panel = cna_panel[i]
+        genes |= all_panels[panel] if panel is not None else frozenset().union(*panels.values())
+        genes |= {c.gene for c in p.copy_number}
+    columns = sorted(genes)
+    position = {g: j for j, g in enumerate(columns)}
+    values = np.full((len(profiles), len(columns)), np.nan, dtype=np.float32)
+    for i, p in enumerate(profiles):
+        if p.copy_number is None:
+            continue
+        values[i] = 0.0  # profiled: neutral unless called (the panel mask does the rest)
+        for call in p.copy_number:
+            values[i, position[call.gene]] = call.value
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+def _fusions(profiles: Sequence[PatientProfile], ids: list[str]) -> pd.DataFrame:
     fusions = [(sid, f.gene1, f.gene2) for sid, p in zip(ids, profiles, strict=True)
                for f in (p.fusions or [])]
-    sv = pd.DataFrame({
+    return pd.DataFrame({
         "SAMPLE_ID": pd.Series([f[0] for f in fusions], dtype=object),
         "Site1_Hugo_Symbol": pd.Series([f[1] for f in fusions], dtype="string"),
         "Site2_Hugo_Symbol": pd.Series([f[2] for f in fusions], dtype="string"),
     })
-    sv_panel = [mutation_panel[i] if p.fusions is not None else NOT_PROFILED
-                for i, p in enumerate(profiles)]
-    panel_matrix = pd.DataFrame({"mutations": mutation_panel, "cna": cna_panel, "sv": sv_panel},
-                                index=pd.Index(ids, name="SAMPLE_ID"), dtype=object)
-    measured = {"mutations"} | ({"cna"} if cna is not None else set()) | (
-        {"sv"} if any(p.fusions is not None for p in profiles) else set())
-    return Cohort(study_id="request", patients=patients, samples=samples, mutations=mutations,
-                  cna=cna, structural_variants=sv, panel_matrix=panel_matrix,
-                  panels=MappingProxyType(all_panels), source="request",
-                  profiles=frozenset(measured))
 
 
 def _status_column(recipes: Recipes, receptor: str) -> str | None:
@@ -241,23 +261,13 @@ def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
     """The profile a client would send for each sample of `cohort` (for examples, tests and
     the serving benchmark): the inverse of `cohort_from_profiles` on what it can express."""
     recipes = load_recipes()
-
-    def text(value: object) -> str | None:
-        return None if value is None or str(value).strip() == "" else str(value)
-
-    def number(value: object) -> float | None:
-        try:
-            out = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None
-        return out if np.isfinite(out) else None
-
     cancer_type = cohort.clinical(recipes.cancer_type_columns)
     subtype = cohort.clinical(recipes.subtype_columns)
     site = cohort.clinical(recipes.primary_site_columns)
     sex = cohort.clinical(recipes.sex_columns)
     age = cohort.clinical(recipes.age_columns)
-    summaries = {s.name: cohort.clinical(s.columns) for s in recipes.summaries}
+    summaries = {s.name: cohort.clinical(s.columns) for s in recipes.summaries
+                 if s.name in PatientProfile.model_fields}
     panel = cohort.panel_matrix.get("mutations", pd.Series(dtype=object)).reindex(
         cohort.samples.index)
     mutations = {sid: group for sid, group in cohort.mutations.groupby("SAMPLE_ID", sort=False)}
@@ -265,39 +275,62 @@ def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
                cohort.structural_variants.groupby("SAMPLE_ID", sort=False)}
     out = []
     for sid in cohort.samples.index:
-        muts = []
-        if sid in mutations:
-            group = mutations[sid]
-            for gene, change, vc in zip(group["Hugo_Symbol"], group["HGVSp_Short"],
-                                        group["Variant_Classification"], strict=True):
-                change = None if pd.isna(change) else str(change).removeprefix("p.")[:60]
-                muts.append({"gene": gene, "protein_change": change or None,
-                             "variant_classification": None if pd.isna(vc) else vc})
-        copy_number = None
-        if cohort.cna is not None and sid in cohort.cna.index:
-            row = cohort.cna.loc[sid]
-            if row.notna().any():
-                called = row[row.notna() & (row != 0)]
-                copy_number = [{"gene": g, "value": int(np.clip(round(v), -2, 2))}
-                               for g, v in called.items()]
-        sv = None
-        if "sv" in cohort.profiles:
-            group = fusions.get(sid)
-            sv = [] if group is None else [
-                {"gene1": a if isinstance(a, str) else b,
-                 "gene2": b if isinstance(a, str) and isinstance(b, str) else None}
-                for a, b in zip(group["Site1_Hugo_Symbol"].astype(object),
-                                group["Site2_Hugo_Symbol"].astype(object), strict=True)
-                if isinstance(a, str) or isinstance(b, str)]
         panel_id = panel.get(sid)
         out.append(PatientProfile.model_validate({
-            "cancer_type": text(cancer_type[sid]) or "unknown",
-            "subtype": text(subtype[sid]), "primary_site": text(site[sid]),
+            "cancer_type": _text(cancer_type[sid]) or "unknown",
+            "subtype": _text(subtype[sid]), "primary_site": _text(site[sid]),
             "sex": sex[sid] if sex[sid] in ("Female", "Male") else None,
-            "age": number(age[sid]),
+            "age": _number(age[sid]),
             "gene_panel": None if panel_id is None or pd.isna(panel_id) else str(panel_id),
-            "mutations": muts, "copy_number": copy_number, "fusions": sv,
-            **{name: number(values[sid]) for name, values in summaries.items()
-               if name in PatientProfile.model_fields},
+            "mutations": _mutation_dicts(mutations.get(sid)),
+            "copy_number": _copy_number_calls(cohort, sid),
+            "fusions": (_fusion_dicts(fusions.get(sid)) if "sv" in cohort.profiles
+                        else None),
+            **{name: _number(values[sid]) for name, values in summaries.items()},
         }))
     return out
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or str(value).strip() == "" else str(value)
+
+
+def _number(value: object) -> float | None:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out) else None
+
+
+def _mutation_dicts(group: pd.DataFrame | None) -> list[dict[str, object]]:
+    if group is None:
+        return []
+    out = []
+    for gene, change, vc in zip(group["Hugo_Symbol"], group["HGVSp_Short"],
+                                group["Variant_Classification"], strict=True):
+        change = None if pd.isna(change) else str(change).removeprefix("p.")[:60]
+        out.append({"gene": gene, "protein_change": change or None,
+                    "variant_classification": None if pd.isna(vc) else vc})
+    return out
+
+
+def _copy_number_calls(cohort: Cohort, sid: str) -> list[dict[str, object]] | None:
+    """The sample's non-zero calls; None when its copy number was not profiled."""
+    if cohort.cna is None or sid not in cohort.cna.index:
+        return None
+    row = cohort.cna.loc[sid]
+    if not row.notna().any():
+        return None
+    called = row[row.notna() & (row != 0)]
+    return [{"gene": g, "value": int(np.clip(round(v), -2, 2))} for g, v in called.items()]
+
+
+def _fusion_dicts(group: pd.DataFrame | None) -> list[dict[str, object]]:
+    if group is None:
+        return []
+    return [{"gene1": a if isinstance(a, str) else b,
+             "gene2": b if isinstance(a, str) and isinstance(b, str) else None}
+            for a, b in zip(group["Site1_Hugo_Symbol"].astype(object),
+                            group["Site2_Hugo_Symbol"].astype(object), strict=True)
+            if isinstance(a, str) or isinstance(b, str)]

@@ -182,17 +182,46 @@ def _read_as(leak: dict[str, Any]) -> str:
 def load_recipes() -> Recipes:
     """Read and check markers.toml, gene_sets.toml and leakage.toml (cached)."""
     markers = read_toml("markers.toml")
-    sets = read_toml("gene_sets.toml")
     leak = read_toml("leakage.toml")
     mc = markers["mutation_classes"]
     _cited(mc, "markers.toml", "[mutation_classes]")
     exceptions = dict(mc.get("noncoding_exceptions", {}))
     _cited(exceptions, "markers.toml", "[mutation_classes.noncoding_exceptions]")
-    exc_genes = {g: frozenset(v) for g, v in exceptions.items() if isinstance(v, list)}
-    _cited(markers["tumor_suppressors"], "markers.toml", "[tumor_suppressors]")
-    _cited(markers["core"], "markers.toml", "[core]")
-    _cited(markers["tmb_fallback"], "markers.toml", "[tmb_fallback]")
-    _cited(markers["clinical"], "markers.toml", "[clinical]")
+    for section in ("tumor_suppressors", "core", "tmb_fallback", "clinical"):
+        _cited(markers[section], "markers.toml", f"[{section}]")
+    _cited(leak, "leakage.toml", "the file")
+    clinical = markers["clinical"]
+    return Recipes(
+        version=str(markers.get("version", "")),
+        not_protein_altering=frozenset(mc["not_protein_altering"]),
+        truncating=frozenset(mc["truncating"]),
+        missense=frozenset(mc["missense"]),
+        known_classes=frozenset(mc["truncating"]) | frozenset(mc["missense"])
+        | frozenset(mc["known_other"]),
+        noncoding_exceptions={g: frozenset(v) for g, v in exceptions.items()
+                              if isinstance(v, list)},
+        tumor_suppressors=tuple(markers["tumor_suppressors"]["genes"]),
+        core_genes=tuple(markers["core"]["genes"]),
+        hotspots=_hotspots(markers),
+        receptors=_receptors(markers),
+        summaries=_summaries(markers),
+        cancer_type_columns=tuple(clinical["cancer_type_columns"]),
+        subtype_columns=tuple(clinical["subtype_columns"]),
+        sex_columns=tuple(clinical["sex_columns"]),
+        female=frozenset(clinical["female"]),
+        male=frozenset(clinical["male"]),
+        age_columns=tuple(clinical["age_columns"]),
+        primary_site_columns=tuple(clinical.get("primary_site_columns", ())),
+        primary_site_min_count=int(clinical.get("primary_site_min_count", 30)),
+        gene_sets=_gene_sets(read_toml("gene_sets.toml")),
+        leakage=_leakage_rules(leak),
+        tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
+        tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
+        protein_change_classes=_protein_change_classes(markers),
+    )
+
+
+def _hotspots(markers: dict[str, Any]) -> tuple[Hotspot, ...]:
     hotspots = []
     seen: set[str] = set()
     for entry in markers.get("hotspot", []):
@@ -204,6 +233,10 @@ def load_recipes() -> Recipes:
             raise FeatureError(f"markers.toml: {what} is defined twice")
         seen.add(hs.feature)
         hotspots.append(hs)
+    return tuple(hotspots)
+
+
+def _receptors(markers: dict[str, Any]) -> tuple[Receptor, ...]:
     receptors = []
     for entry in markers.get("receptor", []):
         what = f"receptor {entry.get('name')}"
@@ -214,6 +247,10 @@ def load_recipes() -> Recipes:
             for s in entry.get("source", []))
         receptors.append(Receptor(entry["name"], tuple(entry.get("applies_to", [])), sources,
                                   rationale, citation))
+    return tuple(receptors)
+
+
+def _summaries(markers: dict[str, Any]) -> tuple[Summary, ...]:
     summaries = []
     for entry in markers.get("summary", []):
         rationale, citation = _cited(entry, "markers.toml", f"summary {entry.get('name')}")
@@ -223,53 +260,32 @@ def load_recipes() -> Recipes:
                                f"be one of {SUMMARY_MISSING_POLICIES}, got {when_missing!r}")
         summaries.append(Summary(entry["name"], tuple(entry["columns"]), rationale, citation,
                                  when_missing))
+    return tuple(summaries)
+
+
+def _gene_sets(sets: dict[str, Any]) -> tuple[GeneSet, ...]:
     gene_sets = []
     for entry in sets.get("gene_set", []):
         rationale, citation = _cited(entry, "gene_sets.toml", f"gene set {entry.get('name')}")
         gene_sets.append(GeneSet(entry["name"], tuple(entry.get("oncogenes", [])),
                                  tuple(entry.get("tumor_suppressors", [])), rationale, citation))
-    _cited(leak, "leakage.toml", "the file")
+    return tuple(gene_sets)
+
+
+def _leakage_rules(leak: dict[str, Any]) -> LeakageRules:
     deny, audit = leak["denylist"], leak["audit"]
-    clinical = markers["clinical"]
-    return Recipes(
-        version=str(markers.get("version", "")),
-        not_protein_altering=frozenset(mc["not_protein_altering"]),
-        truncating=frozenset(mc["truncating"]),
-        missense=frozenset(mc["missense"]),
-        known_classes=frozenset(mc["truncating"]) | frozenset(mc["missense"])
-        | frozenset(mc["known_other"]),
-        noncoding_exceptions=exc_genes,
-        tumor_suppressors=tuple(markers["tumor_suppressors"]["genes"]),
-        core_genes=tuple(markers["core"]["genes"]),
-        hotspots=tuple(hotspots),
-        receptors=tuple(receptors),
-        summaries=tuple(summaries),
-        cancer_type_columns=tuple(clinical["cancer_type_columns"]),
-        subtype_columns=tuple(clinical["subtype_columns"]),
-        sex_columns=tuple(clinical["sex_columns"]),
-        female=frozenset(clinical["female"]),
-        male=frozenset(clinical["male"]),
-        age_columns=tuple(clinical["age_columns"]),
-        primary_site_columns=tuple(clinical.get("primary_site_columns", ())),
-        primary_site_min_count=int(clinical.get("primary_site_min_count", 30)),
-        gene_sets=tuple(gene_sets),
-        leakage=LeakageRules(
-            columns=frozenset(deny["columns"]),
-            prefixes=tuple(deny.get("prefixes", [])),
-            patterns=tuple(_regex(p, "leakage.toml", "denylist") for p in
-                           deny.get("patterns", [])),
-            missing_odds_ratio=float(audit["missing_odds_ratio"]),
-            min_group=int(audit["min_group"]),
-            min_group_fraction=float(audit["min_group_fraction"]),
-            separation_auroc=float(audit["separation_auroc"]),
-            implies_rate=float(audit["implies_rate"]),
-            implies_prevalence=float(audit["implies_prevalence"]),
-            version=str(leak.get("version", "")),
-            unprofiled_read_as=_read_as(leak),
-        ),
-        tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
-        tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
-        protein_change_classes=_protein_change_classes(markers),
+    return LeakageRules(
+        columns=frozenset(deny["columns"]),
+        prefixes=tuple(deny.get("prefixes", [])),
+        patterns=tuple(_regex(p, "leakage.toml", "denylist") for p in deny.get("patterns", [])),
+        missing_odds_ratio=float(audit["missing_odds_ratio"]),
+        min_group=int(audit["min_group"]),
+        min_group_fraction=float(audit["min_group_fraction"]),
+        separation_auroc=float(audit["separation_auroc"]),
+        implies_rate=float(audit["implies_rate"]),
+        implies_prevalence=float(audit["implies_prevalence"]),
+        version=str(leak.get("version", "")),
+        unprofiled_read_as=_read_as(leak),
     )
 
 

@@ -1,5 +1,4 @@
-"""The per-pattern and the compiled TreeSHAP give LightGBM's own pred_contrib; the compiled
-tree walker gives its raw scores."""
+"""The per-pattern TreeSHAP gives LightGBM's own pred_contrib."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from organo_predict._treeshap import LeafShap, TreeShap
+from organo_predict._treeshap import TreeShap
 
 
 @pytest.fixture(scope="module")
@@ -53,37 +52,3 @@ def test_grouped_contributions_sum_the_groups(booster_and_data) -> None:
 def test_empty_input(booster_and_data) -> None:
     booster, x = booster_and_data
     assert TreeShap(booster).contributions(x[:0]).shape == (0, x.shape[1] + 1)
-
-
-def test_leaf_shap_equals_pred_contrib_and_raw_score_across_boosters(booster_and_data) -> None:
-    booster, x = booster_and_data
-    y = (np.nan_to_num(x[:, 1]) + (x[:, 6] == 2) > 0.5).astype(float)
-    params = {"objective": "binary", "num_leaves": 7, "verbosity": -1, "seed": 1,
-              "min_data_in_leaf": 20, "zero_as_missing": True}  # the other missing rule
-    other = lgb.train(params, lgb.Dataset(x, y, categorical_feature=[6], params=params),
-                      num_boost_round=25)
-    engine = LeafShap([booster, other])
-    assert engine.supported
-    raw, contrib = engine.explain(x[:300])
-    for b, model in enumerate([booster, other]):
-        np.testing.assert_allclose(raw[:, b], model.predict(x[:300], raw_score=True),
-                                   rtol=0, atol=1e-12)
-        np.testing.assert_allclose(contrib[:, b], model.predict(x[:300], pred_contrib=True),
-                                   rtol=0, atol=1e-12)
-
-
-def test_leaf_shap_groups_subsets_and_raw_only(booster_and_data) -> None:
-    booster, x = booster_and_data
-    engine = LeafShap([booster, booster])
-    groups = np.array([0, 0, 1, 1, 2, 2, 3, 4, 4])
-    expected = booster.predict(x[:50], pred_contrib=True)
-    raw, contrib = engine.explain(x[:50], groups, 5, boosters=[1])
-    assert contrib.shape == (50, 2, 6)
-    np.testing.assert_allclose(contrib[:, 1, 0], expected[:, :2].sum(1), atol=1e-12)
-    np.testing.assert_allclose(contrib[:, 1, -1], expected[:, -1], atol=1e-12)
-    assert not contrib[:, 0].any() and not raw[:, 0].any()  # booster 0 was not asked for
-    raw_only = engine.predict_raw(x[:50])
-    np.testing.assert_allclose(raw_only[:, 0], booster.predict(x[:50], raw_score=True),
-                               atol=1e-12)
-    empty_raw, empty = engine.explain(x[:0])
-    assert empty_raw.shape == (0, 2) and empty.shape == (0, 2, x.shape[1] + 1)

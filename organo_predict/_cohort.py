@@ -98,6 +98,28 @@ class Cohort:
         return pd.Series(found.to_numpy(dtype=object, na_value=None), index=found.index,
                          dtype=object, copy=False)
 
+    def panel_ids(self, samples: pd.Index, profile: str) -> pd.Series:
+        """Panel id per sample for one profile ("mutations", "cna", "sv"), falling back to
+        the mutation panel, then to GENE_PANEL; None where unknown."""
+        matrix = self.panel_matrix
+        for column in {"cna": ("cna", "gistic"),
+                       "sv": ("structural_variants", "sv", "fusion")}.get(
+                profile, ()) + ("mutations",):
+            if column in matrix.columns:
+                return matrix[column].reindex(samples).astype(object)
+        if "GENE_PANEL" in self.samples.columns:
+            return self.samples["GENE_PANEL"].reindex(samples).astype(object)
+        return pd.Series([None] * len(samples), index=samples, dtype=object)
+
+    def panel_ids_used(self) -> set[str]:
+        """Every panel id any sample names, for any profile."""
+        used: set[str] = set()
+        for column in self.panel_matrix.columns:
+            used |= set(self.panel_matrix[column].dropna().astype(str))
+        if "GENE_PANEL" in self.samples.columns:
+            used |= set(self.samples["GENE_PANEL"].dropna().astype(str))
+        return used
+
     def subset(self, sample_ids: pd.Index | list[str]) -> Cohort:
         """A cohort restricted to `sample_ids` (and their patients)."""
         ids = pd.Index(sample_ids)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ALTERATION_PREFIXES", "CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "GENE_PREFIXES",
-           "categories_from_strings", "categories_to_strings", "feature_groups", "marker_of"]
+           "categories_from_strings", "categories_to_strings", "feature_groups", "frequent_levels",
+           "marker_of"]
 
 
 class FittedCategories(Protocol):
@@ -79,3 +80,9 @@ def categories_from_strings(frame: pd.DataFrame, builder: FittedCategories) -> p
         else:
             out[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32)
     return pd.DataFrame(out, index=frame.index)
+
+
+def frequent_levels(values: pd.Series, min_count: int) -> list[str]:
+    """Levels seen at least `min_count` times (rarer ones are coded unknown), sorted."""
+    counts = values.dropna().astype(str).value_counts()
+    return sorted(counts.index[counts >= min_count])

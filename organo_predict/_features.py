@@ -24,10 +24,12 @@ from ._feature_names import (
     categories_from_strings,
     categories_to_strings,
     feature_groups,
+    frequent_levels,
     marker_of,
 )
 from ._maf import MafIndex, lookup
 from ._recipes import Recipes, load_recipes
+from ._status import receptor_status, tmb_from_mutations
 from ._tables import isin
 
 __all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "categories_from_strings",
@@ -38,18 +40,6 @@ def _first_column(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None
         if name in frame.columns:
             return frame[name]
     return None
-
-
-def _profile_panels(cohort: Cohort, samples: pd.Index, profile: str) -> pd.Series:
-    """Panel id per sample for one profile (falling back to the mutation panel)."""
-    matrix = cohort.panel_matrix
-    for column in {"cna": ("cna", "gistic"), "sv": ("structural_variants", "sv", "fusion")}.get(
-            profile, ()) + ("mutations",):
-        if column in matrix.columns:
-            return matrix[column].reindex(samples).astype(object)
-    if "GENE_PANEL" in cohort.samples.columns:
-        return cohort.samples["GENE_PANEL"].reindex(samples).astype(object)
-    return pd.Series([None] * len(samples), index=samples, dtype=object)
 
 
 class FeatureBuilder(TransformerMixin, BaseEstimator):
@@ -97,7 +87,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             if column not in cohort.samples.columns and column not in cohort.patients.columns:
                 raise FeatureError(f"extra clinical column {column!r} is in neither the sample "
                                    "nor the patient file")
-        panel_genes = set().union(*(cohort.panels[p] for p in self._used_panels(cohort)
+        panel_genes = set().union(*(cohort.panels[p] for p in cohort.panel_ids_used()
                                     if p in cohort.panels))
         observed = set(cohort.mutations["Hugo_Symbol"].unique())
         self.genes_ = sorted(g for g in panel_genes | observed if isinstance(g, str))
@@ -110,7 +100,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         self.categories_ = {
             "cancer_type": sorted(cancer_type.dropna().astype(str).unique()),
             "subtype": sorted(subtype.dropna().astype(str).unique()),
-            "primary_site": _frequent_levels(cohort.clinical(recipes.primary_site_columns),
+            "primary_site": frequent_levels(cohort.clinical(recipes.primary_site_columns),
                                              recipes.primary_site_min_count),
         }
         self.recipes_version_ = recipes.version
@@ -180,7 +170,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         known_genes = set(self.genes_)
         genes = set(cohort.mutations["Hugo_Symbol"].unique())
         ct = cohort.clinical(recipes.cancer_type_columns)
-        panels = _profile_panels(cohort, cohort.samples.index, "mutations")
+        panels = cohort.panel_ids(cohort.samples.index, "mutations")
         known_ct = set(self.categories_["cancer_type"])
         return {
             "samples_unknown_cancer_type": int((~ct.isin(known_ct)).sum()),
@@ -193,15 +183,6 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ building blocks
 
-    @staticmethod
-    def _used_panels(cohort: Cohort) -> set[str]:
-        used: set[str] = set()
-        for column in cohort.panel_matrix.columns:
-            used |= set(cohort.panel_matrix[column].dropna().astype(str))
-        if "GENE_PANEL" in cohort.samples.columns:
-            used |= set(cohort.samples["GENE_PANEL"].dropna().astype(str))
-        return used
-
     def _panel_mask(self, cohort: Cohort, samples: pd.Index, vocabulary: str,
                     profile: str) -> np.ndarray:
         """(n_samples, n_genes) bool: is the gene of `vocabulary` (a fitted gene list)
@@ -210,7 +191,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         A sample without a panel id is whole-exome/genome (cBioPortal's convention); a
         panel id with no gene list is inferred from the genes mutated on it.
         """
-        panels = _profile_panels(cohort, samples, profile)
+        panels = cohort.panel_ids(samples, profile)
         codes, uniques = pd.factorize(panels, use_na_sentinel=True)
         membership = np.zeros((len(uniques) + 1, len(getattr(self, vocabulary))), dtype=bool)
         membership[-1, :] = True  # code -1: no panel -> everything profiled
@@ -370,13 +351,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         n = len(cohort.samples)
         cancer_type = cohort.clinical(recipes.cancer_type_columns)
         for receptor in recipes.receptors:
-            cols[f"status_{receptor.name}"] = self._receptor(cohort, receptor, cancer_type)
+            cols[f"status_{receptor.name}"] = receptor_status(cohort, receptor, cancer_type)
         for summary in recipes.summaries:
             values = _first_column(cohort.samples, summary.columns)
             column = (np.full(n, np.nan, np.float32) if values is None else
                       pd.to_numeric(values, errors="coerce").to_numpy(np.float32))
             if summary.name == "tmb" and values is None:
-                column = self._tmb_fallback(mut, on_panel, recipes)
+                column = tmb_from_mutations(mut, on_panel, recipes)
             cols[summary.name] = column
         cols["cancer_type"] = self._codes(cancer_type, "cancer_type")
         cols["subtype"] = self._codes(cohort.clinical(recipes.subtype_columns), "subtype")
@@ -404,33 +385,6 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         codes = lookup(values, levels)
         return np.where(codes >= 0, codes, np.nan).astype(np.float32)
 
-    @staticmethod
-    def _receptor(cohort: Cohort, receptor, cancer_type: pd.Series) -> np.ndarray:
-        n = len(cohort.samples)
-        out = np.full(n, np.nan, dtype=np.float32)
-        applies = cancer_type.isin(receptor.applies_to).to_numpy()
-        for source in receptor.sources:
-            values = cohort.clinical([source.column])
-            codes, uniques = pd.factorize(values)  # the patterns run once per distinct value
-            if (codes < 0).all():
-                continue
-            text = [str(u) for u in uniques] + [""]
-            pos = np.array([source.positive.search(t) is not None for t in text])[codes]
-            neg = np.array([source.negative.search(t) is not None for t in text])[codes] & ~pos
-            todo = np.isnan(out) & applies
-            out[todo & pos] = 1.0
-            out[todo & neg] = 0.0
-        return out
-
-    @staticmethod
-    def _tmb_fallback(mut: np.ndarray, on_panel: np.ndarray, recipes: Recipes) -> np.ndarray:
-        n_genes = on_panel.sum(axis=1)
-        mb = np.where(n_genes == on_panel.shape[1], recipes.tmb_exome_mb,
-                      n_genes * recipes.tmb_mb_per_gene)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(mb > 0, np.nansum(mut, axis=1) / mb, np.nan).astype(np.float32)
-
-
 def _assemble(columns: Mapping[str, np.ndarray], names: Sequence[str],
               index: pd.Index) -> pd.DataFrame:
     """The named columns (NaN where absent) as a float32 frame backed by one C-ordered
@@ -441,11 +395,3 @@ def _assemble(columns: Mapping[str, np.ndarray], names: Sequence[str],
         column = columns.get(name)
         data[:, j] = np.nan if column is None else column
     return pd.DataFrame(data, index=index, columns=pd.Index(names), copy=False)
-
-
-def _frequent_levels(values: pd.Series, min_count: int) -> list[str]:
-    """Levels seen at least `min_count` times (rarer ones are coded unknown), sorted."""
-    counts = values.dropna().astype(str).value_counts()
-    return sorted(counts.index[counts >= min_count])
-
-

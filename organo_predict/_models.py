@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
-from ._prior import SubtypePrior, fit_logistic_on_logit, logit, sigmoid
+from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
            "labels_from_samples"]
@@ -194,7 +194,7 @@ class OrganotropismModel(BaseEstimator):
         self.train_prevalence_ = dict(zip(self.organs_, np.nanmean(yv, axis=0).tolist(),
                                           strict=True))
         tr, va = self._validation_split(ct)
-        self.summary_medians_ = _type_medians(x, [c for c in self.missing_as_type_median
+        self.summary_medians_ = type_medians(x, [c for c in self.missing_as_type_median
                                                   if c in self.feature_names_])
         data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
         rows = _Rows(data, self._prior_logit(x), tr, va)
@@ -304,7 +304,7 @@ class OrganotropismModel(BaseEstimator):
             names = [c for c in fitted if c in self.feature_names_]
             codes = np.asarray(sorted({float(k) for c in names for k in fitted[c]["by_type"]}),
                                dtype=np.float64)
-            by_type = np.array([[fitted[c]["by_type"].get(_code_key(code), fitted[c]["overall"])
+            by_type = np.array([[fitted[c]["by_type"].get(code_key(code), fitted[c]["overall"])
                                  for c in names] for code in codes],
                                dtype=np.float32).reshape(len(codes), len(names))
             cache["medians"] = (
@@ -370,26 +370,6 @@ class OrganotropismModel(BaseEstimator):
         # column caches are rebuilt on demand, never pickled or cloned
         state = super().__getstate__()
         return {k: v for k, v in state.items() if not k.endswith("_cache")}
-
-
-def _code_key(code: float) -> str:
-    """A cancer-type code as a JSON object key (bundles store `summary_medians_` as JSON)."""
-    return str(int(code))
-
-
-def _type_medians(x: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, object]]:
-    """Per column: the median of each cancer type (by its category code) and the overall
-    median, over the rows where the value is known."""
-    out: dict[str, dict[str, object]] = {}
-    cancer_type = x["cancer_type"]
-    for column in columns:
-        values = x[column].astype(np.float64)
-        known = values.notna() & cancer_type.notna()
-        by_type = values[known].groupby(cancer_type[known]).median()
-        overall = values.median()
-        out[column] = {"by_type": {_code_key(k): float(v) for k, v in by_type.items()},
-                       "overall": float(overall) if np.isfinite(overall) else 0.0}
-    return out
 
 
 def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:

@@ -1,15 +1,19 @@
-"""The cancer-type prior and the logistic arithmetic the models share: logit and sigmoid,
-organ rates by subtype shrunk to the cancer type and the overall rate, and the logistic fit
-on log-odds behind Platt calibration and the calibration slope."""
+"""What is known of a patient's cancer type before the tumor's genomics, and the logistic
+arithmetic the models share: organ rates by subtype shrunk to the cancer type and the overall
+rate, each cancer type's median whole-tumor measurements (what a missing one is read as),
+logit and sigmoid, and the logistic fit on log-odds behind Platt calibration and the
+calibration slope."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["SubtypePrior", "fit_logistic_on_logit", "logit", "sigmoid"]
+__all__ = ["SubtypePrior", "code_key", "fit_logistic_on_logit", "logit", "sigmoid", "type_medians"]
 
 _EPS = 1e-6
 
@@ -71,6 +75,26 @@ class SubtypePrior(BaseEstimator):
         for (t, s), idx in keys.groupby(["t", "s"], dropna=False).indices.items():
             out[idx] = self._rate(float(t), float(s))
         return out
+
+
+def code_key(code: float) -> str:
+    """A cancer-type code as a JSON object key (bundles store `summary_medians_` as JSON)."""
+    return str(int(code))
+
+
+def type_medians(x: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, object]]:
+    """Per column: the median of each cancer type (by its category code) and the overall
+    median, over the rows where the value is known."""
+    out: dict[str, dict[str, object]] = {}
+    cancer_type = x["cancer_type"]
+    for column in columns:
+        values = x[column].astype(np.float64)
+        known = values.notna() & cancer_type.notna()
+        by_type = values[known].groupby(cancer_type[known]).median()
+        overall = values.median()
+        out[column] = {"by_type": {code_key(k): float(v) for k, v in by_type.items()},
+                       "overall": float(overall) if np.isfinite(overall) else 0.0}
+    return out
 
 
 def fit_logistic_on_logit(score: np.ndarray, y: np.ndarray, ridge: float = 0.0,

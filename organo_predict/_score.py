@@ -1,19 +1,13 @@
 """Batch scoring of a cohort: features -> calibrated probabilities (-> top drivers), in chunks.
 
 `score_frame` is pure (features in, a table out); `score_cohort` is the IO edge: it walks the
-cohort in chunks of samples, appends each scored chunk to a hidden partial file next to the
-output (`.NAME.partial-PID`, on the same file system so the final rename is atomic) and
-renames it into place only when every chunk is written, so an interrupted run leaves no
-output. A run killed outright (`kill -9`) cannot remove its partial file: the next run to the
-same output removes every partial file whose process is gone. An existing output is never
-replaced unless asked (`overwrite=True`).
+cohort in chunks of samples, building the next chunk's features while the current one is
+scored, and writes them through `_output.atomic_output` (an interrupted run leaves no output;
+an existing output is never replaced unless asked).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -28,6 +22,7 @@ from ._errors import OrganoPredictError
 from ._explain import Explainer, rank_drivers
 from ._loading import LoadedModel
 from ._models import ModelInputs
+from ._output import atomic_output, check_output, output_format
 from ._prior import sigmoid
 
 __all__ = ["ChunkScorer", "ScoreSummary", "check_output", "iter_chunks", "output_format",
@@ -156,94 +151,6 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
     return out
 
 
-def output_format(path: str | Path) -> str:
-    """The output format named by the file extension, or a clear error."""
-    path = Path(path)
-    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
-    if suffix in (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz"):
-        return suffix
-    raise OrganoPredictError(f"--out {path}: unknown format {suffix or '(no extension)'!r}; "
-                             "use .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
-
-
-def check_output(path: str | Path, overwrite: bool = False) -> str:
-    """The output format of `path` once it is known that a run can write there: a known
-    extension, not a folder, not an existing file (unless `overwrite`), and a parent that is
-    (or can become) a writable folder. Called before any work, so a bad destination costs
-    nothing; returns what `output_format` returns."""
-    path = Path(path)
-    if path.is_dir():
-        raise OrganoPredictError(f"--out {path}: is a folder; give a file name")
-    fmt = output_format(path)
-    if path.exists() and not overwrite:
-        raise OrganoPredictError(f"--out {path}: already exists; not overwritten (pass "
-                                 "--overwrite, or overwrite=True, to replace it)")
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise OrganoPredictError(f"--out {path}: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OrganoPredictError(f"--out {path}: folder {ancestor} is not writable")
-    return fmt
-
-
-def _partial_path(out: Path) -> Path:
-    return out.with_name(f".{out.name}.partial-{os.getpid()}")
-
-
-def remove_stale_partials(out: Path) -> list[Path]:
-    """Remove the partial files of earlier runs to `out` whose process is gone (killed
-    outright: nothing else leaves one); those of a run still going are left alone."""
-    removed = []
-    for partial in out.parent.glob(f".{out.name}.partial-*"):
-        pid = partial.name.rpartition("-")[2]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
-            partial.unlink(missing_ok=True)
-            removed.append(partial)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def _writer(path: Path, suffix: str):
-    """Appends chunks to `path` as Parquet or CSV (`suffix` from `output_format`)."""
-    if suffix in (".parquet", ".pq"):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        state: dict[str, object] = {}
-
-        def write(frame: pd.DataFrame) -> None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if "writer" not in state:
-                state["writer"] = pq.ParquetWriter(path, table.schema, compression="zstd")
-            state["writer"].write_table(table)
-
-        def close() -> None:
-            if "writer" in state:
-                state["writer"].close()
-
-        return write, close
-    sep = "\t" if suffix.startswith(".tsv") else ","
-    first = {"header": True}
-
-    def write(frame: pd.DataFrame) -> None:
-        frame.to_csv(path, mode="w" if first["header"] else "a", header=first["header"],
-                     index=False, sep=sep, compression="gzip" if suffix.endswith(".gz") else None)
-        first["header"] = False
-
-    return write, lambda: None
-
-
 ChunkScorer = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 DEFAULT_CHUNK = 10_000  # samples per chunk without explanations
 DEFAULT_EXPLAIN_CHUNK = 50_000  # with: TreeSHAP's per-pattern reuse grows with the chunk
@@ -267,59 +174,20 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
     start_time = time.perf_counter()
     out = Path(out)
     fmt = check_output(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(out)
-    tmp = _partial_path(out)
-    write, close = _writer(tmp, fmt)
     model, builder = loaded.model, loaded.builder
-    engine = ShapEngine(model)  # one per run: compiled once, shared by every chunk
-    if scorer is None and len(cohort.samples) > _COMPILE_ABOVE:
-        engine.compile()  # pays for itself within the first chunk
-    explainer = Explainer(model, builder, engine=engine) if explain_k > 0 else None
+    if scorer is None:
+        engine = ShapEngine(model)  # one per run: compiled once, shared by every chunk
+        if len(cohort.samples) > _COMPILE_ABOVE:
+            engine.compile()  # pays for itself within the first chunk
+        explainer = Explainer(model, builder, engine=engine) if explain_k > 0 else None
+
+        def scorer(features: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
+            return score_frame(loaded, features, ids, explain_k, explainer, engine)
+
+    with atomic_output(out, fmt, overwrite) as write:
+        sums, n_chunks = _score_chunks(cohort, chunk_size, builder.transform, scorer, write,
+                                       [f"p_{o}" for o in model.organs_], progress)
     n = len(cohort.samples)
-    sums = np.zeros(len(model.organs_))
-    n_chunks = 0
-    previous = signal.getsignal(signal.SIGTERM)
-    terminated = False
-
-    def on_term(signum: int, frame: object) -> None:  # clean up on `kill`, like on Ctrl-C
-        nonlocal terminated
-        terminated = True
-        raise KeyboardInterrupt
-
-    in_main = _in_main_thread()
-    if in_main:
-        signal.signal(signal.SIGTERM, on_term)
-    try:
-        done = 0
-        chunks = iter_chunks(cohort, chunk_size) if n else iter([cohort])
-        for chunk, features in _prefetched(chunks, builder.transform):
-            ids = pd.DataFrame({
-                "SAMPLE_ID": chunk.samples.index.astype(str),
-                "PATIENT_ID": chunk.samples["PATIENT_ID"].astype(str).to_numpy(),
-                "CANCER_TYPE": _cancer_type(chunk),
-            })
-            table = (score_frame(loaded, features, ids, explain_k, explainer, engine)
-                     if scorer is None else scorer(features, ids))
-            sums += table[[f"p_{o}" for o in model.organs_]].to_numpy().sum(0)
-            write(table)
-            n_chunks += 1
-            done += len(chunk.samples)
-            if progress is not None:
-                progress(done, n)
-        close()
-        if out.exists() and not overwrite:  # created by someone else while this one ran
-            raise OrganoPredictError(f"--out {out}: created while scoring; not overwritten")
-        os.replace(tmp, out)
-    except BaseException:
-        close_quietly(close)
-        tmp.unlink(missing_ok=True)
-        if terminated:
-            raise OrganoPredictError("terminated; no output written") from None
-        raise
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
     return ScoreSummary(
         output=str(out), n_samples=n, n_chunks=n_chunks,
         elapsed_s=time.perf_counter() - start_time, explain_k=explain_k,
@@ -328,6 +196,32 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
         train_prevalence={o: float(model.train_prevalence_.get(o, float("nan")))
                           for o in model.organs_},
         unseen=builder.unseen(cohort) if n else {})
+
+
+def _score_chunks(cohort: Cohort, chunk_size: int,
+                  transform: Callable[[Cohort], pd.DataFrame], scorer: ChunkScorer,
+                  write: Callable[[pd.DataFrame], None], probability_columns: list[str],
+                  progress: Progress | None) -> tuple[np.ndarray, int]:
+    """Build, score and write the chunks in turn: (per-organ sum of probabilities, number of
+    chunks)."""
+    n = len(cohort.samples)
+    sums = np.zeros(len(probability_columns))
+    n_chunks = done = 0
+    chunks = iter_chunks(cohort, chunk_size) if n else iter([cohort])
+    for chunk, features in _prefetched(chunks, transform):
+        ids = pd.DataFrame({
+            "SAMPLE_ID": chunk.samples.index.astype(str),
+            "PATIENT_ID": chunk.samples["PATIENT_ID"].astype(str).to_numpy(),
+            "CANCER_TYPE": _cancer_type(chunk),
+        })
+        table = scorer(features, ids)
+        sums += table[probability_columns].to_numpy().sum(0)
+        write(table)
+        n_chunks += 1
+        done += len(chunk.samples)
+        if progress is not None:
+            progress(done, n)
+    return sums, n_chunks
 
 
 def _prefetched(chunks: Iterator[Cohort], transform: Callable[[Cohort], pd.DataFrame]
@@ -353,17 +247,6 @@ def _prefetched(chunks: Iterator[Cohort], transform: Callable[[Cohort], pd.DataF
             yield ready
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def close_quietly(close: Callable[[], None]) -> None:
-    with contextlib.suppress(Exception):  # the run already failed; its error is the one
-        close()
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def _cancer_type(chunk: Cohort) -> np.ndarray:

@@ -231,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"organo-predict {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    _add_download(sub)
+    _add_validate(sub)
+    _add_experiment(sub)
+    _add_explain(sub)
+    _add_score(sub)
+    _add_serve(sub)
+    return parser
+
+
+def _add_download(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("download", help="fetch a study from cBioPortal's datahub")
     p.add_argument("study_id", metavar="STUDY_ID", help="cBioPortal study id, e.g. msk_met_2021")
     p.add_argument("--dest", type=Path, default=Path("."), help="folder to unpack into")
@@ -239,10 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing study folder")
     p.set_defaults(handler=_cmd_download)
 
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="read and validate a cBioPortal study, print a summary")
     p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
     p.set_defaults(handler=_cmd_validate)
 
+
+def _add_experiment(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("experiment", help="run a configured experiment (CV, metrics, MLflow)")
     p.add_argument("--config", type=Path, help="experiment TOML (default: the shipped "
                                                 "experiments/default.toml)")
@@ -251,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mlflow", action="store_true", help="skip MLflow tracking/registry")
     p.set_defaults(handler=_cmd_experiment)
 
+
+def _add_explain(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="explain one sample's predictions, organ by organ")
     p.add_argument("sample_id", metavar="SAMPLE_ID", help="SAMPLE_ID (or PATIENT_ID) in the cohort")
     p.add_argument("--model", help="model URI or bundle folder (default: "
@@ -262,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(handler=_cmd_explain)
 
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score every sample of a cohort into a Parquet/CSV file")
     p.add_argument("cohort", metavar="COHORT", help="cBioPortal study folder or .tar.gz "
                                                    "(embedded:msk_met: the embedded cohort)")
@@ -283,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Spark master URL for --engine spark (default local[*])")
     p.set_defaults(handler=_cmd_score)
 
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the model over HTTP, with a web page at /")
     p.add_argument("--model", help="model URI or bundle folder (default: "
                                    "models:/organotropism@champion)")
@@ -293,14 +313,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-access-log", action="store_true",
                    help="no per-request access log lines (they never carry patient data)")
     p.set_defaults(handler=_cmd_serve)
-
-    for register in _EXTRA_COMMANDS:
-        register(sub)
-    return parser
-
-
-# Later stages (experiment, explain, score, serve) register their sub-commands here.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

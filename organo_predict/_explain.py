@@ -53,17 +53,23 @@ def rank_drivers(contributions: np.ndarray, top_k: int, direction: DriverRule = 
         return columns, values
     size = {"up": contributions, "down": -contributions}.get(direction)
     size = np.abs(contributions) if size is None else size
-    key = np.where((size >= min_size) & (size > 0), -size, np.inf)
+    key = np.where(size >= min_size if min_size > 0 else size > 0, -size, np.inf)
     candidates = np.flatnonzero(np.isfinite(key).any(axis=0))  # markers that drive any row
     k = min(k, len(candidates))
     if k == 0:
         return columns, values
-    key = key[:, candidates]
-    best = (np.argpartition(key, k - 1, axis=1)[:, :k] if k < len(candidates)
-            else np.broadcast_to(np.arange(len(candidates)), (n, k)))
+    if len(candidates) < width // 2:  # few markers drive anything (one organ): rank those
+        key = key[:, candidates]
+    else:  # most do (organs stacked): no copy
+        candidates = None
+    span = key.shape[1]
+    best = (np.argpartition(key, k - 1, axis=1)[:, :k] if k < span
+            else np.broadcast_to(np.arange(span), (n, k)))
     picked = np.take_along_axis(key, best, axis=1)
     order = np.lexsort((best, picked), axis=1)  # by size, then by column
-    best = candidates[np.take_along_axis(best, order, axis=1)]
+    best = np.take_along_axis(best, order, axis=1)
+    if candidates is not None:
+        best = candidates[best]
     found = np.isfinite(np.take_along_axis(picked, order, axis=1))
     columns[:, :k] = np.where(found, best, -1)
     values[:, :k] = np.where(found, np.take_along_axis(contributions, best, axis=1), 0.0)

@@ -1,6 +1,25 @@
-"""organo-predict: where will a cancer spread, and why, from the tumor's own genomics."""
+"""organo-predict: where will a cancer spread, and why, from the tumor's own genomics.
+
+The public API, one name per thing a user touches, stage by stage (data flows down):
+
+    cohort       Cohort, load_study, datasets.msk_met()
+    features     FeatureBuilder
+    model        OrganotropismModel, labels_from_samples, ORGANS, MAIN_ORGANS
+    explain      Explainer, PatientExplanation, OrganExplanation, ShapEngine, rank_drivers
+    persistence  save_bundle, load_bundle, load_model, LoadedModel
+    scoring      score_cohort, ScoreSummary
+    experiment   load_config, ExperimentConfig, run_experiment, ExperimentResult
+    serving      create_app, PatientProfile
+    errors       OrganoPredictError and below; OrganoPredictWarning and below
+
+Names past the error tree are imported on first use, so `import organo_predict` stays
+light (no LightGBM, MLflow or FastAPI until they are needed).
+"""
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from . import datasets
 from ._cohort import Cohort, load_study
@@ -14,24 +33,88 @@ from ._errors import (
     ModelError,
     OrganoPredictError,
     OrganoPredictWarning,
+    ProfileError,
     UnknownGeneWarning,
 )
 
 __version__ = "0.1.0"
 
+_LAZY = {  # public name -> the private module that owns it
+    "FeatureBuilder": "_features",
+    "OrganotropismModel": "_models", "labels_from_samples": "_models", "ORGANS": "_models",
+    "MAIN_ORGANS": "_models",
+    "Explainer": "_explain", "PatientExplanation": "_explain", "OrganExplanation": "_explain",
+    "rank_drivers": "_explain", "ShapEngine": "_engine",
+    "save_bundle": "_bundle", "load_bundle": "_bundle",
+    "load_model": "_loading", "LoadedModel": "_loading",
+    "score_cohort": "_score", "ScoreSummary": "_score",
+    "load_config": "_config", "ExperimentConfig": "_config",
+    "run_experiment": "_experiment", "ExperimentResult": "_experiment",
+    "create_app": "_serve", "PatientProfile": "_profiles",
+}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
+    from ._bundle import load_bundle, save_bundle
+    from ._config import ExperimentConfig, load_config
+    from ._engine import ShapEngine
+    from ._experiment import ExperimentResult, run_experiment
+    from ._explain import Explainer, OrganExplanation, PatientExplanation, rank_drivers
+    from ._features import FeatureBuilder
+    from ._loading import LoadedModel, load_model
+    from ._models import MAIN_ORGANS, ORGANS, OrganotropismModel, labels_from_samples
+    from ._profiles import PatientProfile
+    from ._score import ScoreSummary, score_cohort
+    from ._serve import create_app
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'organo_predict' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
+    "MAIN_ORGANS",
+    "ORGANS",
     "Cohort",
     "CohortError",
     "CohortWarning",
     "ConfigError",
     "DownloadError",
+    "ExperimentConfig",
+    "ExperimentResult",
+    "Explainer",
+    "FeatureBuilder",
     "FeatureError",
     "LeakageError",
+    "LoadedModel",
     "ModelError",
+    "OrganExplanation",
     "OrganoPredictError",
     "OrganoPredictWarning",
+    "OrganotropismModel",
+    "PatientExplanation",
+    "PatientProfile",
+    "ProfileError",
+    "ScoreSummary",
+    "ShapEngine",
     "UnknownGeneWarning",
     "__version__",
+    "create_app",
     "datasets",
+    "labels_from_samples",
+    "load_bundle",
+    "load_config",
+    "load_model",
     "load_study",
+    "rank_drivers",
+    "run_experiment",
+    "save_bundle",
+    "score_cohort",
 ]

@@ -6,7 +6,8 @@
     ├── FeatureError       features cannot be built (unknown recipe, bad TOML)
     │   └── LeakageError   the leakage audit refused a feature
     ├── ConfigError        an experiment configuration is invalid
-    └── ModelError         a model cannot be trained, loaded or applied
+    ├── ModelError         a model cannot be trained, loaded or applied
+    └── ProfileError       a patient profile is well-formed but unusable (names the field)
 
     OrganoPredictWarning (UserWarning)
     ├── CohortWarning      a study is readable but has a problem (`validate` exits non-zero)
@@ -30,6 +31,7 @@ __all__ = [
     "ModelError",
     "OrganoPredictError",
     "OrganoPredictWarning",
+    "ProfileError",
     "UnknownGeneWarning",
     "excerpt",
 ]
@@ -94,6 +96,15 @@ class ConfigError(OrganoPredictError):
 
 class ModelError(OrganoPredictError):
     """A model cannot be trained, loaded or applied."""
+
+
+class ProfileError(OrganoPredictError):
+    """A profile is well-formed but cannot be used (e.g. an unknown gene panel); `loc`
+    names the field, as a validation error would."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class OrganoPredictWarning(UserWarning):

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ._cohort import Cohort
-from ._errors import OrganoPredictError
+from ._errors import ProfileError
 from ._readers import GENE_SYMBOL_PATTERN
 from ._recipes import Recipes, load_recipes
 
@@ -107,15 +107,6 @@ class PatientProfile(_Strict):
                                  f"two different calls ({calls[j].value} and "  # type: ignore[index]
                                  f"{call.value}); send one call per gene")
         return calls
-
-
-class ProfileError(OrganoPredictError):
-    """A profile is well-formed but cannot be used (e.g. an unknown gene panel); `loc`
-    names the field, as a validation error would."""
-
-    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
-        super().__init__(message)
-        self.loc = loc
 
 
 def check_panels(profiles: Sequence[PatientProfile], panels: Mapping[str, frozenset[str]],

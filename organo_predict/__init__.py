@@ -44,7 +44,7 @@ _LAZY = {  # public name -> the private module that owns it
     "OrganotropismModel": "_models", "labels_from_samples": "_models", "ORGANS": "_models",
     "MAIN_ORGANS": "_models",
     "Explainer": "_explain", "PatientExplanation": "_explain", "OrganExplanation": "_explain",
-    "rank_drivers": "_explain", "ShapEngine": "_engine",
+    "rank_drivers": "_drivers", "ShapEngine": "_engine",
     "save_bundle": "_bundle", "load_bundle": "_bundle",
     "load_model": "_loading", "LoadedModel": "_loading",
     "score_cohort": "_score", "ScoreSummary": "_score",
@@ -56,9 +56,10 @@ _LAZY = {  # public name -> the private module that owns it
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
     from ._bundle import load_bundle, save_bundle
     from ._config import ExperimentConfig, load_config
+    from ._drivers import rank_drivers
     from ._engine import ShapEngine
     from ._experiment import ExperimentResult, run_experiment
-    from ._explain import Explainer, OrganExplanation, PatientExplanation, rank_drivers
+    from ._explain import Explainer, OrganExplanation, PatientExplanation
     from ._features import FeatureBuilder
     from ._loading import LoadedModel, load_model
     from ._models import MAIN_ORGANS, ORGANS, OrganotropismModel, labels_from_samples

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+from ._drivers import rank_drivers
 from ._engine import ShapEngine
 from ._feature_names import CATEGORICAL_FEATURES, CONTEXT_FEATURES, feature_groups, marker_of
 from ._features import FeatureBuilder
@@ -25,55 +26,13 @@ from ._models import ModelInputs, OrganotropismModel
 from ._prior import sigmoid
 from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
 
-__all__ = ["Driver", "DriverRule", "Explainer", "MechanismMatch", "OrganExplanation",
-           "PatientExplanation", "rank_drivers"]
+if TYPE_CHECKING:
+    import shap
+
+__all__ = ["Driver", "Explainer", "MechanismMatch", "OrganExplanation", "PatientExplanation"]
 
 NO_MECHANISM = "no documented mechanism"
 _TOP_BLOCK_ROWS = 512  # rows per stacked driver selection: bounds the (organs, rows, markers) block
-
-
-DriverRule = Literal["up", "down", "either"]
-
-
-def rank_drivers(contributions: np.ndarray, top_k: int, direction: DriverRule = "either",
-                 min_size: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """The one driver ranking of explanations, scoring and serving.
-
-    Per row of `contributions` (rows x markers, log-odds), the `top_k` markers by size,
-    largest first, ties to the lower column: `direction` "up" ranks positive contributions,
-    "down" negative ones, "either" both by their absolute value. A contribution that is zero
-    or smaller than `min_size` is not a driver. Returns (columns, values), each (rows,
-    top_k): -1 and 0.0 where a row has fewer drivers.
-    """
-    n, width = contributions.shape
-    k = min(top_k, width)
-    columns = np.full((n, max(top_k, 0)), -1, dtype=np.int64)
-    values = np.zeros((n, max(top_k, 0)))
-    if k <= 0 or n == 0:
-        return columns, values
-    size = {"up": contributions, "down": -contributions}.get(direction)
-    size = np.abs(contributions) if size is None else size
-    key = np.where(size >= min_size if min_size > 0 else size > 0, -size, np.inf)
-    candidates = np.flatnonzero(np.isfinite(key).any(axis=0))  # markers that drive any row
-    k = min(k, len(candidates))
-    if k == 0:
-        return columns, values
-    if len(candidates) < width // 2:  # few markers drive anything (one organ): rank those
-        key = key[:, candidates]
-    else:  # most do (organs stacked): no copy
-        candidates = None
-    span = key.shape[1]
-    best = (np.argpartition(key, k - 1, axis=1)[:, :k] if k < span
-            else np.broadcast_to(np.arange(span), (n, k)))
-    picked = np.take_along_axis(key, best, axis=1)
-    order = np.lexsort((best, picked), axis=1)  # by size, then by column
-    best = np.take_along_axis(best, order, axis=1)
-    if candidates is not None:
-        best = candidates[best]
-    found = np.isfinite(np.take_along_axis(picked, order, axis=1))
-    columns[:, :k] = np.where(found, best, -1)
-    values[:, :k] = np.where(found, np.take_along_axis(contributions, best, axis=1), 0.0)
-    return columns, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +197,14 @@ class Explainer:
         """(n, markers) exact SHAP in log-odds summed by marker, and the (n,) baseline."""
         return self.engine.contributions(x, organ, groups=self.layout_.groups,
                                         n_groups=len(self.layout_.markers))
+
+    def shap_values(self, x: pd.DataFrame, organ: str | None = None,
+                    level: Literal["marker", "feature"] = "marker") -> shap.Explanation:
+        """The same numbers as a `shap.Explanation` (see `_shap.shap_explanation`): one
+        organ, or all organs with an output axis; markers or model features."""
+        from ._shap import shap_explanation
+
+        return shap_explanation(self, x, organ, level)
 
     def carriers(self, x: pd.DataFrame, mechanism: Mechanism) -> np.ndarray | None:
         """1 carrier / 0 profiled non-carrier / NaN unknown, or None when the model has no

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ._cohort import Cohort
+from ._drivers import rank_drivers
 from ._engine import ShapEngine
 from ._errors import OrganoPredictError
-from ._explain import Explainer, rank_drivers
+from ._explain import Explainer
 from ._loading import LoadedModel
 from ._models import ModelInputs
 from ._output import atomic_output, check_output, output_format

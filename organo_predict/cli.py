@@ -144,6 +144,12 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from ._explain import Explainer
     from ._loading import load_model
 
+    if args.plot is not None:  # a bad plot destination fails before any work
+        if args.plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise OrganoPredictError(f"--plot {args.plot}: use a .png, .pdf or .svg file name")
+        if not args.plot.absolute().parent.is_dir():
+            raise OrganoPredictError(f"--plot {args.plot}: folder {args.plot.parent} does not "
+                                     "exist")
     loaded = load_model(args.model)
     cohort = _load_cohort(args.cohort)
     sample_id = args.sample_id
@@ -159,13 +165,39 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if unknown:
         raise OrganoPredictError(f"--organ {', '.join(unknown)}: not an organ of the model "
                                  f"({', '.join(loaded.model.organs_)})")
-    explanation = Explainer(loaded.model, loaded.builder).explain(
-        features, [sample_id], top_k=args.top, organs=organs)[0]
+    explainer = Explainer(loaded.model, loaded.builder)
+    explanation = explainer.explain(features, [sample_id], top_k=args.top, organs=organs)[0]
+    if args.plot:
+        written = _waterfalls(explainer, features, organs or list(loaded.model.organs_),
+                              args.plot)
+        say(f"waterfall plots: {', '.join(str(p) for p in written)}")
     if args.json:
         out.print_json(json.dumps(explanation.to_dict()))
     else:
         out.print(explanation.render(), highlight=False, markup=False, soft_wrap=True)
     return 0
+
+
+def _waterfalls(explainer, features, organs: list[str], path: Path) -> list[Path]:  # noqa: ANN001
+    """`shap.plots.waterfall` of one patient for each organ: `path` itself for one organ,
+    `<stem>_<ORGAN><suffix>` beside it for several."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shap
+
+    written = []
+    for organ in organs:
+        target = path if len(organs) == 1 else path.with_name(
+            f"{path.stem}_{organ}{path.suffix}")
+        shap.plots.waterfall(explainer.shap_values(features, organ)[0], max_display=12,
+                             show=False)
+        plt.title(f"{organ}: SHAP on the calibrated log-odds", fontsize=10)
+        plt.savefig(target, bbox_inches="tight", dpi=90)
+        plt.close("all")
+        written.append(target)
+    return written
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -276,6 +308,9 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--organ", action="append", help="only this organ (repeatable)")
     p.add_argument("--top", type=int, default=5, help="drivers listed each way (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--plot", type=Path, metavar="FILE.png",
+                   help="also draw shap.plots.waterfall per organ asked (FILE_<ORGAN>.png "
+                        "for several)")
     p.set_defaults(handler=_cmd_explain)
 
 

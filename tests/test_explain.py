@@ -128,3 +128,24 @@ def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
     assert "NOT-A-SAMPLE" in capsys.readouterr().err
     assert main(["explain", sample, "--model", str(tmp_path / "nowhere")]) == 2
     assert "no such bundle folder" in capsys.readouterr().err
+
+
+def test_cli_explain_draws_shap_waterfalls(fitted, tmp_path, capsys) -> None:
+    from organo_predict._bundle import save_bundle
+    from organo_predict.cli import main
+
+    builder, model, x = fitted
+    bundle = save_bundle(builder, model, tmp_path / "bundle")
+    sample = str(x.index[0])
+    one = tmp_path / "brain.png"
+    assert main(["explain", sample, "--model", str(bundle), "--organ", "cns_brain",
+                 "--plot", str(one)]) == 0
+    assert one.stat().st_size > 5000
+    assert main(["explain", sample, "--model", str(bundle), "--plot",
+                 str(tmp_path / "all.png")]) == 0
+    assert sorted(p.name for p in tmp_path.glob("all_*.png")) == [
+        f"all_{o}.png" for o in sorted(ORGANS)]
+    capsys.readouterr()
+    assert main(["explain", sample, "--model", str(bundle), "--plot",
+                 str(tmp_path / "no" / "x.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -49,3 +49,18 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path: Path) -> None:
                                                        default=json_default))
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"x": 0.5, "ci": [1, 2]}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
+    from organo_predict._concordance import concordance
+    from organo_predict._explain import Explainer
+    from organo_predict._reporting import write_shap_figures
+
+    builder, model, x = luad_model
+    explainer = Explainer(model, builder)
+    part = x.iloc[:400]
+    marker_shap = {o: explainer.marker_contributions(part, o)[0] for o in model.organs_}
+    write_shap_figures(tmp_path, explainer, part, marker_shap, list(model.organs_),
+                       concordance(explainer, part, marker_shap))
+    assert (tmp_path / "shap_beeswarm.png").stat().st_size > 20_000
+    assert (tmp_path / "concordance_heatmap.png").stat().st_size > 5_000

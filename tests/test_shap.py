@@ -1,0 +1,64 @@
+"""Explanations as shap objects: exact, equal to shap.TreeExplainer, drawable by shap.plots."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import shap  # noqa: E402
+
+from organo_predict import Explainer, ModelError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def explained(liver_lung_bone):
+    builder, model, x = liver_lung_bone
+    return Explainer(model, builder), model, x.iloc[:60]
+
+
+def test_feature_level_values_equal_shap_tree_explainer(explained) -> None:
+    """A second oracle beside LightGBM's pred_contrib: shap's own TreeExplainer on the same
+    boosters, scaled by the organ's Platt slope (the calibrated log-odds)."""
+    explainer, model, x = explained
+    got = explainer.shap_values(x, "LIVER", level="feature")
+    inputs = model.inputs(x)
+    fit = model.fits_["LIVER"]
+    reference = shap.TreeExplainer(fit.booster).shap_values(inputs.data)
+    reference = reference[1] if isinstance(reference, list) else reference
+    np.testing.assert_allclose(got.values, fit.calibration[0] * reference, atol=1e-9)
+    assert got.feature_names == list(model.feature_names_)
+    assert np.isnan(got.data).sum() == np.isnan(inputs.as_built).sum()  # not profiled kept
+
+
+def test_values_add_up_to_the_models_log_odds_for_every_organ(explained) -> None:
+    explainer, model, x = explained
+    every = explainer.shap_values(x)  # markers, all organs: an output axis
+    assert every.values.shape == (len(x), len(explainer.markers), len(model.organs_))
+    assert every.output_names == list(model.organs_)
+    total = every.base_values + every.values.sum(axis=1)
+    np.testing.assert_allclose(total, model.decision_function(x), atol=1e-9)
+
+
+def test_the_explanations_render_through_shap_plots(explained, tmp_path) -> None:
+    explainer, _, x = explained
+    one = explainer.shap_values(x, "BONE")
+    for draw in (lambda: shap.plots.waterfall(one[0], show=False),
+                 lambda: shap.plots.beeswarm(one, show=False),
+                 lambda: shap.plots.heatmap(one, show=False),
+                 lambda: shap.plots.scatter(one[:, "TP53"], show=False)):
+        draw()
+        plt.savefig(tmp_path / "plot.png")
+        plt.close("all")
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_an_unknown_organ_or_level_is_named(explained) -> None:
+    explainer, _, x = explained
+    with pytest.raises(ModelError, match="organ 'SPLEEN'"):
+        explainer.shap_values(x, "SPLEEN")
+    with pytest.raises(ModelError, match="level must be"):
+        explainer.shap_values(x, level="gene")  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._archive import safe_extract
-from ._errors import CohortError, DownloadError
+from ._errors import CohortError, DownloadError, braced
 from ._study import study_root
 
 DATAHUB_URL = "https://cbioportal-datahub.s3.amazonaws.com/{study_id}.tar.gz"
@@ -51,7 +51,8 @@ def download_study(
     dest = Path(dest)
     target = dest / study_id
     if target.exists() and not overwrite:
-        raise DownloadError(f"{target} already exists (pass overwrite/--force to replace it)")
+        raise DownloadError.about(f"{braced(target)} already exists (pass {{replace_study}} "
+                                  "to replace it)")
     dest.mkdir(parents=True, exist_ok=True)
     source = url or DATAHUB_URL.format(study_id=study_id)
     with tempfile.TemporaryDirectory(prefix=f".{study_id}-", dir=dest) as tmp:

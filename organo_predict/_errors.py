@@ -19,9 +19,11 @@ file or a request, however long the offending line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 __all__ = [
+    "CLI_NAMES",
     "CohortError",
     "ConfigError",
     "DownloadError",
@@ -33,6 +35,7 @@ __all__ = [
     "OrganoPredictWarning",
     "ProfileError",
     "UnknownGeneWarning",
+    "braced",
     "excerpt",
 ]
 
@@ -46,8 +49,50 @@ def excerpt(value: object, limit: int = 80) -> str:
 
 
 
+# How a message names an argument: in Python (the default) and on the command line.
+PYTHON_NAMES = {"out": "out=", "overwrite": "overwrite=True", "chunk_size": "chunk_size=",
+                "model": "model=", "spark": "SparkScorer", "replace_study": "overwrite=True",
+                "run_experiment": "run_experiment()"}
+CLI_NAMES = {"out": "--out ", "overwrite": "--overwrite", "chunk_size": "--chunk-size ",
+             "model": "--model ", "spark": "--engine spark", "replace_study": "--force",
+             "run_experiment": "`organo-predict experiment`"}
+_ARGUMENT = re.compile(r"\{\{|\}\}|\{(" + "|".join(PYTHON_NAMES) + r")\}")
+
+
+def _named(template: str, names: dict[str, str]) -> str:
+    """`template` with `{argument}` fields named by `names` and doubled braces undoubled."""
+    return _ARGUMENT.sub(lambda m: names[m.group(1)] if m.group(1) else m.group(0)[0],
+                         template)
+
+
+def braced(value: object) -> str:
+    """`value` as text inside an argument template (`OrganoPredictError.about`): its own
+    braces doubled, so a path with `{` in it is shown as it is."""
+    return str(value).replace("{", "{{").replace("}", "}}")
+
+
 class OrganoPredictError(Exception):
-    """Base class of every error organo-predict raises deliberately."""
+    """Base class of every error organo-predict raises deliberately.
+
+    A message may name arguments as `{out}`, `{overwrite}`, ... (see `about`): `str(error)`
+    says them as Python does (`out=`, `overwrite=True`), `render(CLI_NAMES)` as the command
+    line does (`--out`, `--overwrite`), so the library never speaks in flags."""
+
+    template: str | None = None
+
+    @classmethod
+    def about(cls, template: str) -> OrganoPredictError:
+        """An error whose `template` names arguments in braces (values already in it)."""
+        error = cls(_named(template, PYTHON_NAMES))
+        error.template = template
+        return error
+
+    def render(self, names: dict[str, str]) -> str:
+        """The message with its arguments named by `names` (plain `str()` without a
+        template)."""
+        if self.template is None:
+            return str(self)
+        return _named(self.template, names)
 
 
 class CohortError(OrganoPredictError):

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._errors import ModelError
+from ._errors import ModelError, braced
 from ._features import FeatureBuilder
 from ._models import OrganotropismModel
 
@@ -73,10 +73,11 @@ def load_model(uri: str | None = None) -> LoadedModel:
     except ModelError:
         raise
     except Exception as exc:  # MLflow raises many types; the user needs one clear message
-        hint = (" Run `organo-predict experiment` first, or pass --model."
+        hint = (" Run {run_experiment} first, or pass {model}a model URI or bundle folder."
                 if uri == DEFAULT_MODEL_URI else "")
-        raise ModelError(f"cannot load model {uri!r} from {mlflow.get_tracking_uri()}: "
-                         f"{str(exc).splitlines()[0]}.{hint}") from None
+        raise ModelError.about(f"cannot load model {braced(repr(uri))} from "
+                               f"{braced(mlflow.get_tracking_uri())}: "
+                               f"{braced(str(exc).splitlines()[0])}." + hint) from None
     inner = pyfunc.unwrap_python_model()
     return LoadedModel(inner.builder, inner.model, inner.metadata, uri, info)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._errors import OrganoPredictError
+from ._errors import OrganoPredictError, braced
 
 __all__ = ["atomic_output", "check_output", "output_format", "remove_stale_partials"]
 
@@ -29,8 +29,9 @@ def output_format(path: str | Path) -> str:
     suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
     if suffix in (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz"):
         return suffix
-    raise OrganoPredictError(f"--out {path}: unknown format {suffix or '(no extension)'!r}; "
-                             "use .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
+    raise OrganoPredictError.about(
+        f"{{out}}{braced(path)}: unknown format {suffix or '(no extension)'!r}; use .parquet, "
+        ".csv, .csv.gz, .tsv or .tsv.gz")
 
 
 def check_output(path: str | Path, overwrite: bool = False) -> str:
@@ -40,18 +41,20 @@ def check_output(path: str | Path, overwrite: bool = False) -> str:
     nothing; returns what `output_format` returns."""
     path = Path(path)
     if path.is_dir():
-        raise OrganoPredictError(f"--out {path}: is a folder; give a file name")
+        raise OrganoPredictError.about(f"{{out}}{braced(path)}: is a folder; give a file name")
     fmt = output_format(path)
     if path.exists() and not overwrite:
-        raise OrganoPredictError(f"--out {path}: already exists; not overwritten (pass "
-                                 "--overwrite, or overwrite=True, to replace it)")
+        raise OrganoPredictError.about(f"{{out}}{braced(path)}: already exists; not "
+                                       "overwritten (pass {overwrite} to replace it)")
     ancestor = path.absolute().parent
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise OrganoPredictError(f"--out {path}: {ancestor} is a file, not a folder")
+        raise OrganoPredictError.about(f"{{out}}{braced(path)}: {braced(ancestor)} is a "
+                                       "file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OrganoPredictError(f"--out {path}: folder {ancestor} is not writable")
+        raise OrganoPredictError.about(f"{{out}}{braced(path)}: folder {braced(ancestor)} "
+                                       "is not writable")
     return fmt
 
 
@@ -126,7 +129,8 @@ def atomic_output(out: Path, fmt: str, overwrite: bool) -> Iterator[Callable[[pd
             yield write
             close()
             if out.exists() and not overwrite:  # created by someone else while this one ran
-                raise OrganoPredictError(f"--out {out}: created while scoring; not overwritten")
+                raise OrganoPredictError.about(f"{{out}}{braced(out)}: created while scoring; "
+                                               "not overwritten")
             os.replace(tmp, out)
         except BaseException:
             _close_quietly(close)

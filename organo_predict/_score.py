@@ -171,7 +171,7 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK if explain_k == 0 else DEFAULT_EXPLAIN_CHUNK
     if chunk_size < 1:
-        raise OrganoPredictError(f"--chunk-size must be at least 1, got {chunk_size}")
+        raise OrganoPredictError.about(f"{{chunk_size}}{chunk_size}: must be at least 1")
     start_time = time.perf_counter()
     out = Path(out)
     fmt = check_output(out, overwrite)

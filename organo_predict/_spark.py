@@ -16,7 +16,7 @@ import sys
 
 import pandas as pd
 
-from ._errors import ModelError
+from ._errors import ModelError, braced
 from ._feature_names import categories_to_strings
 from ._features import FeatureBuilder
 from ._loading import is_mlflow_uri
@@ -39,16 +39,17 @@ class SparkScorer:
     def __init__(self, model_uri: str, builder: FeatureBuilder, organs: list[str],
                  master: str = "local[*]") -> None:
         if not is_mlflow_uri(model_uri):
-            raise ModelError(f"--engine spark needs an MLflow model URI (models:/NAME@ALIAS, "
-                             f"runs:/RUN/model), not {model_uri!r}: executors load the model "
-                             "through MLflow")
+            raise ModelError.about(
+                "{spark} needs an MLflow model URI (models:/NAME@ALIAS, runs:/RUN/model), not "
+                + braced(repr(model_uri))
+                + ": executors load the model through MLflow")
         try:
             import mlflow
             from pyspark.sql import SparkSession
             from pyspark.sql.types import DoubleType, StructField, StructType
         except ImportError as exc:
-            raise ModelError("--engine spark needs pyspark: pip install "
-                             "'organo-predict[spark]' (and Java 17+)") from exc
+            raise ModelError.about("{spark} needs pyspark: pip install "
+                                   "'organo-predict[spark]' (and Java 17+)") from exc
         self.builder, self.organs, self.master = builder, list(organs), master
         # our own progress bar is the one the user sees: no per-file or per-stage bars
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -11,7 +11,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ._errors import CohortWarning, ConfigError, OrganoPredictError, OrganoPredictWarning
+from ._errors import (
+    CLI_NAMES,
+    CohortWarning,
+    ConfigError,
+    OrganoPredictError,
+    OrganoPredictWarning,
+)
 
 console = Console(stderr=True)
 out = Console()
@@ -359,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _show_warning
             return handler(args)
     except OrganoPredictError as exc:
-        say(f"error: {exc}", "bold red")
+        say(f"error: {exc.render(CLI_NAMES)}", "bold red")  # arguments named as flags
         return 2
     except KeyboardInterrupt:
         say("interrupted", "bold red")

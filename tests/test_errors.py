@@ -28,3 +28,28 @@ def test_messages_are_cut_short() -> None:
     assert excerpt("x" * 1000) == repr("x" * 1000)[:79] + "…"
     assert excerpt("short") == "'short'"
     assert len(op.CohortError("y" * 10_000, file="f").reason) == MAX_MESSAGE
+
+
+def test_the_library_names_arguments_as_python_does_and_the_cli_as_flags(tmp_path,
+                                                                          capsys) -> None:
+    """The same refusal reads `out=... (pass overwrite=True ...)` from Python and
+    `--out ... (pass --overwrite ...)` on the command line."""
+    import pytest
+
+    from organo_predict._output import check_output
+    from organo_predict.cli import main
+
+    existing = tmp_path / "scores{1}.csv"  # braces in a path are shown as they are
+    existing.write_text("x")
+    with pytest.raises(op.OrganoPredictError) as caught:
+        check_output(existing)
+    assert str(caught.value) == (f"out={existing}: already exists; not overwritten (pass "
+                                 "overwrite=True to replace it)")
+    assert "--" not in str(caught.value)
+    assert main(["score", "embedded:msk_met", "--out", str(existing)]) == 2
+    assert (f"error: --out {existing}: already exists; not overwritten (pass --overwrite to "
+            "replace it)") in " ".join(capsys.readouterr().err.split())
+    from organo_predict._score import score_cohort
+
+    with pytest.raises(op.OrganoPredictError, match=r"^chunk_size=0: must be at least 1$"):
+        score_cohort(None, None, tmp_path / "s.csv", chunk_size=0)  # type: ignore[arg-type]

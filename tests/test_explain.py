@@ -130,6 +130,7 @@ def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
     assert "no such bundle folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # draws 21 figures
 def test_cli_explain_draws_shap_waterfalls(fitted, tmp_path, capsys) -> None:
     from organo_predict._bundle import save_bundle
     from organo_predict.cli import main

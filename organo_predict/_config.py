@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ._cohort import EMBEDDED_SOURCE
 from ._errors import ConfigError
 from ._models import MAIN_ORGANS, ORGANS
 from ._recipes import UNPROFILED_POLICIES, load_recipes
@@ -21,7 +22,7 @@ POPULATIONS = ("metastatic", "all_labelled")
 class ExperimentConfig:
     name: str
     description: str
-    source: str  # path to a study, or "embedded:msk_met"
+    source: str  # path to a study, or EMBEDDED_SOURCE
     population: str
     organs: tuple[str, ...]
     main_organs: tuple[str, ...]
@@ -72,7 +73,7 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
     return ExperimentConfig(
         name=_get(data, "name", str, Path(where).stem, where),
         description=_get(data, "description", str, "", where),
-        source=_get(cohort, "source", str, "embedded:msk_met", f"{where} [cohort]"),
+        source=_get(cohort, "source", str, EMBEDDED_SOURCE, f"{where} [cohort]"),
         population=population,
         organs=organs,
         main_organs=tuple(o for o in MAIN_ORGANS if o in organs),

@@ -63,14 +63,7 @@ class ShapEngine:
             return model.decision_function(inputs)
         engine, position = self._leaf
         raw_all = engine.predict_raw(inputs.data)
-        out = np.empty((len(inputs.data), len(model.organs_)))
-        for j, organ in enumerate(model.organs_):
-            fit = model.fits_[organ]
-            raw = inputs.prior_logit[:, j]
-            if fit.booster is not None:
-                raw = raw + raw_all[:, position[organ]]
-            out[:, j] = fit.calibration[0] * raw + fit.calibration[1]
-        return out
+        return model.calibrated(inputs, lambda organ, _: raw_all[:, position[organ]])
 
     # ------------------------------------------------------------------ SHAP
 
@@ -88,12 +81,10 @@ class ShapEngine:
         model = self.model
         inputs = model.inputs(x)
         fit = model.fits_[organ]
-        slope, intercept = fit.calibration
-        init = inputs.prior_logit[:, model.organs_.index(organ)]
         n = len(inputs.data)
         width = len(model.feature_names_) if groups is None else int(n_groups or 0)
         if fit.booster is None:
-            return np.zeros((n, width)), slope * init + intercept
+            return self._calibrated(inputs, organ, np.zeros((n, width + 1)))
         if n > DIRECT_SHAP_ROWS:
             contrib = self._tree_shap(organ).contributions(inputs.data, groups, n_groups,
                                                            columns=inputs.columns())
@@ -102,7 +93,7 @@ class ShapEngine:
         else:  # paths too deep to compile: LightGBM's own pred_contrib
             contrib = _grouped(fit.booster.predict(inputs.data, pred_contrib=True), groups,
                                width)
-        return slope * contrib[:, :-1], slope * (init + contrib[:, -1]) + intercept
+        return self._calibrated(inputs, organ, contrib)
 
     def contributions_all(self, x: pd.DataFrame | ModelInputs,
                           organs: Sequence[str] | None = None,
@@ -125,16 +116,18 @@ class ShapEngine:
                   for i in range(0, max(n, 1), _LEAF_CHUNK)]
         contrib = (np.concatenate(blocks) if blocks
                    else np.zeros((0, engine.n_boosters, width + 1)))
-        out: dict[str, Contributions] = {}
-        for organ in organs:
-            slope, intercept = model.fits_[organ].calibration
-            init = inputs.prior_logit[:, model.organs_.index(organ)]
-            if organ not in position:
-                out[organ] = (np.zeros((n, width)), slope * init + intercept)
-                continue
-            block = contrib[:n, position[organ]]
-            out[organ] = (slope * block[:, :-1], slope * (init + block[:, -1]) + intercept)
-        return out
+        return {o: self._calibrated(inputs, o, contrib[:n, position[o]] if o in position
+                                    else np.zeros((n, width + 1)))
+                for o in organs}
+
+    def _calibrated(self, inputs: ModelInputs, organ: str,
+                    contrib: np.ndarray) -> Contributions:
+        """Raw-score TreeSHAP (n, columns + bias) on the calibrated log-odds scale: the
+        columns times the Platt slope; the bias with the prior's log-odds as the baseline."""
+        model = self.model
+        slope, intercept = model.fits_[organ].calibration
+        init = inputs.prior_logit[:, model.organs_.index(organ)]
+        return slope * contrib[:, :-1], slope * (init + contrib[:, -1]) + intercept
 
     # ------------------------------------------------------------------ built on demand
 

@@ -55,13 +55,13 @@ class ExperimentResult:
     champion: bool
 
 
-def load_cohort(source: str, log: Log = print, unknown_genes: bool = False) -> Cohort:
-    """The configured cohort. Its reader's warnings (a value read as missing, with file, line
-    and column) go to `log` as one line each; gene symbols off every panel are expected in
-    real cohorts and are said only with `unknown_genes` (validating a study)."""
+def load_cohort(source: str | None, log: Log = print) -> Cohort:
+    """The configured cohort (None: the embedded one). Its reader's warnings (a value read as
+    missing, with file, line and column) go to `log` as one line each; gene symbols off every
+    panel are expected in real cohorts and are not said (`validate` lists them)."""
     cohort, said = load_source(source)
     for warning in said:
-        if unknown_genes or not isinstance(warning, UnknownGeneWarning):
+        if not isinstance(warning, UnknownGeneWarning):
             log(f"warning: {warning}")
     return cohort
 

@@ -7,7 +7,7 @@ leaves it at the prior. Pure computation: no file or network IO here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -345,12 +345,19 @@ class OrganotropismModel(BaseEstimator):
         """Calibrated log-odds, (n, organs), from LightGBM (`_engine.ShapEngine` predicts
         the same numbers from compiled trees)."""
         inputs = self.inputs(x)
+        return self.calibrated(inputs, lambda organ, booster: booster.predict(inputs.data,
+                                                                              raw_score=True))
+
+    def calibrated(self, inputs: ModelInputs,
+                   booster_raw: Callable[[str, lgb.Booster], np.ndarray]) -> np.ndarray:
+        """Calibrated log-odds, (n, organs): the prior's log-odds plus each trained organ's
+        raw booster score (`booster_raw(organ, booster)`, however computed), Platt-scaled."""
         out = np.empty((len(inputs.data), len(self.organs_)))
         for j, organ in enumerate(self.organs_):
             fit = self.fits_[organ]
             raw = inputs.prior_logit[:, j]
             if fit.booster is not None:
-                raw = raw + fit.booster.predict(inputs.data, raw_score=True)
+                raw = raw + booster_raw(organ, fit.booster)
             out[:, j] = fit.calibration[0] * raw + fit.calibration[1]
         return out
 

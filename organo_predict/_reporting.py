@@ -188,8 +188,8 @@ def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
 
     intrinsic = np.flatnonzero(~explainer.layout_.context)
     names = [explainer.markers[k] for k in intrinsic]
-    data = marker_data(explainer.model.inputs(x).as_built, explainer.layout_.groups,
-                       len(explainer.markers))[:, intrinsic]
+    as_built = x[explainer.model.feature_names_].to_numpy(np.float32)  # NaN: not profiled
+    data = marker_data(as_built, explainer.layout_.groups, len(explainer.markers))[:, intrinsic]
     rows = np.random.default_rng(0).choice(len(x), size=min(len(x), 1500), replace=False)
     shown = [o for o in main if o in marker_shap]
     fig, axes = plt.subplots(2, 4, figsize=(24, 12))

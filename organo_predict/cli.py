@@ -140,7 +140,7 @@ def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported 
     have them, and `validate` lists them)."""
     from ._experiment import load_cohort
 
-    return load_cohort(str(path) if path else "embedded:msk_met",
+    return load_cohort(str(path) if path else None,
                        log=lambda message: say(message, "yellow"))
 
 

@@ -115,8 +115,7 @@ def _writer(path: Path, suffix: str):
 
 
 @contextlib.contextmanager
-def atomic_output(out: Path, fmt: str, overwrite: bool) -> Iterator[Callable[[pd.DataFrame],
-                                                                             None]]:
+def atomic_output(out: Path, fmt: str, overwrite: bool) -> Iterator[Write]:
     """A writer of chunks into a hidden partial file, renamed to `out` when the block ends
     well; on any failure (Ctrl-C and `kill` included) the partial file is removed and
     nothing is written."""

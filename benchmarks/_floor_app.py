@@ -1,6 +1,7 @@
-"""The serving floor: the same HTTP stack as `organo-predict serve` (uvicorn, FastAPI, the
-body limit, pydantic validation of the profile) answering a fixed, real `/predict` body
-without any model work. What it cannot do under a load, no model behind it can.
+"""The serving floor: the HTTP stack of `organo-predict serve` (uvicorn, FastAPI, pydantic
+validation of the profile; not its body-limit and logging middleware) answering a fixed,
+real `/predict` body without any model work. What it cannot do under a load, no model
+behind it can.
 
 Started by bench_serve.py: uvicorn --app-dir benchmarks _floor_app:app; the answer is read
 from the file named by $ORGANO_PREDICT_FLOOR_BODY.
@@ -14,14 +15,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from organo_predict._asgi import BodyLimit
-from organo_predict._profiles import PatientProfile
-from organo_predict._serve import MAX_BODY_BYTES
+from organo_predict import PatientProfile
 
 BODY = Path(os.environ["ORGANO_PREDICT_FLOOR_BODY"]).read_bytes()
 
 app = FastAPI()
-app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
 
 @app.get("/health")

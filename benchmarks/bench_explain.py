@@ -11,7 +11,7 @@ import time
 import numpy as np
 from _common import cohort, model, parser
 
-from organo_predict._explain import Explainer
+import organo_predict as op
 
 
 def main() -> None:
@@ -19,9 +19,9 @@ def main() -> None:
     p.add_argument("--patients", type=int, default=500)
     args = p.parse_args()
     data = cohort()
-    loaded = model(args.model, data)
+    loaded = model(args.model)
     features = loaded.builder.transform(data)
-    explainer = Explainer(loaded.model, loaded.builder)
+    explainer = op.Explainer(loaded.model, loaded.builder)
     rng = np.random.default_rng(0)
     rows = rng.choice(len(features), size=args.patients, replace=False)
     explainer.explain(features.iloc[rows[:1]])  # warm-up: caches, thread, LightGBM configs

@@ -10,10 +10,6 @@ import time
 import warnings
 
 import organo_predict as op
-from organo_predict._experiment import audit_strata, population_rows
-from organo_predict._features import FeatureBuilder
-from organo_predict._leakage import audit_leakage
-from organo_predict._models import labels_from_samples
 
 
 def main() -> None:
@@ -25,17 +21,17 @@ def main() -> None:
     fit_times, transform_times = [], []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        builder = FeatureBuilder()
+        builder = op.FeatureBuilder()
         x = builder.fit_transform(cohort)
         fit_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         builder.transform(cohort)
         transform_times.append(time.perf_counter() - start)
-    labels = labels_from_samples(cohort.samples)
-    rows = population_rows(cohort, labels, "metastatic")
+    labels = op.labels_from_samples(cohort.samples)
+    rows = op.population_rows(cohort, labels, "metastatic")
     start = time.perf_counter()
-    audit_leakage(x[rows], labels[rows], categorical=builder.categorical_features_,
-                  strata=audit_strata(cohort, x)[rows])
+    op.audit_leakage(x[rows], labels[rows], categorical=builder.categorical_features_,
+                  strata=op.audit_strata(cohort, x)[rows])
     audit_s = time.perf_counter() - start
     print(f"features: {x.shape[0]} samples x {x.shape[1]} features; fit_transform best "
           f"{min(fit_times):.2f} s, transform best {min(transform_times):.2f} s over "

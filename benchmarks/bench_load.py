@@ -11,7 +11,6 @@ import time
 import warnings
 
 import organo_predict as op
-from organo_predict._cohort import load_study
 
 
 def main() -> None:
@@ -23,7 +22,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        cohort = load_study(path)
+        cohort = op.load_study(path)
         times.append(time.perf_counter() - start)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times.sort()

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from _common import cohort, model, parser
 
-from organo_predict._score import score_cohort
+import organo_predict as op
 
 
 def resample(data, rows: int, seed: int = 0):
@@ -62,7 +62,7 @@ def main() -> None:
                    help="default: organo-predict's (10,000; 50,000 with --explain)")
     args = p.parse_args()
     data = cohort()
-    loaded = model(args.model, data)
+    loaded = model(args.model)
     start = time.perf_counter()
     big = resample(data, args.rows)
     print(f"resampled to {len(big.samples):,} samples, {len(big.mutations):,} mutations in "
@@ -70,7 +70,7 @@ def main() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "scores.parquet"
-        summary = score_cohort(big, loaded, out, explain_k=args.explain,
+        summary = op.score_cohort(big, loaded, out, explain_k=args.explain,
                                chunk_size=args.chunk_size)
         size = out.stat().st_size
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2

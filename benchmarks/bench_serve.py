@@ -34,12 +34,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 from _common import cohort
+from starlette.testclient import TestClient
 
-from organo_predict._asgi import json_response
-from organo_predict._features import categories_to_strings
-from organo_predict._loading import DEFAULT_MODEL_URI, load_model
-from organo_predict._profiles import PatientProfile, profiles_from_cohort
-from organo_predict._serve import Predictor
+import organo_predict as op
 
 LUA = """
 local bodies = {}
@@ -137,7 +134,7 @@ def measure(command: list[str], port: int, health: str, path: str, bodies: Path,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=DEFAULT_MODEL_URI)
+    p.add_argument("--model", default=op.DEFAULT_MODEL_URI)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--duration", type=int, default=20, help="seconds per server")
     p.add_argument("--workers", type=int, default=2, help="server processes, both servers")
@@ -151,15 +148,15 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
     data = cohort()
-    loaded = load_model(args.model)
+    loaded = op.load_model(args.model)
     rng = np.random.default_rng(0)
     ids = list(rng.choice(data.samples.index, args.patients, replace=False))
     sample = data.subset(ids)
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     ours_file = tmp / "predict.jsonl"
     ours_file.write_text("".join(p.model_dump_json(exclude_none=True) + "\n"
-                                 for p in profiles_from_cohort(sample)))
-    features = categories_to_strings(loaded.builder.transform(sample), loaded.builder)
+                                 for p in op.profiles_from_cohort(sample)))
+    features = loaded.builder.transform_named(sample)
     mlflow_file = tmp / "invocations.jsonl"
     columns = list(features.columns)
     with mlflow_file.open("w") as fh:
@@ -179,9 +176,11 @@ def main() -> None:
          "--port", str(port), "--workers", str(args.workers), "--no-access-log"],
         port, "/health", "/predict", ours_file, args)
     if not args.skip_floor:
-        first = PatientProfile.model_validate_json(ours_file.read_text().splitlines()[0])
         floor_body = tmp / "floor.json"
-        floor_body.write_bytes(json_response(Predictor(loaded).predict([first])[0]).body)
+        with TestClient(op.create_app(loaded)) as client:  # a real answer, served once
+            answer = client.post("/predict", content=ours_file.read_text().splitlines()[0],
+                                 headers={"content-type": "application/json"})
+        floor_body.write_bytes(answer.raise_for_status().content)
         port = free_port()
         results["floor: same stack, no model"] = measure(
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),

@@ -6,10 +6,11 @@ The public API, one name per thing a user touches, stage by stage (data flows do
     features     FeatureBuilder
     model        OrganotropismModel, labels_from_samples, ORGANS, MAIN_ORGANS
     explain      Explainer, PatientExplanation, OrganExplanation, ShapEngine, rank_drivers
-    persistence  save_bundle, load_bundle, load_model, LoadedModel
+    leakage      audit_leakage, AuditReport, population_rows, audit_strata
+    persistence  save_bundle, load_bundle, load_model, LoadedModel, DEFAULT_MODEL_URI
     scoring      score_cohort, ScoreSummary
-    experiment   load_config, ExperimentConfig, run_experiment, ExperimentResult
-    serving      create_app, PatientProfile
+    experiment   load_config, ExperimentConfig, run_experiment, ExperimentResult, train_model
+    serving      create_app, PatientProfile, profiles_from_cohort
     errors       OrganoPredictError and below; OrganoPredictWarning and below
 
 Names past the error tree are imported on first use, so `import organo_predict` stays
@@ -50,6 +51,9 @@ _LAZY = {  # public name -> the private module that owns it
     "score_cohort": "_score", "ScoreSummary": "_score",
     "load_config": "_config", "ExperimentConfig": "_config",
     "run_experiment": "_experiment", "ExperimentResult": "_experiment",
+    "train_model": "_experiment", "population_rows": "_experiment",
+    "audit_strata": "_experiment", "audit_leakage": "_leakage", "AuditReport": "_leakage",
+    "DEFAULT_MODEL_URI": "_loading", "profiles_from_cohort": "_profiles",
     "create_app": "_serve", "PatientProfile": "_profiles",
 }
 
@@ -58,12 +62,19 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._config import ExperimentConfig, load_config
     from ._drivers import rank_drivers
     from ._engine import ShapEngine
-    from ._experiment import ExperimentResult, run_experiment
+    from ._experiment import (
+        ExperimentResult,
+        audit_strata,
+        population_rows,
+        run_experiment,
+        train_model,
+    )
     from ._explain import Explainer, OrganExplanation, PatientExplanation
     from ._features import FeatureBuilder
-    from ._loading import LoadedModel, load_model
+    from ._leakage import AuditReport, audit_leakage
+    from ._loading import DEFAULT_MODEL_URI, LoadedModel, load_model
     from ._models import MAIN_ORGANS, ORGANS, OrganotropismModel, labels_from_samples
-    from ._profiles import PatientProfile
+    from ._profiles import PatientProfile, profiles_from_cohort
     from ._score import ScoreSummary, score_cohort
     from ._serve import create_app
 
@@ -81,8 +92,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_MODEL_URI",
     "MAIN_ORGANS",
     "ORGANS",
+    "AuditReport",
     "Cohort",
     "CohortError",
     "CohortWarning",
@@ -107,6 +120,8 @@ __all__ = [
     "ShapEngine",
     "UnknownGeneWarning",
     "__version__",
+    "audit_leakage",
+    "audit_strata",
     "create_app",
     "datasets",
     "labels_from_samples",
@@ -114,8 +129,11 @@ __all__ = [
     "load_config",
     "load_model",
     "load_study",
+    "population_rows",
+    "profiles_from_cohort",
     "rank_drivers",
     "run_experiment",
     "save_bundle",
     "score_cohort",
+    "train_model",
 ]

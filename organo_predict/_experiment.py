@@ -29,11 +29,13 @@ from ._explain import Explainer
 from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
 from ._leakage import AuditReport, audit_leakage
+from ._loading import LoadedModel
 from ._models import OrganotropismModel, labels_from_samples
 from ._recipes import load_recipes
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
 
-__all__ = ["ExperimentResult", "run_experiment"]
+__all__ = ["ExperimentResult", "audit_strata", "load_cohort", "population_rows", "run_experiment",
+           "train_model"]
 
 CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 # The clinical baseline has five features; early stopping finds its optimum at a higher rate
@@ -149,13 +151,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     report_dir = Path(report_dir)
     data = _load_population(config, clock)
     audit, used = _audit(config, data, clock)
-    absent, typical = _input_policies(config, data.builder, used, log)
+    make_model = _model_factory(config, data, used, log)
     model_params = {**config.model, "random_state": config.seed}
-
-    def make_model() -> OrganotropismModel:
-        return OrganotropismModel(organs=data.organs, features=used, unprofiled_as_absent=absent,
-                                  missing_as_type_median=typical, **model_params)
-
     oof = _cross_validate(config, data, make_model, model_params, clock)
     final = make_model().fit(data.x, data.y)
     clock.say("final model fitted")
@@ -163,8 +160,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     explainer = Explainer(final, data.builder)
     x_used = data.x[used]
     marker_shap, agreement = _concordance(config, data.organs, explainer, x_used, clock)
-    metrics = _metrics(config, data, used, absent, audit, site_metrics, explainer, agreement,
-                       clock)
+    metrics = _metrics(config, data, used, audit, site_metrics, explainer, agreement, clock)
     report_dir.mkdir(parents=True, exist_ok=True)
     main = metrics["main_organs"]
     write_reports(report_dir, metrics, site_metrics, data.y, oof.model, oof.prior, main)
@@ -184,6 +180,30 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     atomic_write(report_dir / "metrics.json", json.dumps(metrics, indent=1,
                                                           default=json_default))
     return ExperimentResult(metrics, report_dir, run_id, model_uri, version, champion)
+
+
+def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
+    """The experiment's final model alone: same cohort, population, leakage audit and input
+    policies as `run_experiment`, no cross-validation, reports or MLflow."""
+    clock = _Clock(log)
+    data = _load_population(config, clock)
+    _, used = _audit(config, data, clock)
+    final = _model_factory(config, data, used, log)().fit(data.x, data.y)
+    clock.say("model fitted")
+    return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
+
+
+def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: Log
+                   ) -> Callable[[], OrganotropismModel]:
+    """Unfitted models as configured, reading what was not measured per the input policies."""
+    absent, typical = _input_policies(config, data.builder, used, log)
+
+    def make_model() -> OrganotropismModel:
+        return OrganotropismModel(organs=data.organs, features=used, unprofiled_as_absent=absent,
+                                  missing_as_type_median=typical,
+                                  **{**config.model, "random_state": config.seed})
+
+    return make_model
 
 
 def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
@@ -291,8 +311,7 @@ def _concordance(config: ExperimentConfig, organs: list[str], explainer: Explain
     return marker_shap, agreement
 
 
-def _metrics(config: ExperimentConfig, data: _Data, used: list[str], absent: list[str],
-             audit: AuditReport, site_metrics: dict[str, OrganMetrics], explainer: Explainer,
+def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: AuditReport, site_metrics: dict[str, OrganMetrics], explainer: Explainer,
              agreement: Concordance, clock: _Clock) -> dict[str, object]:
     """metrics.json's content."""
     main = [o for o in config.main_organs if o in site_metrics]
@@ -311,7 +330,7 @@ def _metrics(config: ExperimentConfig, data: _Data, used: list[str], absent: lis
         "main_organs": main,
         "not_trained": {o: m.status for o, m in site_metrics.items() if m.status != "trained"},
         "leakage": {**audit.to_dict(), "policy": leakage_policy(config),
-                    "unprofiled": {"read_as": config.unprofiled, "n_features": len(absent)}},
+                    "unprofiled": {"read_as": config.unprofiled, "n_features": len(explainer.model.unprofiled_as_absent)}},
         "sites": {o: site_dict(m) for o, m in site_metrics.items()},
         "concordance": agreement.to_dict(),
         "knowledge_base_version": explainer.knowledge.version,

@@ -128,6 +128,11 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         full = self._build(cohort, load_recipes())
         return _assemble(full, self.feature_names_, cohort.samples.index)
 
+    def transform_named(self, cohort: Cohort) -> pd.DataFrame:
+        """`transform` with cancer type and subtype as their names rather than codes: the
+        rows a registered MLflow model, Spark or any JSON client takes."""
+        return categories_to_strings(self.transform(cohort), self)
+
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)

@@ -142,7 +142,7 @@ def msk_features():
     import warnings
 
     import organo_predict as op
-    from organo_predict._features import FeatureBuilder
+    from organo_predict import FeatureBuilder
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", op.UnknownGeneWarning)
@@ -156,8 +156,7 @@ def luad_model(msk_features):
     3,000 other patients of the embedded cohort: (builder, model, features)."""
     import numpy as np
 
-    from organo_predict._features import FeatureBuilder
-    from organo_predict._models import OrganotropismModel, labels_from_samples
+    from organo_predict import FeatureBuilder, OrganotropismModel, labels_from_samples
 
     organs = ["CNS_BRAIN", "BONE", "LIVER"]
     cohort, features = msk_features
@@ -183,8 +182,7 @@ def liver_lung_bone(msk_features):
     embedded cohort: (builder, model, features of those patients)."""
     import numpy as np
 
-    from organo_predict._features import FeatureBuilder
-    from organo_predict._models import OrganotropismModel, labels_from_samples
+    from organo_predict import FeatureBuilder, OrganotropismModel, labels_from_samples
 
     organs = ["LIVER", "LUNG", "BONE"]
     cohort, features = msk_features

@@ -9,8 +9,7 @@ import organo_predict as op
 
 
 def test_every_public_name_resolves_to_its_owner() -> None:
-    from organo_predict._explain import Explainer
-    from organo_predict._features import FeatureBuilder
+    from organo_predict import Explainer, FeatureBuilder
 
     assert [name for name in op.__all__ if not hasattr(op, name)] == []
     assert op.FeatureBuilder is FeatureBuilder and op.Explainer is Explainer

@@ -66,3 +66,28 @@ def test_every_module_has_its_test_module() -> None:
     missing = sorted(m for m in modules
                      if not (tests / f"test_{m.lstrip('_')}.py").is_file())
     assert missing == []
+
+
+def _imports_of_private_modules(path: Path) -> list[tuple[int, str, str]]:
+    """(line, module, name) for every `from organo_predict._x import name` in a file."""
+    tree = ast.parse(path.read_text())
+    return [(node.lineno, node.module, alias.name) for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "organo_predict._") for alias in node.names]
+
+
+def test_benchmarks_import_public_names_only() -> None:
+    bench = Path(__file__).parents[1] / "benchmarks"
+    offences = {p.name: found for p in sorted(bench.glob("*.py"))
+                if (found := _imports_of_private_modules(p))}
+    assert offences == {}
+
+
+def test_tests_import_a_public_name_from_the_package() -> None:
+    """Tests of a module's internals import them from the module; a name the package
+    exports is imported from the package, as a user would."""
+    public = set(organo_predict.__all__)
+    offences = {p.name: [f for f in found if f[2] in public]
+                for p in sorted(Path(__file__).parent.glob("*.py"))
+                if (found := _imports_of_private_modules(p))}
+    assert {name: found for name, found in offences.items() if found} == {}

@@ -10,10 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from organo_predict import ModelError
-from organo_predict._bundle import load_bundle, save_bundle
-from organo_predict._features import FeatureBuilder
-from organo_predict._models import OrganotropismModel
+from organo_predict import FeatureBuilder, ModelError, OrganotropismModel, load_bundle, save_bundle
 
 from .test_models import GENES, NEW_PANEL_ONLY, _model, _panel_era_cohort, _summaries_cohort
 

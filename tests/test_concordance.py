@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from organo_predict import Explainer
 from organo_predict._concordance import concordance
-from organo_predict._explain import Explainer
 from organo_predict._recipes import KnowledgeBase, load_mechanisms
 
 

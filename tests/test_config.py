@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from organo_predict import ConfigError
-from organo_predict._config import leakage_policy, load_config, shipped_leakage_policy
+from organo_predict import ConfigError, load_config
+from organo_predict._config import leakage_policy, shipped_leakage_policy
 from organo_predict.cli import main
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from organo_predict._drivers import rank_drivers
+from organo_predict import rank_drivers
 
 SHAP = np.array([[0.3, -0.5, 0.3, 0.0, 2e-5],
                  [0.0, 0.0, 0.0, 0.0, 0.0]])

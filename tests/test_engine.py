@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from organo_predict._engine import DIRECT_SHAP_ROWS, ShapEngine
+from organo_predict import ShapEngine
+from organo_predict._engine import DIRECT_SHAP_ROWS
 
 from .test_models import GENES, _model, _panel_era_cohort
 

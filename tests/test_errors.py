@@ -49,7 +49,7 @@ def test_the_library_names_arguments_as_python_does_and_the_cli_as_flags(tmp_pat
     assert main(["score", "embedded:msk_met", "--out", str(existing)]) == 2
     assert (f"error: --out {existing}: already exists; not overwritten (pass --overwrite to "
             "replace it)") in " ".join(capsys.readouterr().err.split())
-    from organo_predict._score import score_cohort
+    from organo_predict import score_cohort
 
     with pytest.raises(op.OrganoPredictError, match=r"^chunk_size=0: must be at least 1$"):
         score_cohort(None, None, tmp_path / "s.csv", chunk_size=0)  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import organo_predict as op
+from organo_predict import load_config
 from organo_predict._config import shipped_leakage_policy
 from organo_predict.cli import main
 
@@ -164,3 +166,19 @@ def test_validate_prints_every_reader_warning_including_unknown_genes(edit, caps
     assert "problem: data_sv.txt, line 2, column 'Site2_Hugo_Symbol'" in err
     assert "note: 1 gene symbol(s) are on no known panel" in err and "NOTAGENE1" in err
     assert "Cohort(" in captured.out
+
+
+def test_train_model_fits_the_experiments_final_model_alone(tmp_path: Path,
+                                                           sample_study: Path) -> None:
+    """Same population, audit and input policies as `run_experiment`, without CV or MLflow."""
+    said: list[str] = []
+    loaded = op.train_model(load_config(_config(tmp_path, sample_study)), log=said.append)
+    model = loaded.model
+    assert list(model.organs_)[:2] == ["LIVER", "LUNG"]
+    assert len(model.unprofiled_as_absent) > 100  # leakage.toml [unprofiled] read_as = absent
+    assert set(model.missing_as_type_median) == {"tmb", "fga", "aneuploidy"}
+    assert any("leakage audit" in line for line in said)
+    assert not (tmp_path / "mlflow.db").exists()
+    features = loaded.builder.transform(op.load_study(sample_study))
+    proba = model.predict_proba(features).to_numpy()
+    assert ((proba > 0) & (proba < 1)).all()

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from organo_predict import FeatureError
-from organo_predict._explain import NO_MECHANISM, Explainer
+from organo_predict import Explainer, FeatureError
+from organo_predict._explain import NO_MECHANISM
 from organo_predict._recipes import KnowledgeBase, load_mechanisms, parse_mechanisms
 
 ORGANS = ["CNS_BRAIN", "BONE", "LIVER"]
@@ -109,7 +109,7 @@ def test_a_bad_knowledge_base_entry_names_the_file_and_the_entry() -> None:
 
 
 def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
-    from organo_predict._bundle import save_bundle
+    from organo_predict import save_bundle
     from organo_predict.cli import main
 
     builder, model, x = fitted
@@ -132,7 +132,7 @@ def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
 
 @pytest.mark.slow  # draws 21 figures
 def test_cli_explain_draws_shap_waterfalls(fitted, tmp_path, capsys) -> None:
-    from organo_predict._bundle import save_bundle
+    from organo_predict import save_bundle
     from organo_predict.cli import main
 
     builder, model, x = fitted

@@ -13,8 +13,8 @@ import pytest
 from sklearn.base import clone
 
 import organo_predict as op
-from organo_predict import FeatureError, LeakageError, load_study
-from organo_predict._features import FeatureBuilder, marker_of
+from organo_predict import FeatureBuilder, FeatureError, LeakageError, load_study
+from organo_predict._features import marker_of
 
 
 @pytest.fixture

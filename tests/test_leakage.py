@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from organo_predict import LeakageError
-from organo_predict._leakage import audit_leakage
+from organo_predict import LeakageError, audit_leakage
 
 
 def _strata(cohort, x: pd.DataFrame, rows: np.ndarray) -> np.ndarray:

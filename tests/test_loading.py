@@ -8,13 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from organo_predict import ModelError
-from organo_predict._loading import (
-    DEFAULT_TRACKING_URI,
-    configure_tracking,
-    is_mlflow_uri,
-    load_model,
-)
+from organo_predict import ModelError, load_model
+from organo_predict._loading import DEFAULT_TRACKING_URI, configure_tracking, is_mlflow_uri
 
 from .test_bundle import _bundle_pair
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from organo_predict._bundle import save_bundle
+from organo_predict import save_bundle
 from organo_predict._features import categories_to_strings
 from organo_predict._mlflow_model import OrganotropismPyfunc
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from organo_predict import OrganotropismModel
 from organo_predict._evaluation import auroc
-from organo_predict._models import OrganotropismModel
 
 GENES = [f"mut_G{i}" for i in range(30)]
 NEW_PANEL_ONLY = GENES[:15]  # genes an older panel lacks: NaN for its samples

@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from organo_predict._loading import LoadedModel
-from organo_predict._serve import create_app
+from organo_predict import LoadedModel, create_app
 
 CHROMIUM = os.environ.get("ORGANO_PREDICT_CHROMIUM", "/usr/bin/chromium")
 

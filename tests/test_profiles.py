@@ -6,19 +6,15 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from organo_predict._profiles import (
-    PatientProfile,
-    ProfileError,
-    cohort_from_profiles,
-    profiles_from_cohort,
-)
+from organo_predict import PatientProfile, ProfileError, profiles_from_cohort
+from organo_predict._profiles import cohort_from_profiles
 from organo_predict._recipes import load_recipes
 from organo_predict._study import reference_panels
 
 
 def test_profiles_of_real_patients_give_the_studys_own_features(msk_features) -> None:
     cohort, _ = msk_features
-    from organo_predict._features import FeatureBuilder
+    from organo_predict import FeatureBuilder
 
     rng = np.random.default_rng(1)
     ids = list(rng.choice(cohort.samples.index, 400, replace=False))
@@ -49,7 +45,7 @@ def test_protein_change_implies_a_maf_class(change: str, expected: str | None) -
 
 @pytest.fixture(scope="module")
 def builder(msk_features):
-    from organo_predict._features import FeatureBuilder
+    from organo_predict import FeatureBuilder
 
     return FeatureBuilder().fit(msk_features[0])
 

@@ -10,7 +10,7 @@ README = Path(__file__).parents[1] / "README.md"
 
 def test_the_quickstart_runs(liver_lung_bone, tmp_path: Path, monkeypatch, capsys) -> None:
     import organo_predict._loading as loading
-    from organo_predict._bundle import save_bundle
+    from organo_predict import save_bundle
 
     builder, model, _ = liver_lung_bone
     bundle = save_bundle(builder, model, tmp_path / "bundle")

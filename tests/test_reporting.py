@@ -52,8 +52,8 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path: Path) -> None:
 
 
 def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
+    from organo_predict import Explainer
     from organo_predict._concordance import concordance
-    from organo_predict._explain import Explainer
     from organo_predict._reporting import write_shap_figures
 
     builder, model, x = luad_model

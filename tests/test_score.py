@@ -13,10 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from organo_predict import OrganoPredictError
-from organo_predict._bundle import save_bundle
-from organo_predict._loading import LoadedModel
-from organo_predict._score import score_cohort
+from organo_predict import LoadedModel, OrganoPredictError, save_bundle, score_cohort
 from organo_predict.cli import main
 
 ORGANS = ["LIVER", "LUNG", "BONE"]

@@ -19,10 +19,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from organo_predict._explain import Explainer
-from organo_predict._loading import LoadedModel
-from organo_predict._profiles import PatientProfile, cohort_from_profiles
-from organo_predict._serve import create_app
+from organo_predict import Explainer, LoadedModel, PatientProfile, create_app
+from organo_predict._profiles import cohort_from_profiles
 from organo_predict._study import reference_panels
 
 # no 5xx, and every answer is one the schema declares: status, content type, headers, body
@@ -223,7 +221,7 @@ def test_schemathesis_finds_no_server_error(app) -> None:
 
 
 def test_serve_refuses_a_tampered_model_before_listening(loaded, tmp_path, capsys) -> None:
-    from organo_predict._bundle import save_bundle
+    from organo_predict import save_bundle
     from organo_predict.cli import main
 
     bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
@@ -300,7 +298,7 @@ def test_access_log_has_no_query_string_nor_client_address(loaded, tmp_path) -> 
     import sys
     import time
 
-    from organo_predict._bundle import save_bundle
+    from organo_predict import save_bundle
 
     bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
     with socket.socket() as probe:

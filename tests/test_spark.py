@@ -8,10 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from organo_predict import ModelError
-from organo_predict._features import FeatureBuilder
-from organo_predict._loading import LoadedModel
-from organo_predict._score import score_cohort
+from organo_predict import FeatureBuilder, LoadedModel, ModelError, score_cohort
 from organo_predict.cli import main
 
 ORGANS = ["LIVER", "LUNG", "BONE"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from organo_predict._profiles import PatientProfile, cohort_from_profiles
+from organo_predict import PatientProfile
+from organo_predict._profiles import cohort_from_profiles
 from organo_predict._recipes import load_recipes
 from organo_predict._status import receptor_status, tmb_from_mutations
 from organo_predict._study import reference_panels

@@ -22,7 +22,7 @@ from ._treeshap import TreeShap
 
 __all__ = ["DIRECT_SHAP_ROWS", "ShapEngine"]
 
-DIRECT_SHAP_ROWS = 2048  # above this, TreeShap's per-pattern evaluation is faster
+DIRECT_SHAP_ROWS = 768  # above this, TreeShap's per-pattern evaluation is faster (bench_engines)
 _LEAF_CHUNK = 256  # rows per LeafShap call: bounds the (rows, organs, markers) block
 
 Contributions = tuple[np.ndarray, np.ndarray]  # (rows x features or groups, baseline per row)
@@ -100,7 +100,7 @@ class ShapEngine:
                           groups: np.ndarray | None = None, n_groups: int | None = None,
                           ) -> dict[str, Contributions]:
         """`contributions` of several organs, {organ: (contributions, baseline)}; for up
-        to 2048 rows all organs come from one compiled pass (`LeafShap`)."""
+        to DIRECT_SHAP_ROWS rows all organs come from one compiled pass (`LeafShap`)."""
         model = self.model
         inputs = model.inputs(x)
         organs = list(model.organs_ if organs is None else organs)

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from ._cohort import Cohort, load_source
-from ._concordance import Concordance, concordance
 from ._config import ExperimentConfig, leakage_policy
 from ._errors import UnknownGeneWarning
 from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
@@ -32,10 +31,11 @@ from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
 from ._models import OrganotropismModel, labels_from_samples
 from ._recipes import load_recipes
+from ._replication import Refit, Replication, replicate
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
 
-__all__ = ["ExperimentResult", "audit_strata", "load_cohort", "population_rows", "run_experiment",
-           "train_model"]
+__all__ = ["ExperimentResult", "audit_strata", "load_cohort", "mechanisms_on", "population_rows",
+           "run_experiment", "train_model"]
 
 CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 # The clinical baseline has five features; early stopping finds its optimum at a higher rate
@@ -126,11 +126,13 @@ class _Data:
 
 @dataclass
 class _OutOfFold:
-    """Out-of-fold probabilities of the model, the subtype prior and the clinical baseline."""
+    """Out-of-fold probabilities of the model, the subtype prior and the clinical baseline;
+    the folds' models, each with the rows it was fitted on."""
 
     model: np.ndarray
     prior: np.ndarray
     clinical: np.ndarray
+    refits: list[Refit]
 
 
 class _Clock:
@@ -159,12 +161,14 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     site_metrics = _evaluate(config, data, oof, final)
     explainer = Explainer(final, data.builder)
     x_used = data.x[used]
-    marker_shap, agreement = _concordance(config, data.organs, explainer, x_used, clock)
-    metrics = _metrics(config, data, used, audit, site_metrics, explainer, agreement, clock)
+    replication = _replication(data, explainer, x_used, oof.refits, clock)
+    beeswarm_x, beeswarm_shap = _beeswarm_sample(config, explainer, x_used)
+    metrics = _metrics(config, data, used, audit, site_metrics, explainer, replication, clock)
     report_dir.mkdir(parents=True, exist_ok=True)
     main = metrics["main_organs"]
     write_reports(report_dir, metrics, site_metrics, data.y, oof.model, oof.prior, main)
-    write_shap_figures(report_dir, explainer, x_used, marker_shap, main, agreement)
+    write_shap_figures(report_dir, explainer, beeswarm_x, beeswarm_shap, main,
+                       metrics["mechanisms"])
     clock.say("evaluation done")
     run_id = model_uri = version = None
     champion = False
@@ -173,7 +177,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
 
         run_id, model_uri, version, champion = log_run(
             config, metrics, report_dir, data.builder, final, x_used, site_metrics, audit,
-            data.cohort, log)
+            data.cohort, replication, log)
         metrics["mlflow"] = {"run_id": run_id, "model_uri": model_uri, "version": version,
                              "champion": champion}
     metrics["elapsed_s"] = round(clock.elapsed(), 1)
@@ -191,6 +195,22 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     final = _model_factory(config, data, used, log)().fit(data.x, data.y)
     clock.say("model fitted")
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
+
+
+def mechanisms_on(loaded: LoadedModel, cohort: Cohort) -> dict[str, object]:
+    """The mechanism replication table of a model on a cohort: on the cohort it was trained
+    on, the training run's own table (its model intervals come from the CV refits, which a
+    loaded model does not have); on another cohort, computed there with the model fixed."""
+    stored = loaded.metadata.get("mechanisms")
+    if isinstance(stored, dict) and loaded.metadata.get("fingerprint") == cohort.fingerprint:
+        return stored
+    labels = labels_from_samples(cohort.samples)  # every organ the cohort has labels for
+    modelled = [o for o in loaded.model.organs_ if o in labels.columns]
+    rows = population_rows(cohort, labels[modelled],
+                           str(loaded.metadata.get("population", "metastatic")))
+    features = loaded.builder.transform(cohort)
+    return replicate(Explainer.from_loaded(loaded), features[rows], labels[rows],
+                     cohort_name=cohort.study_id).table()
 
 
 def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: Log
@@ -261,7 +281,8 @@ def _cross_validate(config: ExperimentConfig, data: _Data,
     """Out-of-fold probabilities: folds grouped by patient, stratified by cancer type."""
     splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
     shape = data.y.shape
-    oof = _OutOfFold(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan))
+    oof = _OutOfFold(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
+                     [])
     x, y = data.x, data.y
     for k, (train, test) in enumerate(splits):
         model = make_model().fit(x.iloc[train], y.iloc[train])
@@ -273,6 +294,9 @@ def _cross_validate(config: ExperimentConfig, data: _Data,
                                          "learning_rate": CLINICAL_LEARNING_RATE}).fit(
             x.iloc[train], y.iloc[train])
         oof.clinical[test] = clinical.predict_proba(x.iloc[test]).to_numpy()
+        fitted_on = np.zeros(len(x), dtype=bool)
+        fitted_on[train] = True
+        oof.refits.append(Refit(model, fitted_on))
         clock.say(f"fold {k + 1}/{len(splits)} done")
     return oof
 
@@ -296,23 +320,31 @@ def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
         return dict(zip(data.organs, pool.map(evaluate, range(len(data.organs))), strict=True))
 
 
-def _concordance(config: ExperimentConfig, organs: list[str], explainer: Explainer,
-                 x_used: pd.DataFrame, clock: _Clock
-                 ) -> tuple[dict[str, np.ndarray], Concordance]:
-    """Marker SHAP of the final model for the organs reported or documented, and its
-    agreement with the mechanism knowledge base."""
-    shap_organs = [o for o in organs if o in set(config.main_organs)
-                   | {m.organ for m in explainer.knowledge.mechanisms}]
-    marker_shap = {o: explainer.marker_contributions(x_used, o)[0] for o in shap_organs}
-    agreement = concordance(explainer, x_used, marker_shap)
-    clock.say(f"concordance with {len(agreement.entries)} documented mechanisms: "
-              f"{len(agreement.ids('agree'))} agree, {len(agreement.ids('disagree'))} "
-              f"disagree, {len(agreement.ids('neutral'))} neutral")
-    return marker_shap, agreement
+def _replication(data: _Data, explainer: Explainer, x_used: pd.DataFrame,
+                 refits: list[Refit], clock: _Clock) -> Replication:
+    """Every documented mechanism: the cohort's association, the model's reproduction of it
+    and its attribution, with intervals (the model's from the CV folds' refits)."""
+    result = replicate(explainer, x_used, data.y, refits, cohort_name=data.cohort.study_id)
+    summary = result.summary()
+    clock.say(f"mechanism replication: the cohort replicates {summary['replicated']} of "
+              f"{summary['testable']} testable entries; the model reproduces "
+              f"{summary['reproduced_by_model']} and attributes "
+              f"{summary['attributed_to_marker']} to the marker itself")
+    return result
+
+
+def _beeswarm_sample(config: ExperimentConfig, explainer: Explainer, x_used: pd.DataFrame
+                     ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """1,500 patients drawn once, and the final model's marker SHAP of each main organ."""
+    rows = np.random.default_rng(0).choice(len(x_used), size=min(len(x_used), 1500),
+                                           replace=False)
+    sample = x_used.iloc[rows]
+    organs = [o for o in config.main_organs if o in explainer.model.organs_]
+    return sample, {o: explainer.marker_contributions(sample, o)[0] for o in organs}
 
 
 def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: AuditReport, site_metrics: dict[str, OrganMetrics], explainer: Explainer,
-             agreement: Concordance, clock: _Clock) -> dict[str, object]:
+             replication: Replication, clock: _Clock) -> dict[str, object]:
     """metrics.json's content."""
     main = [o for o in config.main_organs if o in site_metrics]
     return {
@@ -332,7 +364,8 @@ def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: Audi
         "leakage": {**audit.to_dict(), "policy": leakage_policy(config),
                     "unprofiled": {"read_as": config.unprofiled, "n_features": len(explainer.model.unprofiled_as_absent)}},
         "sites": {o: site_dict(m) for o, m in site_metrics.items()},
-        "concordance": agreement.to_dict(),
+        "mechanisms": replication.to_list(),
+        "mechanism_replication": replication.summary(),
         "knowledge_base_version": explainer.knowledge.version,
         "versions": _versions(),
         "git_commit": _git_commit(),

@@ -11,7 +11,7 @@ Pure computation on feature frames: no file or network IO here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -28,6 +28,8 @@ from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
 
 if TYPE_CHECKING:
     import shap
+
+    from ._loading import LoadedModel
 
 __all__ = ["Driver", "Explainer", "MechanismMatch", "OrganExplanation", "PatientExplanation"]
 
@@ -47,6 +49,7 @@ class MechanismMatch:
     evidence: str
     mechanism: str
     citation: str
+    replication: str | None = None  # does the training cohort show it ("replicated in ...")
 
     def to_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -129,6 +132,8 @@ class PatientExplanation:
                         carrier = {True: "carrier", False: "not a carrier",
                                    None: "not profiled"}[m.carrier]
                         lines.append(f"      [{m.id}] {m.mechanism} ({carrier}; {m.citation})")
+                        if m.replication:
+                            lines.append(f"        {m.replication}")
         return "\n".join(lines)
 
 
@@ -152,12 +157,17 @@ class Explainer:
         min_contribution: drivers whose |contribution| (log-odds) is below this are not listed.
         engine: the model's `ShapEngine` (default: a new one), to share its compiled trees
             with whoever else explains or scores with this model.
+        replication: {mechanism id: one line on whether the training cohort replicates it},
+            shown beside each cited mechanism (`from_loaded` takes it from the model's
+            metadata, written by the experiment).
     """
 
     def __init__(self, model: OrganotropismModel, builder: FeatureBuilder,
                  knowledge: KnowledgeBase | None = None,
-                 min_contribution: float = 1e-4, engine: ShapEngine | None = None) -> None:
+                 min_contribution: float = 1e-4, engine: ShapEngine | None = None,
+                 replication: Mapping[str, str] | None = None) -> None:
         self.model = model
+        self.replication = dict(replication or {})
         self.builder = builder
         self.engine = engine if engine is not None else ShapEngine(model)
         self.knowledge = knowledge if knowledge is not None else load_mechanisms()
@@ -185,6 +195,14 @@ class Explainer:
         self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
         for mech in self.knowledge.mechanisms:
             self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel, engine: ShapEngine | None = None) -> Explainer:
+        """The explainer of a loaded model, with what its training run found about each
+        mechanism (the experiment stores it in the model's metadata)."""
+        replication = loaded.metadata.get("mechanism_replication")
+        return cls(loaded.model, loaded.builder, engine=engine,
+                   replication=replication if isinstance(replication, dict) else None)
 
     # ------------------------------------------------------------------ numbers
 
@@ -354,5 +372,6 @@ class Explainer:
                 consistent = bool(np.sign(value) == expected)
             matches.append(MechanismMatch(
                 mech.id, "up" if mech.direction > 0 else "down", mech.alteration, carrier,
-                consistent, mech.evidence, mech.mechanism, mech.citation))
+                consistent, mech.evidence, mech.mechanism, mech.citation,
+                self.replication.get(mech.id)))
         return Driver(marker, value, shown, tuple(matches))

@@ -81,6 +81,12 @@ class ModelInputs:
     as_built: np.ndarray
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
+    def take(self, rows: np.ndarray) -> ModelInputs:
+        """The same inputs for a subset of rows (a boolean mask or positions)."""
+        data = self.data[rows]
+        return ModelInputs(data, self.prior_logit[rows], self.index[rows],
+                           data if self.as_built is self.data else self.as_built[rows])
+
     def columns(self) -> np.ndarray:
         """The same data column-major (built once): per-feature scans read it contiguously."""
         if "columns" not in self._cache:

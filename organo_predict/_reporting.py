@@ -1,5 +1,5 @@
 """What an experiment writes for people: per-organ and per-cancer-type tables, report.md and
-the figures (ROC, calibration, SHAP beeswarm, concordance heatmap). Files only; the numbers
+the figures (ROC, calibration, SHAP beeswarm, mechanism forest plot). Files only; the numbers
 come computed from `_experiment`, and MLflow is `_tracking`'s."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._concordance import Concordance
 from ._evaluation import OrganMetrics
 from ._explain import Explainer
 from ._shap import marker_data
@@ -20,7 +19,7 @@ __all__ = ["REPORT_FILES", "atomic_write", "json_default", "organ_rows", "report
 
 # the files of a report folder logged to the MLflow run, when present
 REPORT_FILES = ("per_organ.csv", "per_cancer_type.csv", "report.md", "roc.png",
-                "calibration.png", "shap_beeswarm.png", "concordance_heatmap.png")
+                "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png")
 
 
 def json_default(value: object) -> object:
@@ -67,7 +66,8 @@ def organ_rows(site_metrics: dict[str, OrganMetrics]) -> list[dict[str, object]]
 
 
 def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
-    """report.md: the headline, the per-organ table, concordance, the leakage audit."""
+    """report.md: the headline, the per-organ table, mechanism replication, the leakage
+    audit."""
     lines = [f"# organo-predict experiment `{metrics['experiment']}`", "",
              f"Cohort `{metrics['cohort']}`, population `{metrics['population']}`: "
              f"{metrics['n_patients']:,} patients, {metrics['n_features']} features. "
@@ -89,21 +89,7 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
             f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | "
             f"{r['clinical_auroc']:.3f} | {r['auprc']:.3f} | {r['brier']:.3f} | "
             f"{r['ece']:.3f} | {r['calibration_slope']:.2f} |")
-    conc = metrics["concordance"]
-    lines += ["", "## Concordance with documented mechanisms", "",
-              f"{len(conc['tested'])} of {len(conc['entries'])} knowledge-base entries testable "
-              f"here; sign agreement {conc['agreement']:.0%} "
-              f"({len(conc['agree'])} agree, {len(conc['disagree'])} disagree, "
-              f"{len(conc['neutral'])} neutral: |carriers - non-carriers| < "
-              f"{conc['min_effect']} log-odds). In-sample SHAP of the final model, carriers vs "
-              "non-carriers within cancer type.", "",
-              "| entry | organ | documented | carriers - non-carriers (log-odds) | verdict |",
-              "|---|---|---|---|---|"]
-    for e in conc["entries"]:
-        diff = e["difference"]
-        lines.append(f"| {e['id']} | {e['organ']} | {e['direction']} | "
-                     f"{'' if diff != diff else f'{diff:+.3f}'} | {e['verdict']}: "
-                     f"{e['reason']} |")
+    lines += mechanism_lines(metrics["mechanisms"], metrics["mechanism_replication"])
     refused = metrics["leakage"]["refused"]
     lines += ["", f"Leakage audit: {len({f['feature'] for f in refused})} feature(s) refused "
               "and dropped.", ""]
@@ -168,18 +154,50 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
     plt.close(fig)
 
 
+def mechanism_lines(entries: list[dict], summary: dict[str, object]) -> list[str]:
+    """report.md's mechanism replication section: one row per knowledge-base entry."""
+    lines = ["", "## Mechanism replication", "",
+             f"{summary['testable']} of {summary['entries']} knowledge-base entries testable; "
+             f"the cohort replicates {summary['replicated']} (opposite: "
+             f"{summary['opposite']}); of those the model reproduces "
+             f"{summary['reproduced_by_model']} and attributes {summary['attributed_to_marker']} "
+             "to the marker itself. Cohort: Mantel-Haenszel over cancer type x subtype, 95% "
+             f"intervals, BH q. Model intervals: {summary['model_intervals']}. Rate "
+             "differences are carriers minus non-carriers (observed, then predicted); the "
+             "attribution is the marker's own SHAP contrast in log-odds.", "",
+             "| entry | doc. | carriers | cohort OR [95% CI] | q | cohort Δrate | model Δrate | "
+             "attribution | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for e in entries:
+        c, m, a = e["cohort"], e["model_marginal"], e["attribution"]
+        v = e["verdict"]
+        verdict = (f"{v['cohort']}: {e['reason']}" if c is None else
+                   f"{v['cohort']}; model {v['model']}; {v['attribution']}")
+        lines.append(
+            f"| {e['id']} | {e['direction']} | {e['n_carriers']} | "
+            + (f"{c['or']:.2f} [{c['or_ci'][0]:.2f}, {c['or_ci'][1]:.2f}] | {c['q']:.2g} | "
+               f"{_ci(c['rate_diff'], c['rate_diff_ci'])} | " if c else "| | | ")
+            + (f"{_ci(m['diff'], m['ci'])} | {_ci(a['diff'], a['ci'])} | " if m else "| | ")
+            + f"{verdict} |")
+    return lines
+
+
+def _ci(value: float, ci: list[float]) -> str:
+    return f"{value:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
+
 def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
                        marker_shap: dict[str, np.ndarray], main: list[str],
-                       agreement: Concordance) -> None:
-    """Beeswarm of marker SHAP per main organ, and the marker x organ concordance heatmap."""
+                       mechanisms: list[dict]) -> None:
+    """Beeswarm of marker SHAP per main organ (`x`: the patients drawn for it), and the
+    forest plot of mechanism replication."""
     _write_beeswarm(report_dir, explainer, x, marker_shap, main)
-    _write_concordance_heatmap(report_dir, agreement)
+    _write_mechanism_forest(report_dir, mechanisms)
 
 
 def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
                     marker_shap: dict[str, np.ndarray], main: list[str]) -> None:
     """shap_beeswarm.png: `shap.plots.beeswarm` of each main organ's 12 strongest
-    tumor-intrinsic markers, over 1,500 patients drawn once for every organ."""
+    tumor-intrinsic markers, over the patients of `x` (drawn once for every organ)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,12 +208,11 @@ def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
     names = [explainer.markers[k] for k in intrinsic]
     as_built = x[explainer.model.feature_names_].to_numpy(np.float32)  # NaN: not profiled
     data = marker_data(as_built, explainer.layout_.groups, len(explainer.markers))[:, intrinsic]
-    rows = np.random.default_rng(0).choice(len(x), size=min(len(x), 1500), replace=False)
     shown = [o for o in main if o in marker_shap]
     fig, axes = plt.subplots(2, 4, figsize=(24, 12))
     for ax, organ in zip(axes.ravel(), shown, strict=False):
-        values = marker_shap[organ][np.ix_(rows, intrinsic)]
-        shap.plots.beeswarm(shap.Explanation(values=values, data=data[rows],
+        values = marker_shap[organ][:, intrinsic]
+        shap.plots.beeswarm(shap.Explanation(values=values, data=data,
                                              feature_names=names),
                             max_display=12, ax=ax, show=False, plot_size=None,
                             color_bar=False, s=6, group_remaining_features=False)
@@ -209,36 +226,38 @@ def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
     plt.close(fig)
 
 
-def _write_concordance_heatmap(report_dir: Path, agreement: Concordance) -> None:
-    """concordance_heatmap.png: marker x organ, the SHAP difference in the documented
-    direction, with each entry's verdict."""
+def _write_mechanism_forest(report_dir: Path, mechanisms: list[dict]) -> None:
+    """mechanisms_forest.png: per testable entry, the cohort's rate difference and the
+    model's predicted one (left), and the marker's own attribution (right), with intervals."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = sorted({(e.marker, e.cancer_types or ("-",)) for e in agreement.entries},
-                  key=lambda r: r[0])
-    labels = [f"{m} ({', '.join(t)[:28]})" for m, t in rows]
-    organs = sorted({e.organ for e in agreement.entries})
-    grid = np.full((len(rows), len(organs)), np.nan)
-    marks = {}
-    for e in agreement.entries:
-        i, j = rows.index((e.marker, e.cancer_types or ("-",))), organs.index(e.organ)
-        if e.verdict != "untestable":
-            grid[i, j] = e.difference * (1 if e.direction == "up" else -1)
-        marks[(i, j)] = {"agree": "✓", "disagree": "✗", "neutral": "·",
-                         "untestable": "?"}[e.verdict]
-    limit = np.nanmax(np.abs(grid)) if np.isfinite(grid).any() else 1.0
-    fig, ax = plt.subplots(figsize=(1.1 * len(organs) + 5, 0.38 * len(rows) + 2))
-    image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
-    for (i, j), mark in marks.items():
-        ax.text(j, i, mark, ha="center", va="center", fontsize=10)
-    ax.set_xticks(range(len(organs)), organs, rotation=45, ha="right")
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    fig.colorbar(image, ax=ax, label="SHAP difference in the documented direction")
-    ax.set_title(f"Concordance with documented mechanisms: {agreement.agreement:.0%} agree "
-                 "(✓ agree, ✗ disagree, · neutral, ? untestable)")
+    shown = [e for e in mechanisms if e["cohort"] is not None]
+    if not shown:
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 0.34 * len(shown) + 1.8),
+                                      sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    ys = np.arange(len(shown))[::-1]
+    for y, e in zip(ys, shown, strict=True):
+        c = e["cohort"]
+        left.errorbar(c["rate_diff"], y + 0.15, xerr=[[c["rate_diff"] - c["rate_diff_ci"][0]],
+                      [c["rate_diff_ci"][1] - c["rate_diff"]]], fmt="o", color="k", ms=4)
+        for ax, block, color in ((left, e["model_marginal"], "tab:blue"),
+                                 (right, e["attribution"], "tab:red")):
+            if block is not None:
+                ax.errorbar(block["diff"], y - 0.15 * (ax is left), xerr=[
+                    [block["diff"] - block["ci"][0]], [block["ci"][1] - block["diff"]]],
+                    fmt="s", color=color, ms=4)
+    labels = [f"{e['id']} ({e['direction']}): {e['verdict']['cohort']}" for e in shown]
+    left.set_yticks(ys, labels, fontsize=8)
+    for ax in (left, right):
+        ax.axvline(0, color="grey", lw=0.8)
+    left.set_xlabel("rate difference, carriers - non-carriers "
+                    "(black: cohort, blue: model's predictions)")
+    right.set_xlabel("the marker's own SHAP contrast (log-odds)")
+    fig.suptitle("Documented mechanisms: cohort against model, 95% intervals")
     fig.tight_layout()
-    fig.savefig(report_dir / "concordance_heatmap.png", dpi=80)
+    fig.savefig(report_dir / "mechanisms_forest.png", dpi=80)
     plt.close(fig)

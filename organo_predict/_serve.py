@@ -86,7 +86,7 @@ class Predictor:
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
         self.builder, self.model = loaded.builder, loaded.model
-        self.explainer = Explainer(self.model, self.builder)
+        self.explainer = Explainer.from_loaded(loaded)
         self.panels = reference_panels()
         self._genes = set(self.builder.genes_) | set(self.builder.cna_genes_) | set(
             self.builder.sv_genes_)
@@ -285,6 +285,9 @@ class MechanismOut(BaseModel):
     evidence: str
     mechanism: str
     citation: str
+    replication: str | None = Field(None, description="does the model's training cohort show "
+                                                      "this association (Mantel-Haenszel OR, "
+                                                      "95% CI)")
 
 
 class DriverOut(BaseModel):

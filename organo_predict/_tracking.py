@@ -18,6 +18,7 @@ from ._feature_names import categories_to_strings
 from ._features import FeatureBuilder
 from ._leakage import AuditReport
 from ._models import OrganotropismModel
+from ._replication import Replication
 from ._reporting import REPORT_FILES
 
 __all__ = ["PRIMARY_METRIC", "log_model", "log_run", "promote"]
@@ -29,9 +30,11 @@ PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen 
 def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
             builder: FeatureBuilder, final: OrganotropismModel, x_used: pd.DataFrame,
             site_metrics: dict[str, OrganMetrics], audit: AuditReport,
-            cohort: Cohort, log: Log = print) -> tuple[str, str, str, bool]:
+            cohort: Cohort, replication: Replication, log: Log = print
+            ) -> tuple[str, str, str, bool]:
     """Log the run and its model, register it, move `champion` if it wins: (run id, model
-    URI, version, whether it became champion)."""
+    URI, version, whether it became champion). The mechanism replication travels with the
+    model: one line per mechanism for its explanations, and the table."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -55,8 +58,9 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                             "n_patients": metrics["n_patients"],
                             "n_features": metrics["n_features"],
                             "n_refused_features": len(audit.refused_features),
-                            "concordance_agreement": metrics["concordance"]["agreement"]})
-        mlflow.log_dict(metrics["concordance"], "report/concordance.json")
+                            **{f"mechanisms_{k}": v for k, v in replication.shares().items()
+                               if v is not None}})
+        mlflow.log_dict(replication.table(), "report/mechanisms.json")
         for organ, m in site_metrics.items():
             with mlflow.start_run(run_name=organ, nested=True):
                 mlflow.set_tag("organ", organ)
@@ -72,7 +76,9 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                                    "fingerprint": cohort.fingerprint,
                                    "population": config.population,
                                    "train_prevalence": final.train_prevalence_,
-                                   "recipes_version": builder.recipes_version_},
+                                   "recipes_version": builder.recipes_version_,
+                                   "mechanism_replication": replication.summaries(),
+                                   "mechanisms": replication.table()},
                          registered_model_name=config.registered_model)
         version = str(info.registered_model_version)
         client = MlflowClient()

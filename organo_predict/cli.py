@@ -171,7 +171,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if unknown:
         raise OrganoPredictError(f"--organ {', '.join(unknown)}: not an organ of the model "
                                  f"({', '.join(loaded.model.organs_)})")
-    explainer = Explainer(loaded.model, loaded.builder)
+    explainer = Explainer.from_loaded(loaded)
     explanation = explainer.explain(features, [sample_id], top_k=args.top, organs=organs)[0]
     if args.plot:
         written = _waterfalls(explainer, features, organs or list(loaded.model.organs_),
@@ -204,6 +204,41 @@ def _waterfalls(explainer, features, organs: list[str], path: Path) -> list[Path
         plt.close("all")
         written.append(target)
     return written
+
+
+def _cmd_mechanisms(args: argparse.Namespace) -> int:
+    import json
+
+    from ._experiment import mechanisms_on
+    from ._loading import load_model
+
+    loaded = load_model(args.model)
+    table = mechanisms_on(loaded, _load_cohort(args.cohort))
+    if args.json:
+        out.print_json(json.dumps(table))
+        return 0
+    summary, rows = table["summary"], []
+    for e in table["entries"]:
+        c, m, a = e["cohort"], e["model_marginal"], e["attribution"]
+        v = e["verdict"]
+        rows.append([e["id"], e["direction"], str(e["n_carriers"]),
+                     f"{c['or']:.2f} [{c['or_ci'][0]:.2f}, {c['or_ci'][1]:.2f}]" if c else "",
+                     f"{c['q']:.2g}" if c else "",
+                     _interval(m) if m else "", _interval(a) if a else "",
+                     e["reason"] or f"{v['cohort']}; model {v['model']}; {v['attribution']}"])
+    print_table(f"Documented mechanisms in {summary['cohort']} (model intervals: "
+                f"{summary['model_intervals']})",
+                ["entry", "doc.", "carriers", "cohort OR [95% CI]", "q", "model Δrate",
+                 "attribution (log-odds)", "verdict"], rows)
+    say(f"the cohort replicates {summary['replicated']} of {summary['testable']} testable "
+        f"entries; the model reproduces {summary['reproduced_by_model']} of them and "
+        f"attributes {summary['attributed_to_marker']} to the marker itself", to=out)
+    return 0
+
+
+def _interval(block: dict) -> str:
+    low, high = block["ci"]
+    return f"{block['diff']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -273,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_experiment(sub)
     _add_explain(sub)
+    _add_mechanisms(sub)
     _add_score(sub)
     _add_serve(sub)
     return parser
@@ -318,6 +354,17 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
                    help="also draw shap.plots.waterfall per organ asked (FILE_<ORGAN>.png "
                         "for several)")
     p.set_defaults(handler=_cmd_explain)
+
+
+def _add_mechanisms(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("mechanisms", help="the documented mechanisms: cohort, model and "
+                                          "attribution side by side, with 95%% intervals")
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
+    p.add_argument("--cohort", type=Path, help="cBioPortal study folder or .tar.gz (default: "
+                                               "the embedded MSK-MET)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=_cmd_mechanisms)
 
 
 def _add_score(sub: argparse._SubParsersAction) -> None:

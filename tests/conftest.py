@@ -192,3 +192,51 @@ def liver_lung_bone(msk_features):
     model = OrganotropismModel(organs=organs, random_state=0).fit(features.iloc[rows],
                                                                  labels.iloc[rows])
     return builder, model, features.iloc[rows]
+
+
+def write_planted_study(root: Path, n: int = 3000, brain_odds_ratio: float = 4.0,
+                        seed: int = 0) -> Path:
+    """A synthetic lung adenocarcinoma study with planted genetics: EGFR mutated in 25%,
+    KRAS in 40% of the EGFR-wild-type (never both), TP53 in 40% independently. Brain
+    metastasis: rate 0.15, odds x `brain_odds_ratio` for EGFR carriers; KRAS and TP53 have
+    no effect of their own (KRAS lowers brain only through the EGFR it excludes)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    write_study(root)  # meta files and panels; the data files are replaced below
+    egfr = rng.random(n) < 0.25
+    kras = ~egfr & (rng.random(n) < 0.40)
+    tp53 = rng.random(n) < 0.40
+    odds = 0.15 / 0.85 * np.where(egfr, brain_odds_ratio, 1.0)
+    brain = rng.random(n) < odds / (1 + odds)
+    liver, bone = rng.random(n) < 0.3, rng.random(n) < 0.35
+
+    def yes(flag: bool, *_: str) -> str:
+        return "Yes" if flag else "No"
+
+    ids = [f"S{i}" for i in range(n)]
+    (root / "data_clinical_patient.txt").write_text(PATIENT_HEADER + _tsv(
+        [[f"P{i}", ["Male", "Female"][i % 2], str(40 + i % 40)] for i in range(n)]))
+    samples = [[f"P{i}", ids[i], "Non-Small Cell Lung Cancer", "LUAD", "Primary", "NA",
+                "IMPACT468", f"{rng.gamma(2.0, 3.0):.2f}", f"{rng.random() * 0.5:.3f}", "Yes",
+                yes(liver[i], "Yes", "No"), yes(bone[i], "Yes", "No"),
+                yes(brain[i], "Yes", "No")] for i in range(n)]
+    k = len(SAMPLE_COLUMNS)
+    (root / "data_clinical_sample.txt").write_text(
+        "#" + "\t".join(SAMPLE_COLUMNS) + "\n#" + "\t".join(SAMPLE_COLUMNS) + "\n#"
+        + "\t".join(["STRING"] * 7 + ["NUMBER"] * 2 + ["STRING"] * (k - 9)) + "\n#"
+        + "\t".join(["1"] * k) + "\n" + _tsv([SAMPLE_COLUMNS, *samples]))
+    mutations = ([["EGFR", "1956", ids[i], "Missense_Mutation", "p.L858R"]
+                  for i in np.flatnonzero(egfr)]
+                 + [["KRAS", "3845", ids[i], "Missense_Mutation", "p.G12C"]
+                    for i in np.flatnonzero(kras)]
+                 + [["TP53", "7157", ids[i], "Nonsense_Mutation", "p.R213*"]
+                    for i in np.flatnonzero(tp53)])
+    (root / "data_mutations.txt").write_text(_tsv([MAF_COLUMNS, *mutations]))
+    (root / "data_cna.txt").write_text(_tsv([["Hugo_Symbol", *ids],
+                                             ["EGFR", *["0"] * n], ["MET", *["0"] * n]]))
+    (root / "data_sv.txt").write_text(_tsv([
+        ["Sample_ID", "Site1_Hugo_Symbol", "Site2_Hugo_Symbol", "Event_Info"]]))
+    (root / "data_gene_panel_matrix.txt").write_text(_tsv(
+        [["SAMPLE_ID", "mutations", "cna"], *[[s, "IMPACT468", "IMPACT468"] for s in ids]]))
+    return root

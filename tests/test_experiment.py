@@ -112,14 +112,22 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
         assert site["auroc_ci"][0] <= site["auroc"] <= site["auroc_ci"][1]
     # BREAST has too few positives in 3,000 patients to learn: reported, not dropped
     assert "BREAST" in metrics["sites"] and "BREAST" in metrics["not_trained"]
-    conc = metrics["concordance"]
-    assert set(conc) >= {"tested", "agree", "disagree", "untestable", "agreement"}
-    assert set(conc["tested"]) == set(conc["agree"]) | set(conc["disagree"]) | set(
-        conc["neutral"])
-    assert "## Concordance with documented mechanisms" in (tmp_path / "rep" / "report.md"
-                                                           ).read_text()
+    from organo_predict._recipes import load_mechanisms
+
+    entries = {e["id"]: e for e in metrics["mechanisms"]}
+    assert set(entries) == {m.id for m in load_mechanisms().mechanisms}  # every entry
+    for e in entries.values():
+        assert set(e) >= {"id", "n_carriers", "cohort", "model_marginal", "attribution",
+                          "carried_by", "verdict"}
+        if e["cohort"] is not None:
+            assert e["cohort"]["or_ci"][0] <= e["cohort"]["or"] <= e["cohort"]["or_ci"][1]
+            assert 0 <= e["cohort"]["q"] <= 1
+    summary = metrics["mechanism_replication"]
+    assert summary["model_intervals"] == "grouped jackknife over 3 refits (CV folds)"
+    assert summary["testable"] >= 5
+    assert "## Mechanism replication" in (tmp_path / "rep" / "report.md").read_text()
     for name in ("report.md", "per_organ.csv", "per_cancer_type.csv", "roc.png",
-                 "calibration.png", "shap_beeswarm.png", "concordance_heatmap.png"):
+                 "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png"):
         assert (tmp_path / "rep" / name).is_file()
     assert (tmp_path / "mlflow.db").is_file()
 
@@ -132,6 +140,11 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     # unseen cancer type and missing columns are tolerated
     odd = example.drop(columns=["tmb"]).assign(cancer_type="Never Seen Cancer")
     assert np.isfinite(model.predict(odd).to_numpy()).all()
+
+    # on its training cohort, `mechanisms` prints the run's own table (jackknife intervals)
+    assert main(["mechanisms", "--cohort", str(sample_study), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["entries"] == json.loads(json.dumps(metrics["mechanisms"]))
 
     # a worse second run is registered but does not take the alias
     config = _config(tmp_path, sample_study, n_estimators=1, learning_rate=0.0001)
@@ -182,3 +195,27 @@ def test_train_model_fits_the_experiments_final_model_alone(tmp_path: Path,
     features = loaded.builder.transform(op.load_study(sample_study))
     proba = model.predict_proba(features).to_numpy()
     assert ((proba > 0) & (proba < 1)).all()
+
+
+def test_mechanisms_on_another_cohort_holds_the_model_fixed(liver_lung_bone, tmp_path: Path,
+                                                            capsys) -> None:
+    """A cohort the model was not trained on: computed there, with patient-bootstrap
+    intervals; printed as a table or as JSON."""
+    from organo_predict import save_bundle
+
+    from .conftest import write_planted_study
+
+    builder, model, _ = liver_lung_bone
+    bundle = save_bundle(builder, model, tmp_path / "bundle")
+    study = write_planted_study(tmp_path / "planted", n=1500)
+    assert main(["mechanisms", "--model", str(bundle), "--cohort", str(study), "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["summary"]["model_intervals"].startswith("bootstrap over patients")
+    egfr_bone = next(e for e in table["entries"] if e["id"] == "EGFR_LUAD_BONE")
+    assert egfr_bone["n_carriers"] > 300 and egfr_bone["cohort"]["or_ci"][0] > 0
+    assert egfr_bone["model_marginal"] is not None  # BONE is one of the model's organs
+    brain = next(e for e in table["entries"] if e["id"] == "EGFR_LUAD_BRAIN")
+    assert brain["verdict"]["model"] == "not modelled"  # the model has no CNS_BRAIN
+    assert main(["mechanisms", "--model", str(bundle), "--cohort", str(study)]) == 0
+    text = capsys.readouterr().out
+    assert "Documented mechanisms in" in text and "EGFR_LUAD_BONE" in text

@@ -113,13 +113,17 @@ def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
     from organo_predict.cli import main
 
     builder, model, x = fitted
-    bundle = save_bundle(builder, model, tmp_path / "bundle")
+    # what the training run found about each mechanism travels in the model's metadata
+    found = "replicated in msk_met_2021: OR 2.00 [1.50, 2.60]"
+    bundle = save_bundle(builder, model, tmp_path / "bundle",
+                         metadata={"mechanism_replication": {"EGFR_LUAD_BRAIN": found}})
     explainer = Explainer(model, builder)
     subtype = explainer.category_names(x, "subtype")
     sample = str(x.index[(subtype == "LUAD") & (x["mut_EGFR"].to_numpy() == 1)][0])
     assert main(["explain", sample, "--model", str(bundle), "--organ", "cns_brain"]) == 0
     text = capsys.readouterr().out
     assert sample in text and "CNS_BRAIN" in text and "LIVER" not in text
+    assert "[EGFR_LUAD_BRAIN]" in text and found in text
     assert main(["explain", sample, "--model", str(bundle), "--json", "--top", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {o["organ"] for o in data["organs"]} == set(ORGANS)

@@ -27,11 +27,21 @@ def test_report_markdown_leads_with_the_within_type_headline() -> None:
     metrics = {"experiment": "default", "cohort": "msk_met_2021", "population": "metastatic",
                "n_patients": 17984, "n_features": 936,
                "macro_within_type_auroc_main8": 0.5875, "macro_prior_within_type_auroc_main8": 0.502,
-               "concordance": {"tested": ["a"], "entries": [
-                   {"id": "a", "organ": "LIVER", "direction": "up", "difference": 0.12,
-                    "verdict": "agree", "reason": "carriers higher"}],
-                   "agreement": 1.0, "agree": ["a"], "disagree": [], "neutral": [],
-                   "min_effect": 0.01},
+               "mechanisms": [
+                   {"id": "a", "organ": "LIVER", "direction": "up", "n_carriers": 120,
+                    "cohort": {"or": 1.8, "or_ci": [1.4, 2.3], "rate_diff": 0.12,
+                               "rate_diff_ci": [0.08, 0.16], "p": 1e-5, "q": 2e-5},
+                    "model_marginal": {"diff": 0.1, "ci": [0.05, 0.15]},
+                    "attribution": {"diff": 0.0, "ci": [-0.1, 0.1]}, "reason": "",
+                    "verdict": {"cohort": "replicated", "model": "reproduces",
+                                "attribution": "carried by EGFR"}},
+                   {"id": "b", "organ": "BONE", "direction": "down", "n_carriers": 3,
+                    "cohort": None, "model_marginal": None, "attribution": None,
+                    "reason": "3 carriers", "verdict": {"cohort": "untestable"}}],
+               "mechanism_replication": {"entries": 2, "testable": 1, "replicated": 1,
+                                         "opposite": 0, "reproduced_by_model": 1,
+                                         "attributed_to_marker": 0,
+                                         "model_intervals": "grouped jackknife"},
                "leakage": {"refused": [{"feature": "cna_x", "label": "LIVER",
                                         "detail": "missingness OR 9"}]}}
     rows = organ_rows(sites)
@@ -40,7 +50,11 @@ def test_report_markdown_leads_with_the_within_type_headline() -> None:
     assert "**Macro within-type AUROC, main 8 organs: 0.588** (subtype prior: 0.502)" in text
     assert "| LIVER | 0.300 | 0.750 [0.740, 0.760] | 0.641 | 0.500 | +0.141 [+0.131, +0.151]" \
         in text
-    assert "| a | LIVER | up | +0.120 | agree: carriers higher |" in text
+    assert ("| a | up | 120 | 1.80 [1.40, 2.30] | 2e-05 | +0.120 [+0.080, +0.160] | "
+            "+0.100 [+0.050, +0.150] | +0.000 [-0.100, +0.100] | replicated; model reproduces; "
+            "carried by EGFR |") in text
+    assert "| b | down | 3 | | | | | | untestable: 3 carriers |" in text
+    assert "the cohort replicates 1 (opposite: 0); of those the model reproduces 1" in text
     assert "- `cna_x` -> LIVER: missingness OR 9" in text
 
 
@@ -52,15 +66,17 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path: Path) -> None:
 
 
 def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
-    from organo_predict import Explainer
-    from organo_predict._concordance import concordance
+    import organo_predict as op
+    from organo_predict._replication import replicate
     from organo_predict._reporting import write_shap_figures
 
     builder, model, x = luad_model
-    explainer = Explainer(model, builder)
+    explainer = op.Explainer(model, builder)
+    samples = op.datasets.msk_met().samples.loc[x.index]
+    y = op.labels_from_samples(samples)[list(model.organs_)]
     part = x.iloc[:400]
     marker_shap = {o: explainer.marker_contributions(part, o)[0] for o in model.organs_}
-    write_shap_figures(tmp_path, explainer, part, marker_shap, list(model.organs_),
-                       concordance(explainer, part, marker_shap))
+    mechanisms = replicate(explainer, x, y, n_bootstrap=50).to_list()
+    write_shap_figures(tmp_path, explainer, part, marker_shap, list(model.organs_), mechanisms)
     assert (tmp_path / "shap_beeswarm.png").stat().st_size > 20_000
-    assert (tmp_path / "concordance_heatmap.png").stat().st_size > 5_000
+    assert (tmp_path / "mechanisms_forest.png").stat().st_size > 10_000

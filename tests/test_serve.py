@@ -27,6 +27,7 @@ from organo_predict._study import reference_panels
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
+REPLICATED = "replicated in msk_met_2021: OR 2.00 [1.50, 2.60]"
 EGFR_LUAD = {"cancer_type": "Non-Small Cell Lung Cancer", "subtype": "LUAD", "sex": "Female",
              "age": 58, "mutations": [{"gene": "EGFR", "protein_change": "L858R"},
                                       {"gene": "TP53", "protein_change": "R273H"}],
@@ -37,7 +38,9 @@ EGFR_LUAD = {"cancer_type": "Non-Small Cell Lung Cancer", "subtype": "LUAD", "se
 def loaded(luad_model) -> LoadedModel:
     builder, model, _ = luad_model
     return LoadedModel(builder, model, {"cohort": "msk_met_2021",
-                                        "citation": "Nguyen et al. Cell 2022"},
+                                        "citation": "Nguyen et al. Cell 2022",
+                                        "mechanism_replication": {
+                                            "EGFR_LUAD_BRAIN": REPLICATED}},
                        "test-bundle", {"source": "bundle", "name": "organotropism",
                                        "version": "7", "alias": "champion"})
 
@@ -85,6 +88,7 @@ def test_predict_equals_the_explainer_and_cites_mechanisms(client, loaded) -> No
     egfr = next(d for d in brain["drivers_up"] + brain["drivers_down"] if d["marker"] == "EGFR")
     mechanism = next(m for m in egfr["mechanisms"] if m["id"] == "EGFR_LUAD_BRAIN")
     assert mechanism["carrier"] is True and mechanism["citation"]
+    assert mechanism["replication"] == REPLICATED  # from the model's training run
     assert body["warnings"] == []
 
 
@@ -365,7 +369,7 @@ def test_answers_are_the_explanations_one_serialisation_and_fit_the_response_mod
     batch = client.post("/predict/batch", json={"patients": [EGFR_LUAD], "top_drivers": 2})
     BatchOut.model_validate(batch.json(), strict=True)
     cohort = cohort_from_profiles([PatientProfile(**EGFR_LUAD)], reference_panels())
-    explained = Explainer(loaded.model, loaded.builder).explain(
+    explained = Explainer.from_loaded(loaded).explain(
         loaded.builder.transform(cohort), top_k=2)[0]
     by_organ = {o["organ"]: o for o in answer["organs"]}
     for organ in explained.organs:

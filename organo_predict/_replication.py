@@ -9,7 +9,8 @@ subtypes and conditions it applies to, three estimates side by side, each with a
   model reproduce the association at all?
 - model, attribution: the marker's own SHAP, carriers minus non-carriers (log-odds), with the
   same stratum weights: what the model credits to the marker itself. When it does not, and the
-  marginal contrast does reproduce the association, the markers that carry it instead.
+  marginal contrast does reproduce the association, what carries it instead: other markers,
+  or the cancer-type/subtype prior (the SHAP baseline).
 
 The model-side intervals of a model on its own training cohort are the grouped jackknife over
 the CV folds' refits, so that they include the model's fitting noise; on another cohort, with
@@ -40,7 +41,8 @@ from ._stratified import (
 )
 
 __all__ = ["Refit", "Replication", "ReplicationEntry", "replicate"]
-REFERENCE_OR = 2.0  # the effect whose power is reported: a doubling (or halving) of the odds
+REFERENCE_OR = 2.0
+PRIOR = "cancer-type/subtype prior"  # what carries an association through the SHAP baseline  # the effect whose power is reported: a doubling (or halving) of the odds
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,13 +274,12 @@ class _Check:
             rows = np.logical_or.reduce([t.rows for t in tested if t.mech.organ == organ])
             full[organ] = self._values_of(self.explainer, inputs, organ, rows)
         del inputs
-        context = self.explainer.layout_.context
+        n_markers = len(self.marker_index)
         for t in tested:
             if t.mech.organ in full:
                 point = contrast(full[t.mech.organ], t.rows, t.carrier, t.strata)
                 own = 1 + self.marker_index[t.mech.marker]
-                others = np.array([1 + j for j in range(len(context))
-                                   if 1 + j != own and not context[j]])
+                others = np.array([j for j in range(1, n_markers + 2) if j != own])
                 best = others[np.argsort(-t.mech.direction * point[others])][:3]
                 t.ranked = [int(j) for j in best if t.mech.direction * point[j] > 0]
         for organ in organs:
@@ -297,13 +298,15 @@ class _Check:
 
     def _values_of(self, explainer: Explainer, inputs: ModelInputs, organ: str,
                    rows: np.ndarray) -> np.ndarray:
-        """(n, 1 + markers): the predicted probability and marker SHAP on `rows`, NaN
-        elsewhere."""
-        out = np.full((len(self.x), 1 + len(self.marker_index)), np.nan)
+        """(n, 2 + markers): the predicted probability, marker SHAP and the SHAP baseline
+        (the cancer-type/subtype prior's log-odds plus the trees' expected value) on `rows`,
+        NaN elsewhere."""
+        out = np.full((len(self.x), 2 + len(self.marker_index)), np.nan)
         if rows.any():
             contrib, baseline = explainer.marker_contributions(inputs.take(rows), organ)
             out[rows, 0] = 1 / (1 + np.exp(-(baseline + contrib.sum(axis=1))))
-            out[rows, 1:] = contrib
+            out[rows, 1:-1] = contrib
+            out[rows, -1] = baseline
         return out
 
     def finish(self, t: _Tested, with_model: bool) -> ReplicationEntry:
@@ -326,7 +329,7 @@ class _Check:
                               ("reproduces", "does not reproduce", "opposite"))
         own_verdict = _read((low[1], high[1]), 0.0, mech.direction,
                             ("attributed to the marker", "not attributed", "opposite"))
-        carried = tuple({"marker": self.explainer.markers[j - 1], "diff": float(point[2 + i]),
+        carried = tuple({"marker": self._name(j), "diff": float(point[2 + i]),
                          "ci": [float(low[2 + i]), float(high[2 + i])]}
                         for i, j in enumerate(t.ranked))
         if own_verdict != "attributed to the marker" and model_verdict == "reproduces":
@@ -340,6 +343,10 @@ class _Check:
             model_marginal={"diff": float(point[0]), "ci": [float(low[0]), float(high[0])]},
             attribution={"diff": float(point[1]), "ci": [float(low[1]), float(high[1])]},
             carried_by=carried)
+
+    def _name(self, column: int) -> str:
+        markers = self.explainer.markers
+        return markers[column - 1] if column <= len(markers) else PRIOR
 
     def _unmodelled(self, t: _Tested) -> ReplicationEntry:
         return ReplicationEntry(

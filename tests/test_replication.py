@@ -10,7 +10,7 @@ import numpy as np
 
 import organo_predict as op
 from organo_predict._recipes import KnowledgeBase, Mechanism
-from organo_predict._replication import Refit, replicate
+from organo_predict._replication import PRIOR, Refit, replicate
 
 from .conftest import write_planted_study
 
@@ -89,10 +89,15 @@ def test_a_subtype_that_defines_the_marker_is_not_a_stratum(luad_model) -> None:
     builder, model, x = luad_model
     samples = op.datasets.msk_met().samples.loc[x.index]
     y = op.labels_from_samples(samples)[list(model.organs_)]
-    result = replicate(op.Explainer(model, builder), x, y, with_model=False)
+    result = replicate(op.Explainer(model, builder), x, y, n_bootstrap=200)
     hr = next(e for e in result.entries if e.id == "HR_BC_BONE")
     assert hr.strata == "cancer type (subtypes define it)"
     assert hr.n_carriers >= 20 and hr.cohort is not None
+    # the model reads HR status from the subtype, through its prior: that carries it
+    assert hr.carried_by[0]["marker"] == PRIOR and hr.carried_by[0]["diff"] > 0
     egfr = next(e for e in result.entries if e.id == "EGFR_LUAD_BRAIN")
     assert egfr.strata == "cancer type x subtype"
-    assert result.model_intervals == "none" and egfr.model_marginal is None
+    assert result.model_intervals.startswith("bootstrap over patients")
+    cohort_only = replicate(op.Explainer(model, builder), x, y, with_model=False)
+    assert cohort_only.model_intervals == "none"
+    assert all(e.model_marginal is None for e in cohort_only.entries)

@@ -279,7 +279,11 @@ class _Check:
             if t.mech.organ in full:
                 point = contrast(full[t.mech.organ], t.rows, t.carrier, t.strata)
                 own = 1 + self.marker_index[t.mech.marker]
-                others = np.array([j for j in range(1, n_markers + 2) if j != own])
+                # constant within a stratum: what their SHAP varies by is someone else's
+                fixed = {1 + self.marker_index[m] for m in self._stratified_by(t)
+                         if m in self.marker_index}
+                others = np.array([j for j in range(1, n_markers + 2)
+                                   if j != own and j not in fixed])
                 best = others[np.argsort(-t.mech.direction * point[others])][:3]
                 t.ranked = [int(j) for j in best if t.mech.direction * point[j] > 0]
         for organ in organs:
@@ -343,6 +347,9 @@ class _Check:
             model_marginal={"diff": float(point[0]), "ci": [float(low[0]), float(high[0])]},
             attribution={"diff": float(point[1]), "ci": [float(low[1]), float(high[1])]},
             carried_by=carried)
+
+    def _stratified_by(self, t: _Tested) -> tuple[str, ...]:
+        return ("cancer_type", "subtype") if t.strata is self.strata else ("cancer_type",)
 
     def _name(self, column: int) -> str:
         markers = self.explainer.markers

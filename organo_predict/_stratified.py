@@ -83,7 +83,8 @@ def mantel_haenszel(t: StrataTables) -> MantelHaenszel:
 
 def power_two_rates(p0: float, n1: float, n0: float, odds_ratio: float) -> float:
     """Power of a two-sided 5% test of two rates to detect `odds_ratio` against the rate
-    `p0` with n1 carriers and n0 non-carriers (normal approximation)."""
+    `p0` with n1 carriers and n0 non-carriers (normal approximation, unstratified: where
+    carriers crowd into a few strata, the stratified test has less)."""
     if not (0 < p0 < 1) or n1 < 1 or n0 < 1:
         return float("nan")
     odds = p0 / (1 - p0) * odds_ratio

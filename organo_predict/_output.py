@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -84,8 +84,9 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _writer(path: Path, suffix: str):
-    """Appends chunks to `path` as Parquet or CSV (`suffix` from `output_format`)."""
+def _writer(path: Path, suffix: str, metadata: Mapping[str, str]):
+    """Appends chunks to `path` as Parquet (with `metadata` in its schema) or CSV (`suffix`
+    from `output_format`)."""
     if suffix in (".parquet", ".pq"):
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -94,6 +95,10 @@ def _writer(path: Path, suffix: str):
 
         def write(frame: pd.DataFrame) -> None:
             table = pa.Table.from_pandas(frame, preserve_index=False)
+            if metadata:
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                       **{k.encode(): v.encode()
+                                                          for k, v in metadata.items()}})
             if "writer" not in state:
                 state["writer"] = pq.ParquetWriter(path, table.schema, compression="zstd")
             state["writer"].write_table(table)
@@ -115,14 +120,15 @@ def _writer(path: Path, suffix: str):
 
 
 @contextlib.contextmanager
-def atomic_output(out: Path, fmt: str, overwrite: bool) -> Iterator[Write]:
+def atomic_output(out: Path, fmt: str, overwrite: bool,
+                  metadata: Mapping[str, str] | None = None) -> Iterator[Write]:
     """A writer of chunks into a hidden partial file, renamed to `out` when the block ends
     well; on any failure (Ctrl-C and `kill` included) the partial file is removed and
-    nothing is written."""
+    nothing is written. `metadata` goes into a Parquet file's schema (CSV has no place)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out)
     tmp = _partial_path(out)
-    write, close = _writer(tmp, fmt)
+    write, close = _writer(tmp, fmt, metadata or {})
     with _sigterm_as_interrupt() as terminated:
         try:
             yield write

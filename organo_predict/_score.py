@@ -8,6 +8,7 @@ an existing output is never replaced unless asked).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -26,8 +27,8 @@ from ._models import ModelInputs
 from ._output import atomic_output, check_output, output_format
 from ._prior import sigmoid
 
-__all__ = ["ChunkScorer", "ScoreSummary", "check_output", "iter_chunks", "output_format",
-           "score_cohort", "score_frame"]
+__all__ = ["MECHANISM_REPLICATION_KEY", "ChunkScorer", "ScoreSummary", "check_output",
+           "iter_chunks", "output_format", "score_cohort", "score_frame"]
 
 Progress = Callable[[int, int], None]
 
@@ -154,6 +155,8 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
 
 ChunkScorer = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 DEFAULT_CHUNK = 10_000  # samples per chunk without explanations
+# Parquet schema metadata: {mechanism id: does the training cohort replicate it}, as JSON
+MECHANISM_REPLICATION_KEY = "organo_predict.mechanism_replication"
 DEFAULT_EXPLAIN_CHUNK = 50_000  # with: TreeSHAP's per-pattern reuse grows with the chunk
 _COMPILE_ABOVE = 5_000  # samples; below, LightGBM's own predict is done before compiling is
 
@@ -185,7 +188,11 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
         def scorer(features: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
             return score_frame(loaded, features, ids, explain_k, explainer, engine)
 
-    with atomic_output(out, fmt, overwrite) as write:
+    # what the training run found about each cited mechanism, for the mechanism columns
+    replication = loaded.metadata.get("mechanism_replication") if explain_k > 0 else None
+    metadata = ({MECHANISM_REPLICATION_KEY: json.dumps(replication)}
+                if isinstance(replication, dict) else None)
+    with atomic_output(out, fmt, overwrite, metadata) as write:
         sums, n_chunks = _score_chunks(cohort, chunk_size, builder.transform, scorer, write,
                                        [f"p_{o}" for o in model.organs_], progress)
     n = len(cohort.samples)

@@ -177,3 +177,24 @@ def test_reader_and_feature_warnings_print_as_plain_lines(loaded, tiny_study, tm
     assert "warning: gene panel 'TEMPUS_XT' (1 sample(s)) has no gene list" in err
     assert "warning: gene panel 'TEMPUS_XT' has no gene list; its genes are inferred" in err
     assert "sklearn" not in err and "warnings.warn" not in err and "UserWarning" not in err
+
+
+def test_a_parquet_with_explanations_carries_what_the_training_run_replicated(
+        loaded, small, tmp_path) -> None:
+    """The mechanism columns name ids; the file says, per id, whether the training cohort
+    replicates it (the line explanations show beside a cited mechanism)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from organo_predict._score import MECHANISM_REPLICATION_KEY
+
+    found = {"CXCR4_BONE": "not replicated in msk_met_2021: OR 0.66 [0.35, 1.23]"}
+    with_run = replace(loaded, metadata={"mechanism_replication": found})
+    score_cohort(small, with_run, tmp_path / "explained.parquet", explain_k=2)
+    meta = pq.read_schema(tmp_path / "explained.parquet").metadata
+    assert json.loads(meta[MECHANISM_REPLICATION_KEY.encode()]) == found
+    score_cohort(small, with_run, tmp_path / "plain.parquet")  # no explanations: no claim
+    assert MECHANISM_REPLICATION_KEY.encode() not in (
+        pq.read_schema(tmp_path / "plain.parquet").metadata or {})
+    assert pd.read_parquet(tmp_path / "explained.parquet").shape[0] == len(small.samples)

@@ -8,15 +8,17 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 
-from ._errors import ModelError
+from ._errors import ModelError, OrganoPredictWarning
 from ._features import FeatureBuilder
 from ._models import OrganFit, OrganotropismModel
 from ._prior import SubtypePrior
+from ._recipes import load_recipes
 
 __all__ = ["load_bundle", "save_bundle"]
 
@@ -122,4 +124,11 @@ def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, d
         model.fits_[organ] = OrganFit(organ, booster, tuple(info["calibration"]),
                                       info["n_positives"], info["best_iteration"], info["status"])
     metadata = json.loads((path / "metadata.json").read_text())
+    installed = load_recipes().version
+    if getattr(builder, "recipes_version_", installed) != installed:
+        warnings.warn(OrganoPredictWarning(
+            f"bundle {path}: its features were built with recipes version "
+            f"{builder.recipes_version_}, the installed features/markers.toml is {installed}; "
+            "features are built with the installed recipes, which may differ from training"),
+            stacklevel=2)
     return builder, model, metadata

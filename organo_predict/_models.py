@@ -19,15 +19,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
 from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
+from ._schemas import ORGANS
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
            "labels_from_samples"]
 
-ORGANS: tuple[str, ...] = (
-    "ADRENAL_GLAND", "BILIARY_TRACT", "BLADDER_UT", "BONE", "BOWEL", "BREAST", "CNS_BRAIN",
-    "DIST_LN", "FEMALE_GENITAL", "HEAD_NECK", "INTRA_ABDOMINAL", "KIDNEY", "LIVER", "LUNG",
-    "MALE_GENITAL", "MEDIASTINUM", "OVARY", "PLEURA", "PNS", "SKIN",
-)
 MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
 LABEL_PREFIX = "DMETS_DX_"

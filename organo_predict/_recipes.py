@@ -13,7 +13,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from pydantic import BaseModel
+
 from ._errors import FeatureError
+from ._schemas import GeneSets, Leakage, Markers, Mechanisms, did_you_mean, feature_error
 
 __all__ = ["ALTERATIONS", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
            "Receptor", "Recipes", "load_mechanisms", "load_recipes", "parse_mechanisms"]
@@ -142,9 +145,16 @@ def read_toml(name: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise FeatureError(f"recipe file {name!r} is missing from the package") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FeatureError(f"{name}: {exc}") from None
+    if name in _SCHEMAS:  # unknown keys, types and ranges, named by file, section and key
+        feature_error(_SCHEMAS[name], data, name)
+    return data
+
+
+_SCHEMAS: dict[str, type[BaseModel]] = {"markers.toml": Markers, "gene_sets.toml": GeneSets,
+                                        "leakage.toml": Leakage, "mechanisms.toml": Mechanisms}
 
 
 def _cited(entry: dict[str, Any], file: str, what: str) -> tuple[str, str]:
@@ -360,11 +370,27 @@ class KnowledgeBase:
 @cache
 def load_mechanisms() -> KnowledgeBase:
     """Read and check the shipped mechanisms.toml (cached)."""
-    return parse_mechanisms(read_toml("mechanisms.toml"), "mechanisms.toml")
+    return parse_mechanisms(read_toml("mechanisms.toml"), "mechanisms.toml",
+                            known_markers())
 
 
-def parse_mechanisms(data: dict[str, Any], name: str) -> KnowledgeBase:
-    """Check a parsed knowledge base; a bad entry is a FeatureError naming `name` and its id."""
+def known_markers() -> frozenset[str]:
+    """What a mechanism may name as its marker: a gene of a reference panel or of the
+    recipes, or a receptor status ("HR status")."""
+    from ._study import reference_panels
+
+    recipes = load_recipes()
+    genes = frozenset().union(*reference_panels().values())
+    return (genes | set(recipes.core_genes) | set(recipes.tumor_suppressors)
+            | {h.gene for h in recipes.hotspots} | {f"{r.name} status" for r in recipes.receptors}
+            | {g for s in recipes.gene_sets for g in (*s.oncogenes, *s.tumor_suppressors)})
+
+
+def parse_mechanisms(data: dict[str, Any], name: str,
+                     markers: frozenset[str] | None = None) -> KnowledgeBase:
+    """Check a parsed knowledge base; a bad entry is a FeatureError naming `name` and its id.
+    With `markers`, an entry's marker must be one of them."""
+    feature_error(Mechanisms, data, name)
     _cited(data, name, "the file header")
     entries, seen = [], set()
     for i, entry in enumerate(data.get("mechanism", []), start=1):
@@ -386,6 +412,9 @@ def parse_mechanisms(data: dict[str, Any], name: str) -> KnowledgeBase:
                                f"{entry['direction']!r}")
         if entry["evidence"] not in _EVIDENCE:
             raise FeatureError(f"{name}: {what}: evidence must be one of {', '.join(_EVIDENCE)}")
+        if markers is not None and entry["marker"] not in markers:
+            raise FeatureError(f"{name}: {what}, key 'marker': unknown marker "
+                               f"{entry['marker']!r}{did_you_mean(entry['marker'], markers)}")
         entries.append(Mechanism(
             id=str(ident), marker=str(entry["marker"]), alteration=str(entry["alteration"]),
             organ=str(entry["organ"]), direction=1 if entry["direction"] == "up" else -1,

@@ -94,3 +94,14 @@ def test_saving_over_a_bundle_replaces_it_whole(tmp_path: Path) -> None:
     save_bundle(builder, model, path)
     assert not (path / "stale.txt").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_bundle_built_with_other_recipes_says_so_when_loaded(tmp_path: Path) -> None:
+    from organo_predict import OrganoPredictWarning
+    from organo_predict._recipes import load_recipes
+
+    path, _, _ = _bundle_pair(tmp_path)  # recipes version "test"
+    with pytest.warns(OrganoPredictWarning, match=r"recipes version test, the installed "
+                                                  rf"features/markers.toml is "
+                                                  rf"{load_recipes().version}"):
+        load_bundle(path)

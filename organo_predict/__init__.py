@@ -4,7 +4,7 @@ The public API, one name per thing a user touches, stage by stage (data flows do
 
     cohort       Cohort, load_study, datasets.msk_met()
     features     FeatureBuilder
-    model        OrganotropismModel, labels_from_samples, ORGANS, MAIN_ORGANS
+    model        OrganotropismModel, labels_from_cohort, labels_from_samples, ORGANS, MAIN_ORGANS
     explain      Explainer, PatientExplanation, OrganExplanation, ShapEngine, rank_drivers
     leakage      audit_leakage, AuditReport, population_rows, audit_strata
     persistence  save_bundle, load_bundle, load_model, LoadedModel, DEFAULT_MODEL_URI
@@ -42,7 +42,8 @@ __version__ = "0.1.0"
 
 _LAZY = {  # public name -> the private module that owns it
     "FeatureBuilder": "_features",
-    "OrganotropismModel": "_models", "labels_from_samples": "_models", "ORGANS": "_models",
+    "OrganotropismModel": "_models", "labels_from_samples": "_models",
+    "labels_from_cohort": "_models", "ORGANS": "_models",
     "MAIN_ORGANS": "_models",
     "Explainer": "_explain", "PatientExplanation": "_explain", "OrganExplanation": "_explain",
     "rank_drivers": "_drivers", "ShapEngine": "_engine",
@@ -73,7 +74,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._features import FeatureBuilder
     from ._leakage import AuditReport, audit_leakage
     from ._loading import DEFAULT_MODEL_URI, LoadedModel, load_model
-    from ._models import MAIN_ORGANS, ORGANS, OrganotropismModel, labels_from_samples
+    from ._models import (
+        MAIN_ORGANS,
+        ORGANS,
+        OrganotropismModel,
+        labels_from_cohort,
+        labels_from_samples,
+    )
     from ._profiles import PatientProfile, profiles_from_cohort
     from ._score import ScoreSummary, score_cohort
     from ._serve import create_app
@@ -124,6 +131,7 @@ __all__ = [
     "audit_strata",
     "create_app",
     "datasets",
+    "labels_from_cohort",
     "labels_from_samples",
     "load_bundle",
     "load_config",

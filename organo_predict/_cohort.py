@@ -32,7 +32,15 @@ from ._readers import (
     read_sv,
     typed_clinical,
 )
-from ._study import MetaFile, data_file, meta_files, reference_panels, study_panels, study_root
+from ._study import (
+    MetaFile,
+    data_file,
+    meta_files,
+    read_panel_file,
+    reference_panels,
+    study_panels,
+    study_root,
+)
 from ._tables import Table, isin, read_bytes, read_table
 
 __all__ = ["EMBEDDED_SOURCE", "Cohort", "load_source", "load_study"]
@@ -145,23 +153,27 @@ class Cohort:
 # --------------------------------------------------------------------------- entry point
 
 
-def load_study(path: str | Path) -> Cohort:
+def load_study(path: str | Path, panels: Mapping[str, str | Path] | None = None) -> Cohort:
     """Read a cBioPortal study (a folder or a `.tar.gz`) into a validated `Cohort`.
 
+    `panels` (panel id -> file) gives the gene lists of panels the study names but does not
+    define (a cBioPortal gene-panel file, or one gene per line); they take precedence.
     Raises CohortError naming the file, line and column of the first problem found.
     """
     path = Path(path)
+    extra = {name: read_panel_file(Path(file)) for name, file in (panels or {}).items()}
     if not path.exists():
         raise CohortError("no such file or folder", file=str(path))
     if path.is_file():
         with tempfile.TemporaryDirectory(prefix="organo-study-") as tmp:
             safe_extract(path, Path(tmp))
-            cohort = _load_folder(study_root(Path(tmp)))
+            cohort = _load_folder(study_root(Path(tmp)), extra)
         return _with_source(cohort, str(path))
-    return _with_source(_load_folder(study_root(path)), str(path))
+    return _with_source(_load_folder(study_root(path), extra), str(path))
 
 
-def load_source(source: str | Path | None) -> tuple[Cohort, list[OrganoPredictWarning]]:
+def load_source(source: str | Path | None, panels: Mapping[str, str | Path] | None = None
+                ) -> tuple[Cohort, list[OrganoPredictWarning]]:
     """The study at `source` (None or `EMBEDDED_SOURCE`: the embedded cohort) and the
     warnings its reader issued, for the caller to report or to judge (`validate` fails on a
     `CohortWarning`). Other libraries' warnings are shown as Python would."""
@@ -172,7 +184,7 @@ def load_source(source: str | Path | None) -> tuple[Cohort, list[OrganoPredictWa
 
             cohort = msk_met()
         else:
-            cohort = load_study(source)
+            cohort = load_study(source, panels)
     own: list[OrganoPredictWarning] = []
     for warning in caught:
         if isinstance(warning.message, OrganoPredictWarning):
@@ -188,7 +200,7 @@ def _with_source(cohort: Cohort, source: str) -> Cohort:
                      "source": source})
 
 
-def _load_folder(root: Path) -> Cohort:
+def _load_folder(root: Path, extra_panels: Mapping[str, frozenset[str]]) -> Cohort:
     """Read and check every file of the study at `root`, in dependency order: samples,
     patients, genomic profiles, panels."""
     metas = meta_files(root)
@@ -202,7 +214,7 @@ def _load_folder(root: Path) -> Cohort:
     sv = (read_sv(sv_path, metas["sv"][1].get("datatype", ("SV", 0))[0], known)
           if sv_path is not None else _empty_svs())
     panel_matrix = _panel_matrix(files.path("panel_matrix"), samples)
-    panels = {**reference_panels(), **study_panels(root)}
+    panels = {**reference_panels(), **study_panels(root), **extra_panels}
     _warn_undefined_panels(panel_matrix, panels)
     _warn_unknown_genes(mutations, cna, panels)
     if "study" not in metas:

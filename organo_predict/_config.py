@@ -36,6 +36,7 @@ class ExperimentConfig:
     mlflow_experiment: str
     registered_model: str
     labels: dict[str, str] = field(default_factory=dict)  # organ -> the study's column
+    panels: dict[str, str] = field(default_factory=dict)  # panel id -> gene list file
     keep: tuple[str, tuple[str, ...]] | None = None  # [population]: column, values kept
     path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +79,7 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
         mlflow_experiment=checked.mlflow.experiment,
         registered_model=checked.mlflow.registered_model,
         labels=labels,
+        panels=dict(checked.cohort.panels),
         keep=((checked.population.column, tuple(checked.population.values))
               if checked.population else None),
         path=where,

@@ -153,16 +153,18 @@ def _within_type_boot(y: np.ndarray, scores: Sequence[np.ndarray], cancer_type: 
 
 
 def evaluate_organ(organ: str, y: np.ndarray, p_model: np.ndarray, p_prior: np.ndarray,
-                   p_clinical: np.ndarray, cancer_type: np.ndarray, primary: np.ndarray,
+                   p_clinical: np.ndarray | None, cancer_type: np.ndarray, primary: np.ndarray,
                    *, n_boot: int = 300, seed: int = 0, min_each: int = 20,
                    status: str = "trained") -> OrganMetrics:
-    """All metrics of one organ on out-of-fold predictions."""
+    """All metrics of one organ on out-of-fold (or external) predictions; without a clinical
+    baseline (`p_clinical` None) its metrics are NaN."""
     y = np.asarray(y, dtype=bool)
     boots = bootstrap_auroc(y, [p_model, p_prior], n_boot, seed)
     gain = boots[0] - boots[1]
     wt, per_type_model = within_type_auroc(y, p_model, cancer_type, min_each)
     wt_prior, per_type_prior = within_type_auroc(y, p_prior, cancer_type, min_each)
-    wt_clin, _ = within_type_auroc(y, p_clinical, cancer_type, min_each)
+    wt_clin = (within_type_auroc(y, p_clinical, cancer_type, min_each)[0]
+               if p_clinical is not None else float("nan"))
     wt_boot = _within_type_boot(y, [p_model, p_prior], cancer_type, n_boot, seed + 1, min_each)
     wt_gain = wt_boot[0] - wt_boot[1]
     prim = np.asarray(primary, dtype=bool)
@@ -188,7 +190,9 @@ def evaluate_organ(organ: str, y: np.ndarray, p_model: np.ndarray, p_prior: np.n
         prior_auroc=float(auroc(y, p_prior)[0]), prior_auroc_within_type=wt_prior,
         prior_auroc_primary=primary_auc(p_prior), prior_auprc=average_precision(y, p_prior),
         prior_brier=float(np.mean((p_prior - y) ** 2)),
-        clinical_auroc=float(auroc(y, p_clinical)[0]), clinical_auroc_within_type=wt_clin,
+        clinical_auroc=(float(auroc(y, p_clinical)[0]) if p_clinical is not None
+                        else float("nan")),
+        clinical_auroc_within_type=wt_clin,
         gain_over_prior=float(auroc(y, p_model)[0] - auroc(y, p_prior)[0]),
         gain_over_prior_ci=q(gain), gain_within_type=float(wt - wt_prior),
         gain_within_type_ci=q(wt_gain), per_type=per_type, status=status,

@@ -11,7 +11,7 @@ import json
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -22,14 +22,14 @@ import pandas as pd
 
 from ._cohort import Cohort, load_source
 from ._config import ExperimentConfig, leakage_policy
-from ._errors import UnknownGeneWarning
+from ._errors import ConfigError, UnknownGeneWarning
 from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
 from ._explain import Explainer
 from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
 from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
-from ._models import OrganotropismModel, labels_from_samples
+from ._models import OrganotropismModel, labels_from_cohort
 from ._recipes import load_recipes
 from ._replication import Refit, Replication, replicate
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
@@ -57,11 +57,13 @@ class ExperimentResult:
     champion: bool
 
 
-def load_cohort(source: str | None, log: Log = print) -> Cohort:
-    """The configured cohort (None: the embedded one). Its reader's warnings (a value read as
-    missing, with file, line and column) go to `log` as one line each; gene symbols off every
-    panel are expected in real cohorts and are not said (`validate` lists them)."""
-    cohort, said = load_source(source)
+def load_cohort(source: str | None, log: Log = print,
+                panels: Mapping[str, str] | None = None) -> Cohort:
+    """The configured cohort (None: the embedded one), with the gene lists of `panels` (panel
+    id -> file). Its reader's warnings (a value read as missing, with file, line and column)
+    go to `log` as one line each; gene symbols off every panel are expected in real cohorts
+    and are not said (`validate` lists them)."""
+    cohort, said = load_source(source, panels)
     for warning in said:
         if not isinstance(warning, UnknownGeneWarning):
             log(f"warning: {warning}")
@@ -197,19 +199,20 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
 
 
-def mechanisms_on(loaded: LoadedModel, cohort: Cohort) -> dict[str, object]:
+def mechanisms_on(loaded: LoadedModel, cohort: Cohort,
+                  labels: Mapping[str, str] | None = None) -> dict[str, object]:
     """The mechanism replication table of a model on a cohort: on the cohort it was trained
     on, the training run's own table (its model intervals come from the CV refits, which a
     loaded model does not have); on another cohort, computed there with the model fixed."""
     stored = loaded.metadata.get("mechanisms")
     if isinstance(stored, dict) and loaded.metadata.get("fingerprint") == cohort.fingerprint:
         return stored
-    labels = labels_from_samples(cohort.samples)  # every organ the cohort has labels for
-    modelled = [o for o in loaded.model.organs_ if o in labels.columns]
-    rows = population_rows(cohort, labels[modelled],
+    flags = labels_from_cohort(cohort, columns=labels)  # every organ the cohort has labels for
+    modelled = [o for o in loaded.model.organs_ if o in flags.columns]
+    rows = population_rows(cohort, flags[modelled],
                            str(loaded.metadata.get("population", "metastatic")))
     features = loaded.builder.transform(cohort)
-    return replicate(Explainer.from_loaded(loaded), features[rows], labels[rows],
+    return replicate(Explainer.from_loaded(loaded), features[rows], flags[rows],
                      cohort_name=cohort.study_id).table()
 
 
@@ -228,14 +231,22 @@ def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: 
 
 def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
     """Cohort, features of every sample, labels, and the rows of the configured population."""
-    cohort = load_cohort(config.source, clock.log)
+    cohort = load_cohort(config.source, clock.log, config.panels)
     clock.say(f"cohort {cohort.study_id}: {len(cohort.samples):,} samples")
     builder = FeatureBuilder(min_carriers=config.min_carriers,
                              extra_clinical=config.extra_clinical)
     features = builder.fit_transform(cohort)
-    labels = labels_from_samples(cohort.samples, config.organs)
+    labels = labels_from_cohort(cohort, config.organs, config.labels)
     organs = [o for o in config.organs if o in labels.columns]
-    rows = population_rows(cohort, labels[organs], config.population)
+    for organ in config.organs:
+        if organ not in labels.columns:
+            clock.log(f"{organ}: no label column "
+                      f"({config.labels.get(organ, f'DMETS_DX_{organ}')}) in the study; "
+                      "not trained")
+    if not organs:
+        raise ConfigError(f"{config.path}: the study has none of the organs' label columns "
+                          "(DMETS_DX_<ORGAN>, or map them under [labels])")
+    rows = population_rows(cohort, labels[organs], config.population) & _kept(config, cohort)
     x, y = features[rows], labels.loc[rows, organs]
     clock.say(f"population {config.population}: {int(rows.sum()):,} patients, "
               f"{x.shape[1]} features")
@@ -243,6 +254,22 @@ def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
     cancer_type = cohort.samples.loc[rows].get(
         "CANCER_TYPE", pd.Series("unknown", index=x.index)).astype(str).to_numpy()
     return _Data(cohort, builder, features, rows, x, y, organs, groups, cancer_type)
+
+
+def _kept(config: ExperimentConfig, cohort: Cohort) -> np.ndarray:
+    """[population]: the rows whose column holds one of the values kept (all rows without)."""
+    if config.keep is None:
+        return np.ones(len(cohort.samples), dtype=bool)
+    column, values = config.keep
+    if column not in cohort.samples.columns and column not in cohort.patients.columns:
+        raise ConfigError(f"{config.path}, [population], key 'column': the study has no "
+                          f"column {column!r}")
+    kept = cohort.clinical([column]).astype("string").isin(values).fillna(False).to_numpy(
+        dtype=bool)
+    if not kept.any():
+        raise ConfigError(f"{config.path}, [population]: no sample has {column} in "
+                          f"{list(values)}")
+    return kept
 
 
 def _audit(config: ExperimentConfig, data: _Data, clock: _Clock

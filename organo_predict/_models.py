@@ -7,8 +7,9 @@ leaves it at the prior. Pure computation: no file or network IO here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -21,8 +22,11 @@ from ._errors import ModelError
 from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
 from ._schemas import ORGANS
 
+if TYPE_CHECKING:
+    from ._cohort import Cohort
+
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
-           "labels_from_samples"]
+           "labels_from_cohort", "labels_from_samples"]
 
 MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
@@ -36,9 +40,26 @@ def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -
         column = f"{LABEL_PREFIX}{organ}"
         if column in samples.columns:
             text = samples[column].astype("string").str.strip().str.lower()
-            out[organ] = text.map({"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0,
-                                   "true": 1.0, "false": 0.0}).astype(float)
+            out[organ] = text.map(_FLAGS).astype(float)
     return pd.DataFrame(out, index=samples.index)
+
+
+_FLAGS = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0,
+          "false": 0.0}
+
+
+def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
+                       columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Organ flags as float 0/1 (NaN unknown), one column per organ whose column the study
+    has: `columns[organ]` (a sample or patient attribute), else DMETS_DX_<ORGAN>; values
+    Yes/No, 1/0 or true/false, any case."""
+    out = {}
+    for organ in organs:
+        column = (columns or {}).get(organ, f"{LABEL_PREFIX}{organ}")
+        if column in cohort.samples.columns or column in cohort.patients.columns:
+            text = cohort.clinical([column]).astype("string").str.strip().str.lower()
+            out[organ] = text.map(_FLAGS).astype(float).to_numpy()
+    return pd.DataFrame(out, index=cohort.samples.index)
 
 
 @dataclass

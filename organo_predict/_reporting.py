@@ -4,6 +4,7 @@ come computed from `_experiment`, and MLflow is `_tracking`'s."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import pandas as pd
 
 from ._evaluation import OrganMetrics
 from ._explain import Explainer
+from ._external import Evaluation
 from ._shap import marker_data
 
-__all__ = ["REPORT_FILES", "atomic_write", "json_default", "organ_rows", "report_markdown",
-           "site_dict", "write_figures", "write_reports", "write_shap_figures"]
+__all__ = ["REPORT_FILES", "atomic_write", "evaluation_metrics", "json_default",
+           "mechanism_lines", "organ_rows", "report_markdown", "site_dict", "write_evaluation",
+           "write_figures", "write_reports", "write_shap_figures"]
 
 # the files of a report folder logged to the MLflow run, when present
 REPORT_FILES = ("per_organ.csv", "per_cancer_type.csv", "report.md", "roc.png",
@@ -112,8 +115,8 @@ def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, Organ
 
 
 def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
-                  main: list[str]) -> None:
-    """roc.png and calibration.png, out-of-fold, for the main organs."""
+                  main: list[str], scope: str = "out-of-fold") -> None:
+    """roc.png and calibration.png (`scope`: how the predictions were made), main organs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -131,7 +134,7 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
         ax.plot([0, 1], [0, 1], "k:", lw=0.8)
         ax.set_title(organ)
         ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle("ROC, out-of-fold (pooled across cancer types)")
+    fig.suptitle(f"ROC, {scope} (pooled across cancer types)")
     fig.tight_layout()
     fig.savefig(report_dir / "roc.png", dpi=80)
     plt.close(fig)
@@ -148,7 +151,7 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
         ax.set_title(organ)
         ax.set_xlabel("predicted")
         ax.set_ylabel("observed")
-    fig.suptitle("Calibration, out-of-fold deciles")
+    fig.suptitle(f"Calibration, {scope} deciles")
     fig.tight_layout()
     fig.savefig(report_dir / "calibration.png", dpi=80)
     plt.close(fig)
@@ -261,3 +264,56 @@ def _write_mechanism_forest(report_dir: Path, mechanisms: list[dict]) -> None:
     fig.tight_layout()
     fig.savefig(report_dir / "mechanisms_forest.png", dpi=80)
     plt.close(fig)
+
+
+def evaluation_metrics(evaluation: Evaluation, model_info: dict[str, object]
+                       ) -> dict[str, object]:
+    """metrics.json of `evaluate`: the experiment's per-organ metrics, with calibration in
+    the large, for a model on a cohort it was not trained on."""
+    return {
+        "cohort": evaluation.cohort, "model_uri": evaluation.model_uri, "model": model_info,
+        "n_samples": evaluation.n_samples,
+        "macro_within_type_auroc_main8": evaluation.macro_within_type(),
+        "macro_prior_within_type_auroc_main8": evaluation.macro_within_type(prior=True),
+        "main_organs": evaluation.main_organs,
+        "sites": {o: {**site_dict(m),
+                      "calibration_in_the_large": evaluation.calibration_in_the_large[o]}
+                  for o, m in evaluation.sites.items()},
+        "not_evaluated": evaluation.not_evaluated,
+    }
+
+
+def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) -> None:
+    """metrics.json, report.md, roc.png and calibration.png of `evaluate`."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    shown = evaluation.main_organs or list(evaluation.sites)[:8]
+    organs = list(evaluation.y.columns)
+    write_figures(report_dir, evaluation.y, evaluation.proba[organs].to_numpy(),
+                  evaluation.prior[organs].to_numpy(), shown, scope="external cohort")
+    rows = organ_rows(evaluation.sites)
+    lines = [f"# organo-predict evaluation on `{metrics['cohort']}`", "",
+             f"Model `{metrics['model_uri']}` on {metrics['n_samples']:,} samples it was not "
+             "trained on. AUROC within cancer type is the sample-weighted mean over cancer "
+             "types with at least 20 positives and 20 negatives; the prior is the model's own "
+             "cancer-type/subtype prior; calibration in the large is the observed rate minus "
+             "the mean predicted probability.", "",
+             f"**Macro within-type AUROC, main organs: "
+             f"{metrics['macro_within_type_auroc_main8']:.3f}** (the model's prior: "
+             f"{metrics['macro_prior_within_type_auroc_main8']:.3f}).", "",
+             "| organ | prev. | AUROC [95% CI] | within type | prior within | gain within "
+             "[95% CI] | primary only | ECE | slope | calibration in the large |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['organ']} | {r['prevalence']:.3f} | {r['auroc']:.3f} "
+            f"[{r['auroc_ci_low']:.3f}, {r['auroc_ci_high']:.3f}] | "
+            f"{r['auroc_within_type']:.3f} | {r['prior_auroc_within_type']:.3f} | "
+            f"{r['gain_within_type']:+.3f} [{r['gain_within_type_ci_low']:+.3f}, "
+            f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | "
+            f"{r['ece']:.3f} | {r['calibration_slope']:.2f} | "
+            f"{evaluation.calibration_in_the_large[r['organ']]:+.3f} |")
+    for organ, why in metrics["not_evaluated"].items():
+        lines.append(f"\n- {organ}: not evaluated, {why}")
+    atomic_write(report_dir / "report.md", "\n".join(lines) + "\n")
+    atomic_write(report_dir / "metrics.json", json.dumps(metrics, indent=1,
+                                                         default=json_default))

@@ -58,6 +58,7 @@ class _Cited(_Strict):
 class _Cohort(_Strict):
     source: Text = "embedded:msk_met"
     population: Literal["metastatic", "all_labelled"] = "metastatic"
+    panels: dict[str, Text] = {}  # panel id -> its gene list (a panel the study lacks)
 
 
 class _Population(_Strict):

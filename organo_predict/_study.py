@@ -4,6 +4,7 @@ and the gene panels it or the package defines."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -125,6 +126,33 @@ def reference_panels() -> dict[str, frozenset[str]]:
             panel_id, genes = read_gene_panel(path)
             panels[panel_id] = genes
     return panels
+
+
+def read_panel_file(path: Path) -> frozenset[str]:
+    """The genes of a panel the user supplies: a cBioPortal gene-panel file (`gene_list:`
+    with tab-separated symbols), or one gene symbol per line (blank lines and `#` comments
+    skipped). A line that is not a gene symbol is an error naming the file and line."""
+    from ._readers import GENE_SYMBOL_PATTERN
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CohortError(f"cannot read the gene panel ({exc})", file=str(path)) from None
+    if any(line.startswith("gene_list:") for line in text.splitlines()):
+        return read_gene_panel(path)[1]
+    genes = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        symbol = line.split("#", 1)[0].strip()
+        if not symbol:
+            continue
+        if re.match(GENE_SYMBOL_PATTERN, symbol) is None:
+            raise CohortError(f"not a gene symbol: {excerpt(symbol)} (one gene per line, or a "
+                              "cBioPortal gene-panel file)", file=str(path), line=number)
+        genes.add(symbol)
+    if not genes:
+        raise CohortError("the gene panel lists no gene", file=str(path))
+    return frozenset(genes)
 
 
 def study_panels(root: Path) -> dict[str, frozenset[str]]:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ._cohort import Cohort
 from ._config import ExperimentConfig, leakage_policy, shipped_leakage_policy
+from ._errors import ModelError
 from ._evaluation import OrganMetrics
 from ._feature_names import categories_to_strings
 from ._features import FeatureBuilder
@@ -21,7 +22,8 @@ from ._models import OrganotropismModel
 from ._replication import Replication
 from ._reporting import REPORT_FILES
 
-__all__ = ["PRIMARY_METRIC", "log_model", "log_run", "promote"]
+__all__ = ["PRIMARY_METRIC", "log_evaluation", "log_model", "log_run", "promote",
+           "register_recalibrated"]
 
 Log = Callable[[str], None]
 PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
@@ -154,3 +156,62 @@ def promote(client, name: str, version: str, value: float, metric: str,
                 "are not compared and this run replaces it")
     client.set_registered_model_alias(name, "champion", version)
     return True
+
+
+def log_evaluation(metrics: dict, report_dir: Path, cohort: Cohort, model_info: dict,
+                   experiment: str = "organotropism-evaluation") -> str:
+    """An MLflow run for an external evaluation, linked both ways to the model version it
+    evaluated (run tags; a tag on the registered version). Returns the run id."""
+    import mlflow
+
+    from ._loading import configure_tracking
+
+    configure_tracking()
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"evaluate on {cohort.study_id}") as run:
+        mlflow.set_tags({"cohort": cohort.study_id, "data_fingerprint": cohort.fingerprint,
+                         "model_uri": metrics["model_uri"],
+                         **{f"model.{k}": str(v) for k, v in model_info.items()}})
+        mlflow.log_metrics({k: v for k, v in metrics.items()
+                            if isinstance(v, float) and np.isfinite(v)})
+        for organ, site in metrics["sites"].items():
+            mlflow.log_metrics({f"{organ}.{k}": float(v) for k, v in site.items()
+                                if isinstance(v, float) and np.isfinite(v)})
+        for name in ("report.md", "metrics.json", "roc.png", "calibration.png"):
+            if (report_dir / name).exists():
+                mlflow.log_artifact(str(report_dir / name), artifact_path="evaluation")
+        if model_info.get("name") and model_info.get("version"):
+            from mlflow import MlflowClient
+
+            MlflowClient().set_model_version_tag(
+                str(model_info["name"]), str(model_info["version"]),
+                f"evaluated_on.{cohort.study_id}", run.info.run_id)
+        return run.info.run_id
+
+
+def register_recalibrated(builder: FeatureBuilder, model: OrganotropismModel,
+                          example: pd.DataFrame, metadata: dict[str, object], name: str,
+                          alias: str, updates: dict[str, tuple[float, float]],
+                          experiment: str = "organotropism-recalibration") -> str:
+    """Log the recalibrated model from code in its own run, register it as a new version of
+    `name` and point `alias` at it (never `champion`). Returns the version."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from ._loading import configure_tracking
+
+    if alias == "champion":
+        raise ModelError("a recalibrated model never takes the champion alias: name another")
+    configure_tracking()
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=f"recalibrate on {metadata.get('recalibrated_on')}"):
+        mlflow.set_tags({"recalibrated_on": str(metadata.get("recalibrated_on")),
+                         "recalibrated_from": str(metadata.get("recalibrated_from"))})
+        mlflow.log_params({f"{organ}.intercept": round(a, 6) for organ, (a, _) in
+                           updates.items()}
+                          | {f"{organ}.slope": round(b, 6) for organ, (_, b) in
+                             updates.items()})
+        info = log_model(builder, model, example, metadata, registered_model_name=name)
+    version = str(info.registered_model_version)
+    MlflowClient().set_registered_model_alias(name, alias, version)
+    return version

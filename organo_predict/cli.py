@@ -6,6 +6,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -90,7 +91,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     read as missing, a panel without a gene list, no meta_study.txt, a wrong type line)."""
     from ._cohort import load_source
 
-    cohort, said = load_source(args.study)
+    cohort, said = load_source(args.study, _panels(args))
     problems = [w for w in said if isinstance(w, CohortWarning)]
     for warning in said:
         say(f"{'problem' if warning in problems else 'note'}: {warning}",
@@ -107,6 +108,8 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     from ._experiment import run_experiment
 
     config = load_config(args.config)
+    if args.panel:
+        config = replace(config, panels={**config.panels, **_panels(args)})
     report_dir = args.report_dir or Path("reports") / config.name
     result = run_experiment(config, report_dir,
                             log=lambda m: say(m, "dim"),
@@ -134,14 +137,42 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_cohort(path: str | Path | None):  # noqa: ANN202 - a Cohort; imported lazily
-    """The study at `path` (default: the embedded cohort); the reader's warnings are
-    printed to stderr, one line each (gene symbols off every panel are not: real cohorts
-    have them, and `validate` lists them)."""
+def _load_cohort(path: str | Path | None,  # noqa: ANN202 - a Cohort; imported lazily
+                 panels: dict[str, str] | None = None):
+    """The study at `path` (default: the embedded cohort), with the gene lists of `panels`;
+    the reader's warnings are printed to stderr, one line each (gene symbols off every
+    panel are not: real cohorts have them, and `validate` lists them)."""
     from ._experiment import load_cohort
 
     return load_cohort(str(path) if path else None,
-                       log=lambda message: say(message, "yellow"))
+                       log=lambda message: say(message, "yellow"), panels=panels)
+
+
+def _pairs(values: list[str] | None, flag: str, what: str) -> dict[str, str]:
+    """NAME=VALUE flags (repeatable) as a dict; a malformed one names the flag."""
+    pairs = {}
+    for value in values or []:
+        name, sep, rest = value.partition("=")
+        if not sep or not name.strip() or not rest.strip():
+            raise ConfigError(f"{flag} {value}: use {what}")
+        pairs[name.strip()] = rest.strip()
+    return pairs
+
+
+def _panels(args: argparse.Namespace) -> dict[str, str]:
+    return _pairs(getattr(args, "panel", None), "--panel", "NAME=FILE (a cBioPortal "
+                                                           "gene-panel file or one gene per line)")
+
+
+def _labels(args: argparse.Namespace) -> dict[str, str]:
+    labels = {k.upper(): v for k, v in _pairs(getattr(args, "label", None), "--label",
+                                              "ORGAN=COLUMN").items()}
+    from ._schemas import ORGANS, did_you_mean
+
+    for organ in labels:
+        if organ not in ORGANS:
+            raise ConfigError(f"--label {organ}: not an organ{did_you_mean(organ, ORGANS)}")
+    return labels
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -157,7 +188,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             raise OrganoPredictError(f"--plot {args.plot}: folder {args.plot.parent} does not "
                                      "exist")
     loaded = load_model(args.model)
-    cohort = _load_cohort(args.cohort)
+    cohort = _load_cohort(args.cohort, _panels(args))
     sample_id = args.sample_id
     if sample_id not in cohort.samples.index:
         by_patient = cohort.samples.index[cohort.samples["PATIENT_ID"] == sample_id]
@@ -212,8 +243,9 @@ def _cmd_mechanisms(args: argparse.Namespace) -> int:
     from ._experiment import mechanisms_on
     from ._loading import load_model
 
+    labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
     loaded = load_model(args.model)
-    table = mechanisms_on(loaded, _load_cohort(args.cohort))
+    table = mechanisms_on(loaded, _load_cohort(args.cohort, panels), labels)
     if args.json:
         out.print_json(json.dumps(table))
         return 0
@@ -241,6 +273,81 @@ def _interval(block: dict) -> str:
     return f"{block['diff']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ._external import evaluate_model
+    from ._loading import load_model
+    from ._reporting import evaluation_metrics, write_evaluation
+
+    labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
+    loaded = load_model(args.model)
+    cohort = _load_cohort(args.study, panels)
+    evaluation = evaluate_model(loaded, cohort, labels, n_bootstrap=args.n_bootstrap)
+    metrics = evaluation_metrics(evaluation, dict(loaded.info))
+    report_dir = args.report_dir or Path("reports") / f"evaluate-{cohort.study_id}"
+    write_evaluation(report_dir, evaluation, metrics)
+    if not args.no_mlflow:
+        from ._tracking import log_evaluation
+
+        metrics["mlflow_run_id"] = log_evaluation(metrics, report_dir, cohort, dict(loaded.info))
+    rows = []
+    for organ, m in metrics["sites"].items():
+        lo, hi = m["gain_within_type_ci"]
+        rows.append([organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
+                     f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}",
+                     f"{m['auroc_within_type']:.3f}", f"{m['prior_auroc_within_type']:.3f}",
+                     f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                     f"{m['calibration_in_the_large']:+.3f}"])
+    print_table(f"{loaded.uri} on {cohort.study_id}: {evaluation.n_samples:,} samples",
+                ["organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
+                 "gain within [95% CI]", "obs. - pred."], rows)
+    for organ, why in evaluation.not_evaluated.items():
+        say(f"{organ}: not evaluated, {why}", to=out)
+    say(f"report: {report_dir / 'report.md'}, {report_dir / 'metrics.json'}", to=out)
+    return 0
+
+
+def _cmd_recalibrate(args: argparse.Namespace) -> int:
+    from ._external import recalibrate_model
+    from ._loading import DEFAULT_MODEL_URI, load_model
+
+    if args.alias == "champion":
+        raise ConfigError("--alias champion: a recalibrated model never takes the champion "
+                          "alias; name another (default: local)")
+    labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
+    loaded = load_model(args.model)
+    cohort = _load_cohort(args.study, panels)
+    result = recalibrate_model(loaded, cohort, labels)
+    if not result.updates:
+        raise OrganoPredictError(f"no organ of {cohort.study_id} has enough positives and "
+                                 "negatives to recalibrate: " + "; ".join(
+                                     f"{o}: {why}" for o, why in result.skipped.items()))
+    metadata = {**loaded.metadata, "recalibrated_on": cohort.study_id,
+                "recalibrated_from": loaded.uri,
+                "recalibration": {o: {"intercept": a, "slope": b}
+                                  for o, (a, b) in result.updates.items()}}
+    if args.bundle:
+        from ._bundle import save_bundle
+
+        where = save_bundle(loaded.builder, result.model, args.bundle, metadata=metadata)
+        say(f"recalibrated model saved to {where}", to=out)
+    else:
+        from ._tracking import register_recalibrated
+
+        name = str(loaded.info.get("name") or args.name)
+        example = loaded.builder.transform(cohort.subset(list(cohort.samples.index[:5])))
+        version = register_recalibrated(loaded.builder, result.model,
+                                        example[list(result.model.feature_names_)], metadata,
+                                        name, args.alias, result.updates)
+        say(f"models:/{name}/{version} -> alias {args.alias} (champion unchanged; "
+            f"{(args.model or DEFAULT_MODEL_URI)} is where it came from)", to=out)
+    print_table(f"recalibrated on {cohort.study_id}: new log-odds = a + b x old",
+                ["organ", "a (intercept)", "b (slope)"],
+                [[o, f"{a:+.3f}", f"{b:.3f}"] for o, (a, b) in result.updates.items()])
+    for organ, why in result.skipped.items():
+        say(f"{organ}: left as it was, {why}", to=out)
+    return 0
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -252,7 +359,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         raise ConfigError("--explain is computed by the local engine only; the Spark engine "
                           "scores probabilities (run --explain locally, in chunks)")
     loaded = load_model(args.model)
-    cohort = _load_cohort(args.cohort)
+    cohort = _load_cohort(args.cohort, _panels(args))
     scorer = None
     if args.engine == "spark":
         from ._loading import DEFAULT_MODEL_URI
@@ -309,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_experiment(sub)
     _add_explain(sub)
     _add_mechanisms(sub)
+    _add_evaluate(sub)
+    _add_recalibrate(sub)
     _add_score(sub)
     _add_serve(sub)
     return parser
@@ -327,6 +436,7 @@ def _add_download(sub: argparse._SubParsersAction) -> None:
 def _add_validate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="read and validate a cBioPortal study, print a summary")
     p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
+    _add_cohort_options(p)
     p.set_defaults(handler=_cmd_validate)
 
 
@@ -337,6 +447,7 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report-dir", type=Path, help="where metrics.json and the report go "
                                                    "(default: reports/<name>)")
     p.add_argument("--no-mlflow", action="store_true", help="skip MLflow tracking/registry")
+    _add_cohort_options(p)
     p.set_defaults(handler=_cmd_experiment)
 
 
@@ -353,6 +464,7 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", type=Path, metavar="FILE.png",
                    help="also draw shap.plots.waterfall per organ asked (FILE_<ORGAN>.png "
                         "for several)")
+    _add_cohort_options(p)
     p.set_defaults(handler=_cmd_explain)
 
 
@@ -364,7 +476,47 @@ def _add_mechanisms(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cohort", type=Path, help="cBioPortal study folder or .tar.gz (default: "
                                                "the embedded MSK-MET)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_cohort_options(p, labels=True)
     p.set_defaults(handler=_cmd_mechanisms)
+
+
+def _add_cohort_options(p: argparse.ArgumentParser, labels: bool = False) -> None:
+    p.add_argument("--panel", action="append", metavar="NAME=FILE",
+                   help="the gene list of a panel the study names but does not define "
+                        "(cBioPortal gene-panel file or one gene per line; repeatable)")
+    if labels:
+        p.add_argument("--label", action="append", metavar="ORGAN=COLUMN",
+                       help="the study's column holding an organ's flag (Yes/No, 1/0, "
+                            "true/false; default DMETS_DX_<ORGAN>; repeatable)")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a model on a labelled cohort it was not "
+                                        "trained on (metrics.json, report.md, MLflow)")
+    p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
+    p.add_argument("--report-dir", type=Path, help="default: reports/evaluate-<study id>")
+    p.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap draws (default 200)")
+    p.add_argument("--no-mlflow", action="store_true", help="no MLflow run")
+    _add_cohort_options(p, labels=True)
+    p.set_defaults(handler=_cmd_evaluate)
+
+
+def _add_recalibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recalibrate", help="refit each organ's intercept and slope on a "
+                                           "labelled cohort; register it under its own alias")
+    p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
+    p.add_argument("--alias", default="local", help="registry alias of the recalibrated "
+                                                    "version (default local; never champion)")
+    p.add_argument("--name", default="organotropism",
+                   help="registered model name when --model is a bundle folder")
+    p.add_argument("--bundle", type=Path, help="save a bundle folder here instead of "
+                                               "registering")
+    _add_cohort_options(p, labels=True)
+    p.set_defaults(handler=_cmd_recalibrate)
 
 
 def _add_score(sub: argparse._SubParsersAction) -> None:
@@ -387,6 +539,7 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
                         "session (pip install 'organo-predict[spark]')")
     p.add_argument("--spark-master", default="local[*]",
                    help="Spark master URL for --engine spark (default local[*])")
+    _add_cohort_options(p)
     p.set_defaults(handler=_cmd_score)
 
 

@@ -240,3 +240,59 @@ def write_planted_study(root: Path, n: int = 3000, brain_odds_ratio: float = 4.0
     (root / "data_gene_panel_matrix.txt").write_text(_tsv(
         [["SAMPLE_ID", "mutations", "cna"], *[[s, "IMPACT468", "IMPACT468"] for s in ids]]))
     return root
+
+
+OWN_PANEL_GENES = ["EGFR", "KRAS", "TP53", "STK11", "KEAP1", "PIK3CA", "PTEN", "BRAF", "ALK",
+                   "MET", "ERBB2", "CDKN2A", "RB1", "SMAD4", "APC", "ARID1A", "NF1", "ATM",
+                   "BRCA1", "BRCA2", "CTNNB1", "FGFR1", "FGFR2", "FGFR3", "IDH1", "IDH2",
+                   "KIT", "MYC", "NRAS", "HRAS", "MDM2", "CDK4", "CCND1", "ESR1", "AR",
+                   "GATA3", "CDH1", "FBXW7", "NOTCH1", "SMARCA4", "RBM10", "NKX2-1", "RET",
+                   "ROS1", "NTRK1", "MAP2K1", "SETD2", "BAP1", "PBRM1", "VHL"]
+
+
+def write_own_study(root: Path, n: int = 1500, seed: int = 1,
+                    brain_odds_ratio: float = 4.0) -> Path:
+    """Another institution's study, as researchers bring them: the planted genetics of
+    `write_planted_study`, sequenced on a 50-gene panel ("OWN50") that the study names but
+    does not define, with the organ flags as EVER_MET_SITE_BONE/BRAIN/LIVER = 1/0 patient
+    attributes and no DMETS_DX_ columns (write the panel's genes with `own_panel_file`)."""
+    write_planted_study(root, n=n, brain_odds_ratio=brain_odds_ratio, seed=seed)
+    samples = (root / "data_clinical_sample.txt").read_text().splitlines()
+    header = samples[4].split("\t")
+    keep = [i for i, c in enumerate(header) if not c.startswith("DMETS_DX_")]
+    flags = {c: i for i, c in enumerate(header) if c.startswith("DMETS_DX_")}
+    rows = [line.split("\t") for line in samples[5:]]
+    cut = [[cells[i] for i in keep] for cells in (line.split("\t") for line in samples[:5])]
+    for cells in cut[:4]:
+        cells[0] = cells[0] if cells[0].startswith("#") else "#" + cells[0]
+    (root / "data_clinical_sample.txt").write_text(
+        "".join("\t".join(c) + "\n" for c in cut)
+        + "".join("\t".join(r[i] for i in keep) + "\n" for r in rows))
+    organ_of = {"DMETS_DX_BONE": "EVER_MET_SITE_BONE", "DMETS_DX_CNS_BRAIN": "EVER_MET_SITE_BRAIN",
+                "DMETS_DX_LIVER": "EVER_MET_SITE_LIVER"}
+    names = list(organ_of.values())
+    patient_rows = (root / "data_clinical_patient.txt").read_text().splitlines()[5:]
+    (root / "data_clinical_patient.txt").write_text(
+        "#Patient Identifier\tSex\tAge at Sequencing\t" + "\t".join(names) + "\n"
+        "#Patient id\tSex\tAge\t" + "\t".join(names) + "\n"
+        "#STRING\tSTRING\tNUMBER\t" + "\t".join(["NUMBER"] * 3) + "\n"
+        "#1\t1\t1\t1\t1\t1\n"
+        "PATIENT_ID\tSEX\tAGE_AT_SEQUENCING\t" + "\t".join(names) + "\n"
+        + "".join(line + "\t" + "\t".join("1" if rows[i][flags[c]] == "Yes" else "0"
+                                          for c in organ_of) + "\n"
+                  for i, line in enumerate(patient_rows)))
+    ids = [r[header.index("SAMPLE_ID")] for r in rows]
+    (root / "data_gene_panel_matrix.txt").write_text(_tsv(
+        [["SAMPLE_ID", "mutations", "cna"], *[[s, "OWN50", "OWN50"] for s in ids]]))
+    text = (root / "data_clinical_sample.txt").read_text().replace("\tIMPACT468\t", "\tOWN50\t")
+    (root / "data_clinical_sample.txt").write_text(text)
+    for panel in (root / "gene_panels").glob("*.txt"):
+        panel.unlink()
+    return root
+
+
+def own_panel_file(path: Path) -> Path:
+    """The OWN50 panel as one gene per line, with a comment."""
+    path.write_text("# OWN50: the 50 genes of the study's own panel\n"
+                    + "".join(f"{g}\n" for g in OWN_PANEL_GENES))
+    return path

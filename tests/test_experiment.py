@@ -155,6 +155,14 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     champion = client.get_model_version_by_alias("organotropism", "champion")
     assert client.get_run(champion.run_id).data.tags["leakage_policy"] == shipped_leakage_policy()
 
+    # recalibrated on local labels: a new version under its own alias; champion stays
+    assert main(["recalibrate", str(sample_study), "--alias", "local"]) == 0
+    assert "alias local (champion unchanged" in capsys.readouterr().out
+    assert str(client.get_model_version_by_alias("organotropism", "local").version) == "3"
+    assert str(client.get_model_version_by_alias("organotropism", "champion").version) == "1"
+    recalibrated = mlflow.pyfunc.load_model("models:/organotropism@local")
+    assert np.isfinite(recalibrated.predict(example).to_numpy()).all()
+
 
 def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:
     """A cohort value read as missing is said in the run's log, with file, line and column,

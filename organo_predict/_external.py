@@ -1,0 +1,147 @@
+"""A trained model on a labelled cohort it was not trained on: evaluation in the project's own
+terms, and logistic recalibration (TRIPOD model updating: intercept and slope on the
+model's log-odds, per organ).
+
+Pure computation on a loaded model and a cohort; files and MLflow are `_reporting`'s and
+`_tracking`'s.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ._cohort import Cohort
+from ._evaluation import OrganMetrics, evaluate_organ
+from ._explain import Explainer
+from ._loading import LoadedModel
+from ._models import MAIN_ORGANS, OrganotropismModel, labels_from_cohort
+from ._prior import fit_logistic_on_logit
+
+__all__ = ["Evaluation", "Recalibration", "evaluate_model", "labelled_population",
+           "recalibrate_model"]
+
+
+@dataclass
+class Evaluation:
+    """What `evaluate` reports: per-organ metrics against the model's own cancer-type prior,
+    calibration in the large, and the predictions behind them."""
+
+    cohort: str
+    model_uri: str
+    n_samples: int
+    sites: dict[str, OrganMetrics]
+    calibration_in_the_large: dict[str, float]  # observed rate - mean predicted
+    not_evaluated: dict[str, str]
+    y: pd.DataFrame = field(repr=False)
+    proba: pd.DataFrame = field(repr=False)
+    prior: pd.DataFrame = field(repr=False)
+
+    @property
+    def main_organs(self) -> list[str]:
+        return [o for o in MAIN_ORGANS if o in self.sites]
+
+    def macro_within_type(self, prior: bool = False) -> float:
+        values = [(m.prior_auroc_within_type if prior else m.auroc_within_type)
+                  for o, m in self.sites.items() if o in self.main_organs]
+        return float(np.nanmean(values)) if values else float("nan")
+
+
+@dataclass
+class Recalibration:
+    """Per organ, the logistic update fitted on local labels: new log-odds = a + b x old."""
+
+    model: OrganotropismModel
+    updates: dict[str, tuple[float, float]]  # organ -> (intercept a, slope b)
+    skipped: dict[str, str]
+
+
+def labelled_population(loaded: LoadedModel, cohort: Cohort,
+                        labels: Mapping[str, str] | None = None,
+                        population: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features and 0/1 flags of the organs the model has and the cohort labels, over the
+    population the model was trained on (its metadata; metastatic by default)."""
+    from ._experiment import population_rows
+
+    flags = labels_from_cohort(cohort, list(loaded.model.organs_), labels)
+    if flags.empty:
+        from ._errors import CohortError
+
+        raise CohortError("no organ of the model has a label column in the cohort "
+                          "(DMETS_DX_<ORGAN>, or name them with --label ORGAN=COLUMN)",
+                          file=cohort.source)
+    rows = population_rows(cohort, flags,
+                           population or str(loaded.metadata.get("population", "metastatic")))
+    features = loaded.builder.transform(cohort)
+    return features[rows], flags[rows]
+
+
+def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str] | None = None,
+                   n_bootstrap: int = 200, seed: int = 0, min_each: int = 20) -> Evaluation:
+    """Every organ the cohort labels: AUROC pooled, within cancer type and on primaries,
+    against the model's own cancer-type prior, with bootstrap intervals; calibration."""
+    x, y = labelled_population(loaded, cohort, labels)
+    model = loaded.model
+    inputs = model.inputs(x)
+    proba = pd.DataFrame(1 / (1 + np.exp(-Explainer.from_loaded(loaded).engine
+                                         .decision_function(inputs))),
+                         index=x.index, columns=model.organs_)
+    prior = model.prior_proba(x)
+    samples = cohort.samples.loc[x.index]
+    cancer_type = samples.get("CANCER_TYPE", pd.Series("unknown", index=x.index)
+                              ).astype(str).to_numpy()
+    primary = (samples.get("SAMPLE_TYPE", pd.Series("", index=x.index)).astype(str)
+               .str.lower() == "primary").to_numpy()
+    sites, citl, skipped = {}, {}, {}
+    for organ in y.columns:
+        known = y[organ].notna().to_numpy()
+        flags = y[organ].to_numpy()[known] == 1
+        if flags.sum() < min_each or (~flags).sum() < min_each:
+            skipped[organ] = (f"{int(flags.sum())} positives and {int((~flags).sum())} "
+                              f"negatives (at least {min_each} each needed)")
+            continue
+        p = proba[organ].to_numpy()[known]
+        sites[organ] = evaluate_organ(
+            organ, flags, p, prior[organ].to_numpy()[known], None, cancer_type[known],
+            primary[known], n_boot=n_bootstrap, seed=seed, min_each=min_each,
+            status=model.fits_[organ].status)
+        citl[organ] = float(flags.mean() - p.mean())
+    return Evaluation(cohort.study_id, loaded.uri, len(x), sites, citl, skipped, y, proba,
+                      prior)
+
+
+def recalibrate_model(loaded: LoadedModel, cohort: Cohort,
+                      labels: Mapping[str, str] | None = None,
+                      min_each: int = 20) -> Recalibration:
+    """A copy of the model whose organs' log-odds are refitted on the cohort's labels:
+    logistic regression of the flag on the model's log-odds (intercept and slope). The
+    update folds into each organ's Platt calibration, so probabilities and SHAP (scaled by
+    the slope) stay one additive explanation. Organs with fewer than `min_each` positives
+    or negatives are left as they were."""
+    x, y = labelled_population(loaded, cohort, labels)
+    model = loaded.model
+    log_odds = pd.DataFrame(model.decision_function(model.inputs(x)), index=x.index,
+                            columns=model.organs_)
+    updated = copy.copy(model)
+    updated.fits_ = dict(model.fits_)
+    updates, skipped = {}, {}
+    for organ in model.organs_:
+        if organ not in y.columns:
+            skipped[organ] = "no label in the cohort"
+            continue
+        known = y[organ].notna().to_numpy()
+        flags = y[organ].to_numpy()[known]
+        if flags.sum() < min_each or (1 - flags).sum() < min_each:
+            skipped[organ] = (f"{int(flags.sum())} positives and {int((1 - flags).sum())} "
+                              f"negatives (at least {min_each} each needed)")
+            continue
+        b, a = fit_logistic_on_logit(log_odds[organ].to_numpy()[known], flags)
+        fit = model.fits_[organ]
+        slope, intercept = fit.calibration
+        updated.fits_[organ] = replace(fit, calibration=(b * slope, b * intercept + a))
+        updates[organ] = (a, b)
+    return Recalibration(updated, updates, skipped)

@@ -168,6 +168,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_")
         return [f for f in self.feature_names_ if f.startswith(ALTERATION_PREFIXES)]
 
+    def unseen_genes(self, cohort: Cohort) -> list[str]:
+        """Mutated gene symbols of `cohort` outside the training vocabulary, sorted: the
+        model reads nothing from them."""
+        check_is_fitted(self, "feature_names_")
+        return sorted(set(cohort.mutations["Hugo_Symbol"].dropna().astype(str))
+                      - set(self.genes_))
+
     def unseen(self, cohort: Cohort) -> dict[str, int]:
         """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""
         check_is_fitted(self, "feature_names_")

@@ -148,6 +148,14 @@ def _load_cohort(path: str | Path | None,  # noqa: ANN202 - a Cohort; imported l
                        log=lambda message: say(message, "yellow"), panels=panels)
 
 
+def _say_unseen_genes(builder, cohort) -> None:  # noqa: ANN001 - imported lazily
+    """Gene symbols the model never saw: counted, the first few named."""
+    genes = builder.unseen_genes(cohort)
+    if genes:
+        say(f"{len(genes):,} mutated gene symbol(s) outside the training vocabulary, read as "
+            f"nothing: {', '.join(genes[:8])}{', ...' if len(genes) > 8 else ''}", to=out)
+
+
 def _pairs(values: list[str] | None, flag: str, what: str) -> dict[str, str]:
     """NAME=VALUE flags (repeatable) as a dict; a malformed one names the flag."""
     pairs = {}
@@ -302,6 +310,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                  "gain within [95% CI]", "obs. - pred."], rows)
     for organ, why in evaluation.not_evaluated.items():
         say(f"{organ}: not evaluated, {why}", to=out)
+    _say_unseen_genes(loaded.builder, cohort)
     say(f"report: {report_dir / 'report.md'}, {report_dir / 'metrics.json'}", to=out)
     return 0
 
@@ -388,6 +397,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if summary.unseen:
         say("not seen in training: " + ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in summary.unseen.items()), to=out)
+    _say_unseen_genes(loaded.builder, cohort)
     return 0
 
 

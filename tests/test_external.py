@@ -129,6 +129,7 @@ n_bootstrap = 20
     assert main(["score", str(other), "--model", str(bundle), "--panel", f"OWN50={panel}",
                  "--out", str(tmp_path / "scores.parquet")]) == 0
     assert len(pd.read_parquet(tmp_path / "scores.parquet")) == 1200
+    capsys.readouterr()
     assert main(["recalibrate", str(other), "--model", str(bundle), "--bundle",
                  str(tmp_path / "recal"), "--panel", f"OWN50={panel}", *labels]) == 0
     _, recalibrated, metadata = op.load_bundle(tmp_path / "recal")

@@ -133,3 +133,14 @@ def test_every_recipe_entry_is_cited() -> None:
         assert entries, name
         for entry in entries:
             assert entry.get("citation") and entry.get("rationale"), (name, entry.get("name"))
+
+
+def test_unseen_genes_are_listed(tiny_study) -> None:
+    import organo_predict as op
+
+    cohort = op.load_study(tiny_study)
+    builder = op.FeatureBuilder(min_carriers=1).fit(cohort.subset(["S1"]))
+    assert builder.unseen_genes(cohort.subset(["S1"])) == []
+    unseen = builder.unseen_genes(cohort)
+    # CXCR4 is mutated in S3, and not on the IMPACT341 panel the builder was fitted on
+    assert "CXCR4" in unseen and "EGFR" not in unseen and unseen == sorted(unseen)

@@ -293,7 +293,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.no_mlflow:
         from ._tracking import log_evaluation
 
-        metrics["mlflow_run_id"] = log_evaluation(metrics, report_dir, cohort, dict(loaded.info))
+        run_id = log_evaluation(metrics, report_dir, cohort, dict(loaded.info))
+        say(f"MLflow run {run_id} (tagged on the model version it evaluated)", to=out)
     rows = []
     for organ, m in metrics["sites"].items():
         lo, hi = m["gain_within_type_ci"]

@@ -162,6 +162,15 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert str(client.get_model_version_by_alias("organotropism", "champion").version) == "1"
     recalibrated = mlflow.pyfunc.load_model("models:/organotropism@local")
     assert np.isfinite(recalibrated.predict(example).to_numpy()).all()
+    # evaluate: an MLflow run linked both ways to the version it evaluated
+    assert main(["evaluate", str(sample_study), "--model", "models:/organotropism@local",
+                 "--report-dir", "eval"]) == 0
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert evaluated["model"]["version"] == "3" and evaluated["sites"]
+    version = client.get_model_version("organotropism", "3")
+    run_id = next(v for k, v in version.tags.items() if k.startswith("evaluated_on."))
+    assert client.get_run(run_id).data.tags["model.version"] == "3"
+    assert f"MLflow run {run_id}" in capsys.readouterr().out
 
 
 def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:

@@ -73,7 +73,7 @@ class ReplicationEntry:
         d["carried_by"] = list(self.carried_by)
         return d
 
-    def summary(self, cohort_name: str) -> str:
+    def one_line(self, cohort_name: str) -> str:
         """One line for explanations: "replicated in MSK-MET: OR 1.80 [1.40, 2.30]"."""
         word = self.verdict["cohort"]
         if self.cohort is None:
@@ -101,7 +101,7 @@ class Replication:
 
     def summaries(self) -> dict[str, str]:
         """{entry id: one line} for the explanations of a model trained on this cohort."""
-        return {e.id: e.summary(self.cohort_name) for e in self.entries}
+        return {e.id: e.one_line(self.cohort_name) for e in self.entries}
 
     def summary(self) -> dict[str, object]:
         """The counts and shares below, with how the intervals were made."""

@@ -84,14 +84,8 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
              "[95% CI] | primary only | clinical | AUPRC | Brier | ECE | slope |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(
-            f"| {r['organ']} | {r['prevalence']:.3f} | {r['auroc']:.3f} "
-            f"[{r['auroc_ci_low']:.3f}, {r['auroc_ci_high']:.3f}] | "
-            f"{r['auroc_within_type']:.3f} | {r['prior_auroc_within_type']:.3f} | "
-            f"{r['gain_within_type']:+.3f} [{r['gain_within_type_ci_low']:+.3f}, "
-            f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | "
-            f"{r['clinical_auroc']:.3f} | {r['auprc']:.3f} | {r['brier']:.3f} | "
-            f"{r['ece']:.3f} | {r['calibration_slope']:.2f} |")
+        lines.append(f"{_skill_cells(r)}{r['clinical_auroc']:.3f} | {r['auprc']:.3f} | "
+                     f"{r['brier']:.3f} | {r['ece']:.3f} | {r['calibration_slope']:.2f} |")
     lines += mechanism_lines(metrics["mechanisms"], metrics["mechanism_replication"])
     refused = metrics["leakage"]["refused"]
     lines += ["", f"Leakage audit: {len({f['feature'] for f in refused})} feature(s) refused "
@@ -155,6 +149,16 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
     fig.tight_layout()
     fig.savefig(report_dir / "calibration.png", dpi=80)
     plt.close(fig)
+
+
+def _skill_cells(r: dict[str, object]) -> str:
+    """The leading cells of a per-organ row: organ, prevalence, AUROC [CI], within type,
+    the prior within type, the gain [CI] and primary-only AUROC."""
+    return (f"| {r['organ']} | {r['prevalence']:.3f} | {r['auroc']:.3f} "
+            f"[{r['auroc_ci_low']:.3f}, {r['auroc_ci_high']:.3f}] | "
+            f"{r['auroc_within_type']:.3f} | {r['prior_auroc_within_type']:.3f} | "
+            f"{r['gain_within_type']:+.3f} [{r['gain_within_type_ci_low']:+.3f}, "
+            f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | ")
 
 
 def mechanism_lines(entries: list[dict], summary: dict[str, object]) -> list[str]:
@@ -304,14 +308,8 @@ def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) ->
              "[95% CI] | primary only | ECE | slope | calibration in the large |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(
-            f"| {r['organ']} | {r['prevalence']:.3f} | {r['auroc']:.3f} "
-            f"[{r['auroc_ci_low']:.3f}, {r['auroc_ci_high']:.3f}] | "
-            f"{r['auroc_within_type']:.3f} | {r['prior_auroc_within_type']:.3f} | "
-            f"{r['gain_within_type']:+.3f} [{r['gain_within_type_ci_low']:+.3f}, "
-            f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | "
-            f"{r['ece']:.3f} | {r['calibration_slope']:.2f} | "
-            f"{evaluation.calibration_in_the_large[r['organ']]:+.3f} |")
+        lines.append(f"{_skill_cells(r)}{r['ece']:.3f} | {r['calibration_slope']:.2f} | "
+                     f"{evaluation.calibration_in_the_large[r['organ']]:+.3f} |")
     for organ, why in metrics["not_evaluated"].items():
         lines.append(f"\n- {organ}: not evaluated, {why}")
     atomic_write(report_dir / "report.md", "\n".join(lines) + "\n")

@@ -69,8 +69,7 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
 def _add_explain(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="explain one sample's predictions, organ by organ")
     p.add_argument("sample_id", metavar="SAMPLE_ID", help="SAMPLE_ID (or PATIENT_ID) in the cohort")
-    p.add_argument("--model", help="model URI or bundle folder (default: "
-                                   "models:/organotropism@champion)")
+    _add_model_option(p)
     p.add_argument("--cohort", type=Path, help="cBioPortal study folder or .tar.gz (default: "
                                                "the embedded MSK-MET)")
     p.add_argument("--organ", action="append", help="only this organ (repeatable)")
@@ -86,13 +85,17 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
 def _add_mechanisms(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mechanisms", help="the documented mechanisms: cohort, model and "
                                           "attribution side by side, with 95%% intervals")
-    p.add_argument("--model", help="model URI or bundle folder (default: "
-                                   "models:/organotropism@champion)")
+    _add_model_option(p)
     p.add_argument("--cohort", type=Path, help="cBioPortal study folder or .tar.gz (default: "
                                                "the embedded MSK-MET)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_cohort_options(p, labels=True)
     p.set_defaults(handler=commands.cmd_mechanisms)
+
+
+def _add_model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model URI or bundle folder (default: "
+                                   "models:/organotropism@champion)")
 
 
 def _add_cohort_options(p: argparse.ArgumentParser, labels: bool = False) -> None:
@@ -109,8 +112,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model on a labelled cohort it was not "
                                         "trained on (metrics.json, report.md, MLflow)")
     p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
-    p.add_argument("--model", help="model URI or bundle folder (default: "
-                                   "models:/organotropism@champion)")
+    _add_model_option(p)
     p.add_argument("--report-dir", type=Path, help="default: reports/evaluate-<study id>")
     p.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap draws (default 200)")
     p.add_argument("--no-mlflow", action="store_true", help="no MLflow run")
@@ -122,8 +124,7 @@ def _add_recalibrate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("recalibrate", help="refit each organ's intercept and slope on a "
                                            "labelled cohort; register it under its own alias")
     p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
-    p.add_argument("--model", help="model URI or bundle folder (default: "
-                                   "models:/organotropism@champion)")
+    _add_model_option(p)
     p.add_argument("--alias", default="local", help="registry alias of the recalibrated "
                                                     "version (default local; never champion)")
     p.add_argument("--name", default="organotropism",
@@ -138,8 +139,7 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score every sample of a cohort into a Parquet/CSV file")
     p.add_argument("cohort", metavar="COHORT", help="cBioPortal study folder or .tar.gz "
                                                    "(embedded:msk_met: the embedded cohort)")
-    p.add_argument("--model", help="model URI or bundle folder (default: "
-                                   "models:/organotropism@champion)")
+    _add_model_option(p)
     p.add_argument("--out", type=Path, required=True,
                    help="output file: .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
     p.add_argument("--overwrite", action="store_true",
@@ -160,8 +160,7 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the model over HTTP, with a web page at /")
-    p.add_argument("--model", help="model URI or bundle folder (default: "
-                                   "models:/organotropism@champion)")
+    _add_model_option(p)
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1,

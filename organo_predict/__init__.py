@@ -22,9 +22,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from . import datasets
-from ._cohort import Cohort, load_study
-from ._errors import (
+from ._threads import quiet_openmp
+
+quiet_openmp()  # before anything loads LightGBM's OpenMP runtime (see _threads)
+
+from . import datasets  # noqa: E402
+from ._cohort import Cohort, load_study  # noqa: E402
+from ._errors import (  # noqa: E402
     CohortError,
     CohortWarning,
     ConfigError,

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._errors import ModelError
 from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
 from ._schemas import ORGANS
+from ._threads import usable_cores
 
 if TYPE_CHECKING:
     from ._cohort import Cohort
@@ -142,7 +143,8 @@ class OrganotropismModel(BaseEstimator):
             trees read as the training median of the sample's cancer type (overall median
             for a type not seen), so an answer does not move because a cohort or a client did
             not measure them (markers.toml `when_missing`). Fitted: `summary_medians_`.
-        random_state, n_jobs: determinism and threads.
+        random_state, n_jobs: determinism and threads (None: the cores this process may
+            use, `_threads.usable_cores`; results do not depend on it).
     """
 
     def __init__(self, organs: Sequence[str] = ORGANS, features: Sequence[str] | None = None,
@@ -156,7 +158,7 @@ class OrganotropismModel(BaseEstimator):
                  valid_fraction: float = 0.2, min_positives: int = 50,
                  prior_strength: float = 20.0, unprofiled_as_absent: Sequence[str] = (),
                  missing_as_type_median: Sequence[str] = (),
-                 random_state: int = 0, n_jobs: int = 2) -> None:
+                 random_state: int = 0, n_jobs: int | None = None) -> None:
         self.organs = organs
         self.features = features
         self.categorical = categorical
@@ -190,7 +192,7 @@ class OrganotropismModel(BaseEstimator):
             "bagging_freq": 1, "lambda_l2": self.reg_lambda, "cat_smooth": self.cat_smooth,
             "cat_l2": 10.0, "min_data_per_group": 50, "max_cat_to_onehot": 4,
             "seed": self.random_state, "deterministic": True, "force_row_wise": True,
-            "num_threads": self.n_jobs, "verbosity": -1,
+            "num_threads": self.n_jobs or usable_cores(), "verbosity": -1,
         }
 
     def _prior_logit(self, x: pd.DataFrame) -> np.ndarray:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -24,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"organo-predict {__version__}")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="threads for LightGBM and the compiled trees (default: the cores "
+                             "this process may use, capped by OMP_NUM_THREADS)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     _add_download(sub)
@@ -174,6 +178,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: exit 0 on success, 2 on a reported error, 130 on Ctrl-C."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    if args.threads is not None:
+        if args.threads < 1:
+            say(f"error: --threads {args.threads}: must be at least 1", "bold red")
+            return 2
+        # read by _threads.usable_cores, and by numba when it starts (after this line)
+        os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show_warning

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from ._models import OrganotropismModel, labels_from_cohort
 from ._recipes import load_recipes
 from ._replication import Refit, Replication, replicate
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
+from ._threads import usable_cores
 
 __all__ = ["ExperimentResult", "audit_strata", "load_cohort", "mechanisms_on", "population_rows",
            "run_experiment", "train_model"]
@@ -157,8 +159,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     audit, used = _audit(config, data, clock)
     make_model = _model_factory(config, data, used, log)
     model_params = {**config.model, "random_state": config.seed}
-    oof = _cross_validate(config, data, make_model, model_params, clock)
-    final = make_model().fit(data.x, data.y)
+    oof, final = _fit_models(config, data, make_model, model_params, clock)
     clock.say("final model fitted")
     site_metrics = _evaluate(config, data, oof, final)
     explainer = Explainer(final, data.builder)
@@ -217,16 +218,13 @@ def mechanisms_on(loaded: LoadedModel, cohort: Cohort,
 
 
 def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: Log
-                   ) -> Callable[[], OrganotropismModel]:
-    """Unfitted models as configured, reading what was not measured per the input policies."""
+                   ) -> Callable[..., OrganotropismModel]:
+    """Unfitted models as configured, reading what was not measured per the input policies
+    (a partial, so that worker processes can receive it)."""
     absent, typical = _input_policies(config, data.builder, used, log)
-
-    def make_model() -> OrganotropismModel:
-        return OrganotropismModel(organs=data.organs, features=used, unprofiled_as_absent=absent,
-                                  missing_as_type_median=typical,
-                                  **{**config.model, "random_state": config.seed})
-
-    return make_model
+    return partial(OrganotropismModel, organs=data.organs, features=used,
+                   unprofiled_as_absent=absent, missing_as_type_median=typical,
+                   **{**config.model, "random_state": config.seed})
 
 
 def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
@@ -302,30 +300,63 @@ def _input_policies(config: ExperimentConfig, builder: FeatureBuilder, used: lis
     return absent, typical
 
 
-def _cross_validate(config: ExperimentConfig, data: _Data,
-                    make_model: Callable[[], OrganotropismModel],
-                    model_params: dict[str, object], clock: _Clock) -> _OutOfFold:
-    """Out-of-fold probabilities: folds grouped by patient, stratified by cancer type."""
+def _fit_models(config: ExperimentConfig, data: _Data,
+                make_model: Callable[..., OrganotropismModel],
+                model_params: dict[str, object], clock: _Clock
+                ) -> tuple[_OutOfFold, OrganotropismModel]:
+    """Out-of-fold probabilities (folds grouped by patient, stratified by cancer type) and
+    the final model. The folds and the final fit are independent tasks: with more than one
+    usable core they run on a process pool, one LightGBM thread each (LightGBM's results do
+    not depend on its thread count), so two jobs on one machine share it fairly."""
     splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
     shape = data.y.shape
     oof = _OutOfFold(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
                      [])
+    clinical = partial(OrganotropismModel, organs=data.organs, features=CLINICAL_FEATURES,
+                       use_prior=False,
+                       **{**model_params, "learning_rate": CLINICAL_LEARNING_RATE})
+    tasks = [*splits, (np.arange(len(data.x)), None)]  # the last: the final model
+    workers = min(usable_cores(), len(tasks))
     x, y = data.x, data.y
-    for k, (train, test) in enumerate(splits):
-        model = make_model().fit(x.iloc[train], y.iloc[train])
-        oof.model[test] = model.predict_proba(x.iloc[test]).to_numpy()
-        oof.prior[test] = model.prior_proba(x.iloc[test]).to_numpy()
-        clinical = OrganotropismModel(organs=data.organs, features=CLINICAL_FEATURES,
-                                      use_prior=False,
-                                      **{**model_params,
-                                         "learning_rate": CLINICAL_LEARNING_RATE}).fit(
-            x.iloc[train], y.iloc[train])
-        oof.clinical[test] = clinical.predict_proba(x.iloc[test]).to_numpy()
+    if workers > 1:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=workers, backend="loky", return_as="generator")(
+            delayed(_fit_task)(make_model, clinical, x, y, train, test, 1)
+            for train, test in tasks)
+    else:
+        results = (_fit_task(make_model, clinical, x, y, train, test, None)
+                   for train, test in tasks)
+    final = None
+    for k, ((train, test), result) in enumerate(zip(tasks, results, strict=True)):
+        model, scores = result
+        if test is None:
+            final = model
+            continue
+        oof.model[test], oof.prior[test], oof.clinical[test] = scores
         fitted_on = np.zeros(len(x), dtype=bool)
         fitted_on[train] = True
         oof.refits.append(Refit(model, fitted_on))
         clock.say(f"fold {k + 1}/{len(splits)} done")
-    return oof
+    assert final is not None
+    final.set_params(n_jobs=model_params.get("n_jobs"))  # fitted on one thread, used on all
+    return oof, final
+
+
+def _fit_task(make_model: Callable[..., OrganotropismModel],
+              clinical: Callable[..., OrganotropismModel], x: pd.DataFrame, y: pd.DataFrame,
+              train: np.ndarray, test: np.ndarray | None, n_jobs: int | None
+              ) -> tuple[OrganotropismModel, tuple[np.ndarray, ...] | None]:
+    """One fold (the model, and its and the baselines' probabilities on the held-out rows),
+    or the final model (`test` None)."""
+    model = make_model(n_jobs=n_jobs).fit(x.iloc[train], y.iloc[train])
+    if test is None:
+        return model, None
+    baseline = clinical(n_jobs=n_jobs).fit(x.iloc[train], y.iloc[train])
+    held_out = x.iloc[test]
+    return model, (model.predict_proba(held_out).to_numpy(),
+                   model.prior_proba(held_out).to_numpy(),
+                   baseline.predict_proba(held_out).to_numpy())
 
 
 def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,

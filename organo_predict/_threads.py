@@ -9,8 +9,9 @@ each spins on the cores the other needs. Measured on the 2-core reference machin
 four organs on the default population: alone 4.7 s; two at once 192 s each (40x). With
 GOMP_SPINCOUNT=1000 alone 5.7 s, two at once 11-12 s each; OMP_WAIT_POLICY=passive alone
 10.9 s (2.3x slower), two at once 9-10 s; one thread per job alone 6.7 s, two at once 8.6 s.
-The package sets GOMP_SPINCOUNT=1000 unless the environment says otherwise
-(docs/benchmarks.md, `benchmarks/bench_experiment.py --concurrent 2`).
+The package sets GOMP_SPINCOUNT=1000 unless the environment says otherwise, and the
+experiment fits its folds on a process pool with one thread each (docs/benchmarks.md,
+`benchmarks/bench_experiment.py --concurrent 2`).
 """
 
 from __future__ import annotations

@@ -236,3 +236,20 @@ def test_mechanisms_on_another_cohort_holds_the_model_fixed(liver_lung_bone, tmp
     assert main(["mechanisms", "--model", str(bundle), "--cohort", str(study)]) == 0
     text = capsys.readouterr().out
     assert "Documented mechanisms in" in text and "EGFR_LUAD_BONE" in text
+
+
+@pytest.mark.slow  # two small experiments
+def test_folds_on_a_process_pool_give_the_same_metrics_as_one_at_a_time(
+        tmp_path: Path, sample_study: Path, monkeypatch) -> None:
+    """The folds and the final fit run as tasks on worker processes when there is more than
+    one core; LightGBM's results do not depend on its thread count, so neither do ours."""
+    from organo_predict import run_experiment
+
+    config = load_config(_config(tmp_path, sample_study))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    pooled = run_experiment(config, tmp_path / "pooled", log=lambda _: None, use_mlflow=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # one usable core: one fold at a time
+    serial = run_experiment(config, tmp_path / "serial", log=lambda _: None, use_mlflow=False)
+    for key in ("sites", "mechanisms"):  # as text: an untrained organ's NaN equals itself
+        assert json.dumps(pooled.metrics[key], sort_keys=True) == json.dumps(
+            serial.metrics[key], sort_keys=True)

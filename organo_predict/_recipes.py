@@ -157,11 +157,9 @@ _SCHEMAS: dict[str, type[BaseModel]] = {"markers.toml": Markers, "gene_sets.toml
                                         "leakage.toml": Leakage, "mechanisms.toml": Mechanisms}
 
 
-def _cited(entry: dict[str, Any], file: str, what: str) -> tuple[str, str]:
-    rationale, citation = entry.get("rationale"), entry.get("citation")
-    if not rationale or not citation:
-        raise FeatureError(f"{file}: {what} needs both 'rationale' and 'citation'")
-    return str(rationale), str(citation)
+def _cited(entry: dict[str, Any]) -> tuple[str, str]:
+    """An entry's rationale and citation (the schema has checked both are there)."""
+    return str(entry["rationale"]), str(entry["citation"])
 
 
 def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
@@ -172,20 +170,12 @@ def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
 
 
 SUMMARY_MISSING_POLICIES = ("cancer_type_median", "learned")
-UNPROFILED_POLICIES = ("absent", "learned")
 
 
 def _read_as(leak: dict[str, Any]) -> str:
-    """The `[unprofiled]` policy of leakage.toml, checked."""
+    """The `[unprofiled]` policy of leakage.toml (absent without the section)."""
     section = leak.get("unprofiled")
-    if section is None:
-        return "absent"
-    _cited(section, "leakage.toml", "[unprofiled]")
-    value = section.get("read_as")
-    if value not in UNPROFILED_POLICIES:
-        raise FeatureError(f"leakage.toml [unprofiled]: read_as must be one of "
-                           f"{UNPROFILED_POLICIES}, got {value!r}")
-    return str(value)
+    return "absent" if section is None else str(section["read_as"])
 
 
 @cache
@@ -193,13 +183,8 @@ def load_recipes() -> Recipes:
     """Read and check markers.toml, gene_sets.toml and leakage.toml (cached)."""
     markers = read_toml("markers.toml")
     leak = read_toml("leakage.toml")
-    mc = markers["mutation_classes"]
-    _cited(mc, "markers.toml", "[mutation_classes]")
-    exceptions = dict(mc.get("noncoding_exceptions", {}))
-    _cited(exceptions, "markers.toml", "[mutation_classes.noncoding_exceptions]")
-    for section in ("tumor_suppressors", "core", "tmb_fallback", "clinical"):
-        _cited(markers[section], "markers.toml", f"[{section}]")
-    _cited(leak, "leakage.toml", "the file")
+    mc = markers["mutation_classes"]  # every section checked by its schema in read_toml
+    exceptions = dict(mc["noncoding_exceptions"])
     clinical = markers["clinical"]
     return Recipes(
         version=str(markers.get("version", "")),
@@ -236,7 +221,7 @@ def _hotspots(markers: dict[str, Any]) -> tuple[Hotspot, ...]:
     seen: set[str] = set()
     for entry in markers.get("hotspot", []):
         what = f"hotspot {entry.get('gene')}_{entry.get('name')}"
-        rationale, citation = _cited(entry, "markers.toml", what)
+        rationale, citation = _cited(entry)
         hs = Hotspot(entry["gene"], entry["name"], _regex(entry["pattern"], "markers.toml", what),
                      rationale, citation)
         if hs.feature in seen:
@@ -250,7 +235,7 @@ def _receptors(markers: dict[str, Any]) -> tuple[Receptor, ...]:
     receptors = []
     for entry in markers.get("receptor", []):
         what = f"receptor {entry.get('name')}"
-        rationale, citation = _cited(entry, "markers.toml", what)
+        rationale, citation = _cited(entry)
         sources = tuple(
             ReceptorSource(s["column"], _regex(s["positive"], "markers.toml", what),
                            _regex(s["negative"], "markers.toml", what))
@@ -263,9 +248,9 @@ def _receptors(markers: dict[str, Any]) -> tuple[Receptor, ...]:
 def _summaries(markers: dict[str, Any]) -> tuple[Summary, ...]:
     summaries = []
     for entry in markers.get("summary", []):
-        rationale, citation = _cited(entry, "markers.toml", f"summary {entry.get('name')}")
+        rationale, citation = _cited(entry)
         when_missing = entry.get("when_missing", "learned")
-        if when_missing not in SUMMARY_MISSING_POLICIES:
+        if when_missing not in SUMMARY_MISSING_POLICIES:  # also for data read around the schema
             raise FeatureError(f"markers.toml summary {entry.get('name')!r}: when_missing must "
                                f"be one of {SUMMARY_MISSING_POLICIES}, got {when_missing!r}")
         summaries.append(Summary(entry["name"], tuple(entry["columns"]), rationale, citation,
@@ -276,7 +261,7 @@ def _summaries(markers: dict[str, Any]) -> tuple[Summary, ...]:
 def _gene_sets(sets: dict[str, Any]) -> tuple[GeneSet, ...]:
     gene_sets = []
     for entry in sets.get("gene_set", []):
-        rationale, citation = _cited(entry, "gene_sets.toml", f"gene set {entry.get('name')}")
+        rationale, citation = _cited(entry)
         gene_sets.append(GeneSet(entry["name"], tuple(entry.get("oncogenes", [])),
                                  tuple(entry.get("tumor_suppressors", [])), rationale, citation))
     return tuple(gene_sets)
@@ -303,12 +288,8 @@ def _protein_change_classes(markers: dict[str, Any]) -> tuple[tuple[re.Pattern[s
     entry = markers.get("protein_change_classes")
     if entry is None:
         return ()
-    _cited(entry, "markers.toml", "[protein_change_classes]")
     rules = []
-    for rule in entry.get("rules", []):
-        if not (isinstance(rule, list) and len(rule) == 2):
-            raise FeatureError("markers.toml: [protein_change_classes] rules are "
-                               f"[pattern, class] pairs, found {rule!r}")
+    for rule in entry["rules"]:  # [pattern, class] pairs (the schema checks)
         rules.append((_regex(rule[0], "markers.toml", "protein_change_classes"), str(rule[1])))
     return tuple(rules)
 
@@ -325,8 +306,6 @@ ALTERATIONS: dict[str, tuple[str, ...]] = {
     "any": ("mut_", "trunc_", "missense_", "hotspot_", "amp_", "del_", "sv_"),
     "positive": ("status_",),
 }
-_EVIDENCE = ("genomic", "clinical", "expression")
-
 
 @dataclass(frozen=True, slots=True)
 class Mechanism:
@@ -390,28 +369,17 @@ def parse_mechanisms(data: dict[str, Any], name: str,
                      markers: frozenset[str] | None = None) -> KnowledgeBase:
     """Check a parsed knowledge base; a bad entry is a FeatureError naming `name` and its id.
     With `markers`, an entry's marker must be one of them."""
-    feature_error(Mechanisms, data, name)
-    _cited(data, name, "the file header")
+    feature_error(Mechanisms, data, name)  # keys, types, organ, direction, evidence
     entries, seen = [], set()
-    for i, entry in enumerate(data.get("mechanism", []), start=1):
-        ident = entry.get("id") or f"entry #{i}"
+    for entry in data["mechanism"]:
+        ident = entry["id"]
         what = f"[[mechanism]] {ident}"
-        missing = [k for k in ("id", "marker", "alteration", "organ", "direction",
-                               "cancer_types", "evidence", "mechanism", "citation")
-                   if not entry.get(k)]
-        if missing:
-            raise FeatureError(f"{name}: {what} lacks {', '.join(missing)}")
         if ident in seen:
             raise FeatureError(f"{name}: {what}: duplicate id")
         seen.add(ident)
         if entry["alteration"] not in ALTERATIONS:
             raise FeatureError(f"{name}: {what}: alteration {entry['alteration']!r} is not one "
                                f"of {', '.join(ALTERATIONS)}")
-        if entry["direction"] not in ("up", "down"):
-            raise FeatureError(f"{name}: {what}: direction must be 'up' or 'down', not "
-                               f"{entry['direction']!r}")
-        if entry["evidence"] not in _EVIDENCE:
-            raise FeatureError(f"{name}: {what}: evidence must be one of {', '.join(_EVIDENCE)}")
         if markers is not None and entry["marker"] not in markers:
             raise FeatureError(f"{name}: {what}, key 'marker': unknown marker "
                                f"{entry['marker']!r}{did_you_mean(entry['marker'], markers)}")

@@ -144,7 +144,7 @@ class _MutationClasses(_Cited):
     truncating: list[str]
     missense: list[str]
     known_other: list[str]
-    noncoding_exceptions: _NoncodingExceptions | None = None
+    noncoding_exceptions: _NoncodingExceptions
 
 
 class _Genes(_Cited):
@@ -183,7 +183,7 @@ class _Clinical(_Cited):
     male: list[str]
     age_columns: list[str]
     primary_site_columns: list[str] = []
-    primary_site_min_count: int = Field(50, ge=1)
+    primary_site_min_count: int = Field(30, ge=1)  # _recipes' default, when absent
     primary_site_citation: str = ""
 
 
@@ -250,8 +250,7 @@ class Leakage(_Cited):
 class _Mechanism(_Strict):
     id: Text
     marker: Text
-    alteration: Literal["mutation", "amplification", "deletion", "loss", "fusion", "any",
-                        "positive"]
+    alteration: Text  # one of _recipes.ALTERATIONS, which maps each to its features
     organ: Organ
     direction: Literal["up", "down"]
     cancer_types: list[str] = Field(min_length=1)

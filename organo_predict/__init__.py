@@ -56,7 +56,7 @@ _LAZY = {  # public name -> the private module that owns it
     "score_cohort": "_score", "ScoreSummary": "_score",
     "load_config": "_config", "ExperimentConfig": "_config",
     "run_experiment": "_experiment", "ExperimentResult": "_experiment",
-    "train_model": "_experiment", "population_rows": "_experiment",
+    "train_model": "_experiment", "population_rows": "_models",
     "audit_strata": "_experiment", "audit_leakage": "_leakage", "AuditReport": "_leakage",
     "DEFAULT_MODEL_URI": "_loading", "profiles_from_cohort": "_profiles",
     "create_app": "_serve", "PatientProfile": "_profiles",
@@ -70,7 +70,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._experiment import (
         ExperimentResult,
         audit_strata,
-        population_rows,
         run_experiment,
         train_model,
     )
@@ -84,6 +83,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         OrganotropismModel,
         labels_from_cohort,
         labels_from_samples,
+        population_rows,
     )
     from ._profiles import PatientProfile, profiles_from_cohort
     from ._score import ScoreSummary, score_cohort

@@ -245,7 +245,7 @@ def _waterfalls(explainer, features, organs: list[str], path: Path) -> list[Path
 def cmd_mechanisms(args: argparse.Namespace) -> int:
     import json
 
-    from ._experiment import mechanisms_on
+    from ._external import mechanisms_on
     from ._loading import load_model
 
     labels, panels = _labels(args), _panels(args)  # bad flags fail before any work

@@ -30,14 +30,13 @@ from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
 from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
-from ._models import OrganotropismModel, labels_from_cohort
+from ._models import OrganotropismModel, labels_from_cohort, population_rows
 from ._recipes import load_recipes
 from ._replication import Refit, Replication, replicate
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
 from ._threads import usable_cores
 
-__all__ = ["ExperimentResult", "audit_strata", "load_cohort", "mechanisms_on", "population_rows",
-           "run_experiment", "train_model"]
+__all__ = ["ExperimentResult", "audit_strata", "load_cohort", "run_experiment", "train_model"]
 
 CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 # The clinical baseline has five features; early stopping finds its optimum at a higher rate
@@ -70,19 +69,6 @@ def load_cohort(source: str | None, log: Log = print,
         if not isinstance(warning, UnknownGeneWarning):
             log(f"warning: {warning}")
     return cohort
-
-
-def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np.ndarray:
-    """Rows modelled: known flags for every organ, and metastatic disease by default."""
-    known = labels.notna().all(axis=1).to_numpy()
-    if population == "all_labelled":
-        return known
-    if "METASTATIC_PATIENT" in cohort.samples.columns:
-        metastatic = (cohort.samples["METASTATIC_PATIENT"].astype("string").str.lower()
-                      == "yes").to_numpy()
-    else:  # without the column: a patient with any organ flag set is metastatic
-        metastatic = (labels.fillna(0).sum(axis=1) > 0).to_numpy()
-    return known & metastatic
 
 
 def audit_strata(cohort: Cohort, features: pd.DataFrame) -> np.ndarray:
@@ -198,23 +184,6 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     final = _model_factory(config, data, used, log)().fit(data.x, data.y)
     clock.say("model fitted")
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
-
-
-def mechanisms_on(loaded: LoadedModel, cohort: Cohort,
-                  labels: Mapping[str, str] | None = None) -> dict[str, object]:
-    """The mechanism replication table of a model on a cohort: on the cohort it was trained
-    on, the training run's own table (its model intervals come from the CV refits, which a
-    loaded model does not have); on another cohort, computed there with the model fixed."""
-    stored = loaded.metadata.get("mechanisms")
-    if isinstance(stored, dict) and loaded.metadata.get("fingerprint") == cohort.fingerprint:
-        return stored
-    flags = labels_from_cohort(cohort, columns=labels)  # every organ the cohort has labels for
-    modelled = [o for o in loaded.model.organs_ if o in flags.columns]
-    rows = population_rows(cohort, flags[modelled],
-                           str(loaded.metadata.get("population", "metastatic")))
-    features = loaded.builder.transform(cohort)
-    return replicate(Explainer.from_loaded(loaded), features[rows], flags[rows],
-                     cohort_name=cohort.study_id).table()
 
 
 def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: Log
@@ -401,7 +370,8 @@ def _beeswarm_sample(config: ExperimentConfig, explainer: Explainer, x_used: pd.
     return sample, {o: explainer.marker_contributions(sample, o)[0] for o in organs}
 
 
-def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: AuditReport, site_metrics: dict[str, OrganMetrics], explainer: Explainer,
+def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: AuditReport,
+             site_metrics: dict[str, OrganMetrics], explainer: Explainer,
              replication: Replication, clock: _Clock) -> dict[str, object]:
     """metrics.json's content."""
     main = [o for o in config.main_organs if o in site_metrics]

@@ -16,14 +16,22 @@ import numpy as np
 import pandas as pd
 
 from ._cohort import Cohort
+from ._errors import CohortError
 from ._evaluation import OrganMetrics, evaluate_organ
 from ._explain import Explainer
 from ._loading import LoadedModel
-from ._models import MAIN_ORGANS, OrganotropismModel, labels_from_cohort
+from ._models import (
+    MAIN_ORGANS,
+    ORGANS,
+    OrganotropismModel,
+    labels_from_cohort,
+    population_rows,
+)
 from ._prior import fit_logistic_on_logit
+from ._replication import replicate
 
 __all__ = ["Evaluation", "Recalibration", "evaluate_model", "labelled_population",
-           "recalibrate_model"]
+           "mechanisms_on", "recalibrate_model"]
 
 
 @dataclass
@@ -62,22 +70,33 @@ class Recalibration:
 
 def labelled_population(loaded: LoadedModel, cohort: Cohort,
                         labels: Mapping[str, str] | None = None,
-                        population: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features and 0/1 flags of the organs the model has and the cohort labels, over the
-    population the model was trained on (its metadata; metastatic by default)."""
-    from ._experiment import population_rows
-
-    flags = labels_from_cohort(cohort, list(loaded.model.organs_), labels)
-    if flags.empty:
-        from ._errors import CohortError
-
+                        every_organ: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features and 0/1 flags over the population the model was trained on (its metadata;
+    metastatic by default), chosen by the flags of the organs it models. The flags are of
+    those organs, or with `every_organ` of every organ the cohort labels."""
+    flags = labels_from_cohort(cohort, ORGANS if every_organ else list(loaded.model.organs_),
+                               labels)
+    modelled = [o for o in loaded.model.organs_ if o in flags.columns]
+    if not modelled:
         raise CohortError("no organ of the model has a label column in the cohort "
                           "(DMETS_DX_<ORGAN>, or name them with --label ORGAN=COLUMN)",
                           file=cohort.source)
-    rows = population_rows(cohort, flags,
-                           population or str(loaded.metadata.get("population", "metastatic")))
+    rows = population_rows(cohort, flags[modelled],
+                           str(loaded.metadata.get("population", "metastatic")))
     features = loaded.builder.transform(cohort)
     return features[rows], flags[rows]
+
+
+def mechanisms_on(loaded: LoadedModel, cohort: Cohort,
+                  labels: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The mechanism replication table of a model on a cohort: on the cohort it was trained
+    on, the training run's own table (its model intervals come from the CV refits, which a
+    loaded model does not have); on another cohort, computed there with the model fixed."""
+    stored = loaded.metadata.get("mechanisms")
+    if isinstance(stored, dict) and loaded.metadata.get("fingerprint") == cohort.fingerprint:
+        return stored
+    x, y = labelled_population(loaded, cohort, labels, every_organ=True)
+    return replicate(Explainer.from_loaded(loaded), x, y, cohort_name=cohort.study_id).table()
 
 
 def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str] | None = None,
@@ -86,11 +105,8 @@ def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str
     against the model's own cancer-type prior, with bootstrap intervals; calibration."""
     x, y = labelled_population(loaded, cohort, labels)
     model = loaded.model
-    inputs = model.inputs(x)
-    proba = pd.DataFrame(1 / (1 + np.exp(-Explainer.from_loaded(loaded).engine
-                                         .decision_function(inputs))),
-                         index=x.index, columns=model.organs_)
-    prior = model.prior_proba(x)
+    inputs = model.inputs(x)  # converted once for both
+    proba, prior = model.predict_proba(inputs), model.prior_proba(inputs)
     samples = cohort.samples.loc[x.index]
     cancer_type = samples.get("CANCER_TYPE", pd.Series("unknown", index=x.index)
                               ).astype(str).to_numpy()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._cohort import Cohort
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
-           "labels_from_cohort", "labels_from_samples"]
+           "labels_from_cohort", "labels_from_samples", "population_rows"]
 
 MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
@@ -40,13 +40,17 @@ def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -
     for organ in organs:
         column = f"{LABEL_PREFIX}{organ}"
         if column in samples.columns:
-            text = samples[column].astype("string").str.strip().str.lower()
-            out[organ] = text.map(_FLAGS).astype(float)
+            out[organ] = _flags(samples[column])
     return pd.DataFrame(out, index=samples.index)
 
 
 _FLAGS = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0,
           "false": 0.0}
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """Yes/No, 1/0 or true/false (any case, NUMBER columns' 1.0/0.0) as float 0/1; NaN else."""
+    return values.astype("string").str.strip().str.lower().map(_FLAGS).astype(float)
 
 
 def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
@@ -58,9 +62,21 @@ def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
     for organ in organs:
         column = (columns or {}).get(organ, f"{LABEL_PREFIX}{organ}")
         if column in cohort.samples.columns or column in cohort.patients.columns:
-            text = cohort.clinical([column]).astype("string").str.strip().str.lower()
-            out[organ] = text.map(_FLAGS).astype(float).to_numpy()
+            out[organ] = _flags(cohort.clinical([column])).to_numpy()
     return pd.DataFrame(out, index=cohort.samples.index)
+
+
+def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np.ndarray:
+    """Rows modelled: known flags for every organ, and metastatic disease by default."""
+    known = labels.notna().all(axis=1).to_numpy()
+    if population == "all_labelled":
+        return known
+    if "METASTATIC_PATIENT" in cohort.samples.columns:
+        metastatic = (cohort.samples["METASTATIC_PATIENT"].astype("string").str.lower()
+                      == "yes").to_numpy()
+    else:  # without the column: a patient with any organ flag set is metastatic
+        metastatic = (labels.fillna(0).sum(axis=1) > 0).to_numpy()
+    return known & metastatic
 
 
 @dataclass

@@ -268,11 +268,12 @@ class _Check:
         keeping only the columns they read (the marker itself and its 3 strongest
         stand-ins, chosen on the model)."""
         organs = sorted({t.mech.organ for t in tested if self._modelled(t.mech.organ)})
+        rows_of = {organ: np.logical_or.reduce([t.rows for t in tested if t.mech.organ == organ])
+                   for organ in organs}
         full: dict[str, np.ndarray] = {}
         inputs = self.explainer.model.inputs(self.x)
         for organ in organs:
-            rows = np.logical_or.reduce([t.rows for t in tested if t.mech.organ == organ])
-            full[organ] = self._values_of(self.explainer, inputs, organ, rows)
+            full[organ] = self._values_of(self.explainer, inputs, organ, rows_of[organ])
         del inputs
         n_markers = len(self.marker_index)
         for t in tested:
@@ -296,8 +297,7 @@ class _Check:
             explainer = Explainer(refit.model, self.explainer.builder, self.explainer.knowledge)
             inputs = refit.model.inputs(self.x)
             for organ in organs:
-                rows = np.logical_or.reduce([t.rows for t in tested if t.mech.organ == organ])
-                values = self._values_of(explainer, inputs, organ, rows & refit.rows)
+                values = self._values_of(explainer, inputs, organ, rows_of[organ] & refit.rows)
                 self.values[organ].per_refit.append(values[:, list(self.values[organ].column)])
 
     def _values_of(self, explainer: Explainer, inputs: ModelInputs, organ: str,

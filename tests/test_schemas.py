@@ -75,3 +75,14 @@ def test_misspelled_keys_and_values_out_of_range() -> None:
 def test_did_you_mean_only_for_a_near_miss() -> None:
     assert did_you_mean("n_split", ["n_splits", "seed"]) == "; did you mean 'n_splits'?"
     assert did_you_mean("colour", ["n_splits", "seed"]) == ""
+
+
+def test_the_model_section_covers_the_models_settings() -> None:
+    """[model] lists OrganotropismModel's settings by hand (to check their ranges): a new
+    setting must be added there too. The ones left out are the experiment's own."""
+    from organo_predict import OrganotropismModel
+    from organo_predict._schemas import _Model
+
+    experiment_sets = {"features", "categorical", "unprofiled_as_absent",
+                       "missing_as_type_median", "random_state"}
+    assert set(_Model.model_fields) == set(OrganotropismModel().get_params()) - experiment_sets

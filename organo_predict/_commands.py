@@ -110,7 +110,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     report_dir = args.report_dir or Path("reports") / config.name
     result = run_experiment(config, report_dir,
                             log=lambda m: say(m, "dim"),
-                            use_mlflow=not args.no_mlflow)
+                            use_mlflow=not args.no_mlflow, engine=args.engine,
+                            scheduler=args.scheduler)
     rows = []
     for organ, m in result.metrics["sites"].items():
         lo, hi = m["gain_within_type_ci"]

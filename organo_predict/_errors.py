@@ -52,10 +52,12 @@ def excerpt(value: object, limit: int = 80) -> str:
 # How a message names an argument: in Python (the default) and on the command line.
 PYTHON_NAMES = {"out": "out=", "overwrite": "overwrite=True", "chunk_size": "chunk_size=",
                 "model": "model=", "spark": "SparkScorer", "replace_study": "overwrite=True",
-                "run_experiment": "run_experiment()"}
+                "run_experiment": "run_experiment()", "engine": "engine=\"dask\"",
+                "scheduler": "scheduler="}
 CLI_NAMES = {"out": "--out ", "overwrite": "--overwrite", "chunk_size": "--chunk-size ",
              "model": "--model ", "spark": "--engine spark", "replace_study": "--force",
-             "run_experiment": "`organo-predict experiment`"}
+             "run_experiment": "`organo-predict experiment`", "engine": "--engine dask",
+             "scheduler": "--scheduler"}
 _ARGUMENT = re.compile(r"\{\{|\}\}|\{(" + "|".join(PYTHON_NAMES) + r")\}")
 
 

@@ -28,13 +28,13 @@ from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
 from ._explain import Explainer
 from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
+from ._folds import Engine, FitTask, check_engine, run_fits
 from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
 from ._models import OrganotropismModel, labels_from_cohort, population_rows
 from ._recipes import load_recipes
 from ._replication import Refit, Replication, replicate
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
-from ._threads import usable_cores
 
 __all__ = ["ExperimentResult", "audit_strata", "load_cohort", "run_experiment", "train_model"]
 
@@ -137,15 +137,20 @@ class _Clock:
 
 
 def run_experiment(config: ExperimentConfig, report_dir: str | Path,
-                   log: Log = print, use_mlflow: bool = True) -> ExperimentResult:
-    """Run `config`; write metrics.json, report.md and figures to `report_dir`."""
+                   log: Log = print, use_mlflow: bool = True, engine: Engine = "local",
+                   scheduler: str | None = None) -> ExperimentResult:
+    """Run `config`; write metrics.json, report.md and figures to `report_dir`. The model
+    fits run on `engine`: "local" (a process pool on this machine) or "dask" (a
+    LocalCluster, or the dask scheduler at `scheduler`), with the same numbers."""
+    check_engine(engine, scheduler)
     clock = _Clock(log)
     report_dir = Path(report_dir)
     data = _load_population(config, clock)
     audit, used = _audit(config, data, clock)
     make_model = _model_factory(config, data, used, log)
     model_params = {**config.model, "random_state": config.seed}
-    oof, final = _fit_models(config, data, make_model, model_params, clock)
+    oof, final = _fit_models(config, data, make_model, model_params, clock, engine,
+                              scheduler)
     clock.say("final model fitted")
     site_metrics = _evaluate(config, data, oof, final)
     explainer = Explainer(final, data.builder)
@@ -153,6 +158,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     replication = _replication(data, explainer, x_used, oof.refits, clock)
     beeswarm_x, beeswarm_shap = _beeswarm_sample(config, explainer, x_used)
     metrics = _metrics(config, data, used, audit, site_metrics, explainer, replication, clock)
+    metrics["engine"] = engine if scheduler is None else f"{engine} {scheduler}"
     report_dir.mkdir(parents=True, exist_ok=True)
     main = metrics["main_organs"]
     write_reports(report_dir, metrics, site_metrics, data.y, oof.model, oof.prior, main)
@@ -271,12 +277,10 @@ def _input_policies(config: ExperimentConfig, builder: FeatureBuilder, used: lis
 
 def _fit_models(config: ExperimentConfig, data: _Data,
                 make_model: Callable[..., OrganotropismModel],
-                model_params: dict[str, object], clock: _Clock
-                ) -> tuple[_OutOfFold, OrganotropismModel]:
+                model_params: dict[str, object], clock: _Clock, engine: Engine,
+                scheduler: str | None) -> tuple[_OutOfFold, OrganotropismModel]:
     """Out-of-fold probabilities (folds grouped by patient, stratified by cancer type) and
-    the final model. The folds and the final fit are independent tasks: with more than one
-    usable core they run on a process pool, one LightGBM thread each (LightGBM's results do
-    not depend on its thread count), so two jobs on one machine share it fairly."""
+    the final model, fitted as independent tasks on `engine` (`_folds`)."""
     splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
     shape = data.y.shape
     oof = _OutOfFold(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
@@ -284,48 +288,23 @@ def _fit_models(config: ExperimentConfig, data: _Data,
     clinical = partial(OrganotropismModel, organs=data.organs, features=CLINICAL_FEATURES,
                        use_prior=False,
                        **{**model_params, "learning_rate": CLINICAL_LEARNING_RATE})
-    tasks = [*splits, (np.arange(len(data.x)), None)]  # the last: the final model
-    workers = min(usable_cores(), len(tasks))
-    x, y = data.x, data.y
-    if workers > 1:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=workers, backend="loky", return_as="generator")(
-            delayed(_fit_task)(make_model, clinical, x, y, train, test, 1)
-            for train, test in tasks)
-    else:
-        results = (_fit_task(make_model, clinical, x, y, train, test, None)
-                   for train, test in tasks)
+    tasks = [*(FitTask(train, test) for train, test in splits),
+             FitTask(np.arange(len(data.x)), None)]  # the last: the final model
+    results = run_fits(tasks, make_model, clinical, data.x, data.y, engine, scheduler,
+                       clock.log)
     final = None
-    for k, ((train, test), result) in enumerate(zip(tasks, results, strict=True)):
-        model, scores = result
-        if test is None:
-            final = model
+    for k, (task, result) in enumerate(zip(tasks, results, strict=True)):
+        if result.scores is None:
+            final = result.model
             continue
-        oof.model[test], oof.prior[test], oof.clinical[test] = scores
-        fitted_on = np.zeros(len(x), dtype=bool)
-        fitted_on[train] = True
-        oof.refits.append(Refit(model, fitted_on))
+        oof.model[task.test], oof.prior[task.test], oof.clinical[task.test] = result.scores
+        fitted_on = np.zeros(len(data.x), dtype=bool)
+        fitted_on[task.train] = True
+        oof.refits.append(Refit(result.model, fitted_on))
         clock.say(f"fold {k + 1}/{len(splits)} done")
     assert final is not None
     final.set_params(n_jobs=model_params.get("n_jobs"))  # fitted on one thread, used on all
     return oof, final
-
-
-def _fit_task(make_model: Callable[..., OrganotropismModel],
-              clinical: Callable[..., OrganotropismModel], x: pd.DataFrame, y: pd.DataFrame,
-              train: np.ndarray, test: np.ndarray | None, n_jobs: int | None
-              ) -> tuple[OrganotropismModel, tuple[np.ndarray, ...] | None]:
-    """One fold (the model, and its and the baselines' probabilities on the held-out rows),
-    or the final model (`test` None)."""
-    model = make_model(n_jobs=n_jobs).fit(x.iloc[train], y.iloc[train])
-    if test is None:
-        return model, None
-    baseline = clinical(n_jobs=n_jobs).fit(x.iloc[train], y.iloc[train])
-    held_out = x.iloc[test]
-    return model, (model.predict_proba(held_out).to_numpy(),
-                   model.prior_proba(held_out).to_numpy(),
-                   baseline.predict_proba(held_out).to_numpy())
 
 
 def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,

@@ -245,6 +245,34 @@ class OrganotropismModel(BaseEstimator):
             self.fits_[organ] = self._fit_organ(organ, yv[:, j], j, rows, shared)
         return self
 
+    @classmethod
+    def join(cls, parts: Sequence[OrganotropismModel]) -> OrganotropismModel:
+        """One model over the organs of `parts`, in order, each part fitted on the same rows
+        with the same settings. An organ's booster, calibration and prior depend only on its
+        own labels, so the join equals the model fitted on all organs at once; this is how
+        organ-by-organ tasks (`_folds`, the dask engine) give the local engine's numbers."""
+        for part in parts:
+            check_is_fitted(part, "fits_")
+        first = parts[0]
+        settings = {k: v for k, v in first.get_params().items() if k not in ("organs", "n_jobs")}
+        for part in parts[1:]:
+            theirs = {k: v for k, v in part.get_params().items() if k not in ("organs", "n_jobs")}
+            if (theirs != settings or part.feature_names_ != first.feature_names_
+                    or part.summary_medians_ != first.summary_medians_):
+                raise ModelError("models fitted with other settings or features do not join")
+        organs = [organ for part in parts for organ in part.organs_]
+        if len(set(organs)) < len(organs):
+            raise ModelError(f"an organ is in more than one model: {organs}")
+        joined = cls(**{**first.get_params(), "organs": organs})
+        joined.feature_names_ = list(first.feature_names_)
+        joined.categorical_ = list(first.categorical_)
+        joined.organs_ = organs
+        joined.prior_ = SubtypePrior.stack([part.prior_ for part in parts])
+        joined.train_prevalence_ = {o: p.train_prevalence_[o] for p in parts for o in p.organs_}
+        joined.summary_medians_ = first.summary_medians_
+        joined.fits_ = {o: p.fits_[o] for p in parts for o in p.organs_}
+        return joined
+
     def _check_fit_inputs(self, x: pd.DataFrame, y: pd.DataFrame) -> None:
         for needed in ("cancer_type", "subtype"):
             if needed not in x.columns:

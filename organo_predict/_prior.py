@@ -57,6 +57,23 @@ class SubtypePrior(BaseEstimator):
                 known[rows].sum(0) + k)
         return self
 
+    @classmethod
+    def stack(cls, parts: Sequence[SubtypePrior]) -> SubtypePrior:
+        """One prior over the organs of `parts`, in order: each organ's rates depend only on
+        its own labels, so priors fitted one organ at a time on the same rows stack into the
+        prior fitted on all of them at once."""
+        first = parts[0]
+        if any(p.strength != first.strength or p.type_rates_.keys() != first.type_rates_.keys()
+               or p.subtype_rates_.keys() != first.subtype_rates_.keys() for p in parts):
+            raise ValueError("priors fitted on different rows or settings do not stack")
+        out = cls(first.strength)
+        out.global_ = np.concatenate([p.global_ for p in parts])
+        out.type_rates_ = {t: np.concatenate([p.type_rates_[t] for p in parts])
+                           for t in first.type_rates_}
+        out.subtype_rates_ = {k: np.concatenate([p.subtype_rates_[k] for p in parts])
+                              for k in first.subtype_rates_}
+        return out
+
     def _rate(self, t: float, s: float) -> np.ndarray:
         """Subtype rate, else cancer-type rate, else the overall rate (unknown levels)."""
         if (t, s) in self.subtype_rates_:

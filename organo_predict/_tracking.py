@@ -51,7 +51,7 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                            "config": config.path, "leakage.unprofiled": config.unprofiled,
                            **{f"model.{k}": v for k, v in config.model.items()}})
         mlflow.set_tags({"data_fingerprint": cohort.fingerprint, "cohort": cohort.study_id,
-                         "git_commit": metrics["git_commit"],
+                         "git_commit": metrics["git_commit"], "engine": metrics["engine"],
                          "leakage_policy": leakage_policy(config),
                          **{f"version.{k}": v for k, v in metrics["versions"].items()}})
         mlflow.log_metrics({primary_metric: metrics[primary_metric],

@@ -66,6 +66,12 @@ def _add_experiment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report-dir", type=Path, help="where metrics.json and the report go "
                                                    "(default: reports/<name>)")
     p.add_argument("--no-mlflow", action="store_true", help="skip MLflow tracking/registry")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local: a process pool on this machine; dask: organ x fold tasks on "
+                        "dask.distributed (pip install 'organo-predict[dask]'). Same numbers")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a running dask scheduler for --engine dask, e.g. tcp://host:8786 "
+                        "(default: a LocalCluster of one worker per core)")
     _add_cohort_options(p)
     p.set_defaults(handler=commands.cmd_experiment)
 

@@ -35,3 +35,10 @@ def test_exit_codes_and_the_version(capsys) -> None:
     assert refused.value.code == 2
     assert main(["score", "nowhere/", "--out", "x.parquet", "--chunk-size", "0"]) == 2
     assert "--chunk-size 0: must be at least 1" in capsys.readouterr().err
+
+
+def test_a_scheduler_without_the_dask_engine_is_refused_before_any_work(capsys) -> None:
+    assert main(["experiment", "--no-mlflow", "--scheduler", "tcp://10.0.0.1:8786"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler is for --engine dask, not the local engine" in err
+    assert "population" not in err  # the cohort was never loaded

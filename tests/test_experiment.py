@@ -253,3 +253,22 @@ def test_folds_on_a_process_pool_give_the_same_metrics_as_one_at_a_time(
     for key in ("sites", "mechanisms"):  # as text: an untrained organ's NaN equals itself
         assert json.dumps(pooled.metrics[key], sort_keys=True) == json.dumps(
             serial.metrics[key], sort_keys=True)
+
+
+@pytest.mark.slow  # a small experiment on each engine
+def test_the_dask_engine_gives_the_local_engine_s_metrics(tmp_path: Path, sample_study: Path,
+                                                          monkeypatch, capsys) -> None:
+    """Organ x fold tasks on a LocalCluster of two worker processes, joined into the same
+    models: the same metrics, out-of-fold and mechanism tables as the local engine."""
+    pytest.importorskip("distributed")
+    config = _config(tmp_path, sample_study)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    for engine in ("local", "dask"):
+        assert main(["experiment", "--config", str(config), "--no-mlflow", "--engine", engine,
+                     "--report-dir", str(tmp_path / engine)]) == 0
+    assert "a LocalCluster of 2 worker process(es)" in capsys.readouterr().err
+    local, dask = (json.loads((tmp_path / e / "metrics.json").read_text())
+                   for e in ("local", "dask"))
+    assert (local["engine"], dask["engine"]) == ("local", "dask")
+    for key in ("sites", "mechanisms", "macro_within_type_auroc_main8"):
+        assert json.dumps(local[key], sort_keys=True) == json.dumps(dask[key], sort_keys=True)

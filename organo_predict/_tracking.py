@@ -22,8 +22,8 @@ from ._models import OrganotropismModel
 from ._replication import Replication
 from ._reporting import REPORT_FILES
 
-__all__ = ["PRIMARY_METRIC", "log_evaluation", "log_model", "log_run", "promote",
-           "register_recalibrated"]
+__all__ = ["MODEL_PACKAGES", "PRIMARY_METRIC", "log_evaluation", "log_model", "log_run",
+           "model_requirements", "promote", "register_recalibrated"]
 
 Log = Callable[[str], None]
 PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
@@ -114,7 +114,28 @@ def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.Da
             input_example=example,
             signature=optional_signature(infer_signature(example, proba)),
             registered_model_name=registered_model_name,
+            pip_requirements=model_requirements(),
         )
+
+
+# What the logged model needs to load and give the same numbers, pinned to this
+# environment. Listed rather than inferred: MLflow's inference (a subprocess that loads the
+# model and records its imports, 7 s of an experiment's run) left out LightGBM itself.
+MODEL_PACKAGES = ("organo-predict", "lightgbm", "numpy", "pandas", "scikit-learn", "scipy",
+                  "numba", "pyarrow", "mlflow")
+
+
+def model_requirements() -> list[str]:
+    """`MODEL_PACKAGES` pinned to the installed versions (an absent one left out)."""
+    from importlib import metadata
+
+    pinned = []
+    for package in MODEL_PACKAGES:
+        try:
+            pinned.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pinned
 
 
 def optional_signature(signature):

@@ -140,6 +140,13 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     # unseen cancer type and missing columns are tolerated
     odd = example.drop(columns=["tmb"]).assign(cancer_type="Never Seen Cancer")
     assert np.isfinite(model.predict(odd).to_numpy()).all()
+    # its environment pins what gives its numbers, LightGBM first among them
+    from importlib import metadata
+
+    requirements = Path(mlflow.pyfunc.get_model_dependencies(
+        "models:/organotropism@champion")).read_text().split()
+    assert f"lightgbm=={metadata.version('lightgbm')}" in requirements
+    assert f"organo-predict=={metadata.version('organo-predict')}" in requirements
 
     # on its training cohort, `mechanisms` prints the run's own table (jackknife intervals)
     assert main(["mechanisms", "--cohort", str(sample_study), "--json"]) == 0

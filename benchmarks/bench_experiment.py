@@ -1,5 +1,7 @@
-"""Benchmark: the default experiment end to end (goal: <= 120 s, peak memory <= 3 GB), and
+"""Benchmark: the default experiment end to end (goal: <= 60 s, peak memory <= 3 GB), and
 with `--concurrent N`, N experiments started together against a lone one, in one run.
+With `--engine dask` (repeatable: `--engine local --engine dask`) each engine runs alone, one
+after the other, and the metrics of each are compared with the first's.
 
 Runs `organo-predict experiment` in child processes, each in its own scratch folder (its own
 SQLite MLflow store). Peak memory is the largest sum of resident memory over the child and
@@ -8,6 +10,7 @@ N together; each one's wall time is reported with its ratio to the lone one (fai
 of the cores would be N x on a machine with fewer cores than jobs x threads).
 
 Run: python benchmarks/bench_experiment.py [--concurrent 2] [--no-mlflow] [--spin-count N]
+     [--engine local|dask ...]
 """
 
 from __future__ import annotations
@@ -64,12 +67,18 @@ class TreeMemory:
         return self.peak_kb / 1024 / 1024
 
 
-def start(folder: Path, args: argparse.Namespace
-          ) -> tuple[subprocess.Popen, float, TreeMemory]:
+def start(folder: Path, args: argparse.Namespace, engine: str = "local",
+          code: Path | None = None) -> tuple[subprocess.Popen, float, TreeMemory]:
+    """An experiment in `folder`, on `engine`, of this checkout's code or of `code`'s (the
+    root of another checkout: its package goes first on the path)."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code.resolve())
     if args.spin_count is not None:
         env["GOMP_SPINCOUNT"] = str(args.spin_count)
     command = [sys.executable, "-m", "organo_predict.cli", "experiment", "--report-dir", "rep"]
+    if engine != "local":  # older checkouts have no --engine
+        command += ["--engine", engine]
     if args.no_mlflow:
         command.append("--no-mlflow")
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,26 +102,52 @@ def main() -> None:
     p.add_argument("--no-mlflow", action="store_true")
     p.add_argument("--spin-count", type=int, help="GOMP_SPINCOUNT for the children "
                                                   "(default: the package's own)")
+    p.add_argument("--engine", action="append", choices=("local", "dask"),
+                   help="engine(s) to run alone, in order (default: local); --concurrent "
+                        "runs the first")
+    p.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                   help="first run another checkout's code alone (a git worktree of an older "
+                        "commit): old and new measured in one run")
     args = p.parse_args()
+    engines = args.engine or ["local"]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        lone, peak, metrics = finish(start(root / "lone", args), root / "lone")
-        print(f"default experiment alone: {lone:.1f} s wall, peak RSS (all its processes) "
-              f"{peak:.2f} GB, "
-              f"{metrics['n_patients']} patients, macro within-type AUROC main 8 "
-              f"{metrics['macro_within_type_auroc_main8']!r} (prior "
-              f"{metrics['macro_prior_within_type_auroc_main8']:.3f}); "
-              f"{len(os.sched_getaffinity(0))} cores")
+        if args.baseline is not None:
+            elapsed, peak, before = finish(start(root / "baseline", args, code=args.baseline),
+                                           root / "baseline")
+            print(f"baseline {args.baseline} alone: {elapsed:.1f} s wall, peak RSS "
+                  f"{peak:.2f} GB, macro within-type AUROC main 8 "
+                  f"{before['macro_within_type_auroc_main8']!r}")
+        alone: dict[str, tuple[float, dict]] = {}
+        for engine in engines:
+            folder = root / f"lone-{engine}"
+            elapsed, peak, metrics = finish(start(folder, args, engine), folder)
+            alone[engine] = (elapsed, metrics)
+            same = _same(metrics, alone[engines[0]][1])
+            print(f"default experiment alone, {engine} engine: {elapsed:.1f} s wall, peak RSS "
+                  f"(all its processes) {peak:.2f} GB, "
+                  f"{metrics['n_patients']} patients, macro within-type AUROC main 8 "
+                  f"{metrics['macro_within_type_auroc_main8']!r} (prior "
+                  f"{metrics['macro_prior_within_type_auroc_main8']:.3f}); "
+                  f"{len(os.sched_getaffinity(0))} cores"
+                  + ("" if engine == engines[0] else
+                     f"; sites and mechanisms {'identical' if same else 'DIFFERENT'} "
+                     f"to the {engines[0]} engine's"))
+        lone, metrics = alone[engines[0]]
         if args.concurrent > 1:
             folders = [root / f"run{i}" for i in range(args.concurrent)]
-            jobs = [start(f, args) for f in folders]
+            jobs = [start(f, args, engines[0]) for f in folders]
             for i, (job, folder) in enumerate(zip(jobs, folders, strict=True)):
                 elapsed, peak, other = finish(job, folder)
-                same = other["macro_within_type_auroc_main8"] == metrics[
-                    "macro_within_type_auroc_main8"]
-                print(f"  {args.concurrent} at once, #{i + 1}: {elapsed:.1f} s "
+                print(f"  {args.concurrent} at once ({engines[0]}), #{i + 1}: {elapsed:.1f} s "
                       f"({elapsed / lone:.2f}x alone), peak RSS {peak:.2f} GB, "
-                      f"metrics {'identical' if same else 'DIFFERENT'}")
+                      f"metrics {'identical' if _same(other, metrics) else 'DIFFERENT'}")
+
+
+def _same(a: dict, b: dict) -> bool:
+    """The same per-organ metrics and mechanism table, as text (NaN equals itself)."""
+    return all(json.dumps(a[k], sort_keys=True) == json.dumps(b[k], sort_keys=True)
+               for k in ("sites", "mechanisms", "macro_within_type_auroc_main8"))
 
 
 if __name__ == "__main__":

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ._errors import ConfigError
+from ._errors import ConfigError, ModelError, braced
 from ._models import OrganotropismModel
 from ._threads import usable_cores
 
@@ -119,7 +120,7 @@ def _on_dask(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: 
     """Organ-group x task futures on a dask cluster; each task's organ models joined,
     yielded in task order."""
     try:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
     except ImportError as exc:
         raise ConfigError.about("{engine} needs dask.distributed: pip install "
                                 "'organo-predict[dask]'") from exc
@@ -145,13 +146,21 @@ def _on_dask(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: 
         ready = 0
         for future in as_completed(futures):
             k, j = place[future.key]
-            parts[k][j] = future.result()
+            try:
+                parts[k][j] = future.result()
+            except (KilledWorker, CancelledError, OSError) as exc:  # a worker or its link died
+                raise ModelError(f"the dask task fitting {', '.join(groups[j])} "
+                                 f"({_task_name(k, tasks)}) failed: {exc}") from exc
             future.release()
             remaining[k] -= 1
             while ready < len(tasks) and remaining[ready] == 0:
                 yield _joined(parts[ready])
                 parts[ready] = []
                 ready += 1
+
+
+def _task_name(k: int, tasks: Sequence[FitTask]) -> str:
+    return "the final model" if tasks[k].test is None else f"fold {k + 1}"
 
 
 def _joined(parts: Sequence[TaskResult | None]) -> TaskResult:
@@ -184,8 +193,8 @@ def _client(scheduler: str | None, log: Log):
     try:
         client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError.about("{scheduler}" + f": cannot reach the dask scheduler at "
-                                f"{scheduler!r} ({exc})") from exc
+        raise ConfigError.about("{scheduler}: cannot reach the dask scheduler at "
+                                + braced(f"{scheduler!r} ({exc})")) from exc
     with client:
         ours = metadata.version("organo-predict")
         try:
@@ -193,9 +202,9 @@ def _client(scheduler: str | None, log: Log):
         except metadata.PackageNotFoundError as exc:
             raise ConfigError(f"a worker of the dask scheduler at {scheduler!r} does not "
                               "have organo-predict installed") from exc
-        other = {w: v for w, v in theirs.items() if v != ours}
         if not theirs:
             raise ConfigError(f"the dask scheduler at {scheduler!r} has no workers")
+        other = {w: v for w, v in theirs.items() if v != ours}
         if other:
             raise ConfigError(f"workers of the dask scheduler at {scheduler!r} run another "
                               f"organo-predict: {other} (here {ours})")

@@ -139,3 +139,27 @@ def test_a_running_scheduler_takes_the_tasks_when_its_workers_run_this_release()
     assert any(f"scheduler {cluster.scheduler_address}, 1 worker(s)" in s for s in said)
     for task, result in zip(tasks, remote, strict=True):
         _same_model(fit_task(make_model, make_clinical, x, y, task, None).model, result.model)
+
+
+def _dies_on_lung(**settings: object) -> OrganotropismModel:
+    """A model factory whose LUNG task kills its worker process (as running out of memory
+    does)."""
+    if settings.get("organs") == ["LUNG"]:
+        import os
+
+        os._exit(1)
+    return _factories()[0](**settings)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_an_error_naming_the_organs_and_fold(monkeypatch) -> None:
+    pytest.importorskip("distributed")
+    import dask
+
+    x, y = _cohort(n=400)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            pytest.raises(ModelError, match=r"the dask task fitting [A-Z_]+ "
+                                            r"\((fold \d|the final model)\) failed"):
+        list(run_fits(_tasks(len(x)), _dies_on_lung, _factories()[1], x, y, "dask",
+                      organs_per_task=1, log=lambda _: None))

@@ -13,6 +13,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._errors import ModelError
+
 __all__ = ["SubtypePrior", "code_key", "fit_logistic_on_logit", "logit", "sigmoid", "type_medians"]
 
 _EPS = 1e-6
@@ -65,7 +67,7 @@ class SubtypePrior(BaseEstimator):
         first = parts[0]
         if any(p.strength != first.strength or p.type_rates_.keys() != first.type_rates_.keys()
                or p.subtype_rates_.keys() != first.subtype_rates_.keys() for p in parts):
-            raise ValueError("priors fitted on different rows or settings do not stack")
+            raise ModelError("priors fitted with other settings or cancer types do not stack")
         out = cls(first.strength)
         out.global_ = np.concatenate([p.global_ for p in parts])
         out.type_rates_ = {t: np.concatenate([p.type_rates_[t] for p in parts])

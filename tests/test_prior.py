@@ -35,3 +35,22 @@ def test_the_logistic_fit_recovers_slope_and_intercept() -> None:
     y = (rng.random(50_000) < sigmoid(0.5 * score - 1.0)).astype(float)
     slope, intercept = fit_logistic_on_logit(score, y)
     assert slope == pytest.approx(0.5, abs=0.03) and intercept == pytest.approx(-1.0, abs=0.05)
+
+
+def test_priors_fitted_organ_by_organ_stack_into_the_prior_of_all_organs() -> None:
+    from organo_predict import ModelError
+
+    rng = np.random.default_rng(0)
+    cancer_type = rng.integers(0, 4, 500).astype(float)
+    subtype = cancer_type * 3 + rng.integers(0, 3, 500)
+    y = (rng.random((500, 3)) < 0.3).astype(float)
+    y[:9, 2] = np.nan
+    whole = SubtypePrior().fit(cancer_type, subtype, y)
+    stacked = SubtypePrior.stack([SubtypePrior().fit(cancer_type, subtype, y[:, [j]])
+                                  for j in range(3)])
+    np.testing.assert_array_equal(whole.predict(cancer_type, subtype),
+                                  stacked.predict(cancer_type, subtype))
+    fewer = cancer_type != 3  # rows without a cancer type the others have
+    other_rows = SubtypePrior().fit(cancer_type[fewer], subtype[fewer], y[fewer, :1])
+    with pytest.raises(ModelError, match="do not stack"):
+        SubtypePrior.stack([whole, other_rows])

@@ -163,3 +163,17 @@ def test_a_worker_that_dies_is_an_error_naming_the_organs_and_fold(monkeypatch) 
                                             r"\((fold \d|the final model)\) failed"):
         list(run_fits(_tasks(len(x)), _dies_on_lung, _factories()[1], x, y, "dask",
                       organs_per_task=1, log=lambda _: None))
+
+
+@pytest.mark.slow
+def test_workers_on_another_release_are_refused_by_name(monkeypatch) -> None:
+    distributed = pytest.importorskip("distributed")
+    x, y = _cohort(n=300)
+    with distributed.LocalCluster(n_workers=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        monkeypatch.setattr(distributed.Client, "run",
+                            lambda self, *a, **k: {"tcp://10.0.0.7:4000": "0.0.1"})
+        with pytest.raises(ConfigError, match=r"run another organo-predict: "
+                                              r"\{'tcp://10.0.0.7:4000': '0.0.1'\}"):
+            list(run_fits(_tasks(len(x)), *_factories(), x, y, "dask",
+                          scheduler=cluster.scheduler_address, log=lambda _: None))

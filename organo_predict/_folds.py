@@ -79,11 +79,18 @@ def run_fits(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: 
 
 
 def check_engine(engine: str, scheduler: str | None) -> None:
-    """Refuse an unknown engine, or a scheduler without the dask engine (before any work)."""
+    """Refuse an unknown engine, a scheduler without the dask engine, or the dask engine
+    without dask.distributed installed: before any work."""
     if engine not in ENGINES:
         raise ConfigError(f"engine {engine!r}: not one of {', '.join(ENGINES)}")
     if engine == "local" and scheduler is not None:
         raise ConfigError.about("{scheduler} is for {engine}, not the local engine")
+    if engine == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError.about("{engine} needs dask.distributed: pip install "
+                                    "'organo-predict[dask]'") from exc
 
 
 def fit_task(make_model: ModelFactory, make_clinical: ModelFactory, x: pd.DataFrame,
@@ -119,11 +126,8 @@ def _on_dask(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: 
              organs_per_task: int | None) -> Iterator[TaskResult]:
     """Organ-group x task futures on a dask cluster; each task's organ models joined,
     yielded in task order."""
-    try:
-        from distributed import KilledWorker, as_completed
-    except ImportError as exc:
-        raise ConfigError.about("{engine} needs dask.distributed: pip install "
-                                "'organo-predict[dask]'") from exc
+    from distributed import KilledWorker, as_completed
+
     organs = list(y.columns)
     with _client(scheduler, log) as client:
         if organs_per_task is None:

@@ -42,3 +42,14 @@ def test_a_scheduler_without_the_dask_engine_is_refused_before_any_work(capsys) 
     err = capsys.readouterr().err
     assert "--scheduler is for --engine dask, not the local engine" in err
     assert "population" not in err  # the cohort was never loaded
+
+
+def test_the_dask_engine_without_dask_installed_says_what_to_install(capsys,
+                                                                     monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    assert main(["experiment", "--no-mlflow", "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "--engine dask needs dask.distributed: pip install 'organo-predict[dask]'" in err
+    assert "population" not in err

@@ -41,8 +41,8 @@ from ._stratified import (
 )
 
 __all__ = ["Refit", "Replication", "ReplicationEntry", "replicate"]
-REFERENCE_OR = 2.0
-PRIOR = "cancer-type/subtype prior"  # what carries an association through the SHAP baseline  # the effect whose power is reported: a doubling (or halving) of the odds
+REFERENCE_OR = 2.0  # the effect whose power is reported: a doubling (or halving) of the odds
+PRIOR = "cancer-type/subtype prior"  # what carries an association through the SHAP baseline
 
 
 @dataclass(frozen=True, slots=True)

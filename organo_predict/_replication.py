@@ -229,13 +229,13 @@ class _Check:
         carrier = carriers == 1
         strata, how = self.strata, "cancer type x subtype"
         tables = StrataTables.count(strata[rows], carrier[rows], label[rows] == 1)
-        n1, n0 = int((tables.a + tables.b).sum()), int((tables.c + tables.d).sum())
+        n1, n0 = tables.sizes()
         if min(n1, n0) < self.min_carriers:  # a subtype that defines the marker (HR, HER2)
             by_type = StrataTables.count(self.type_strata[rows], carrier[rows],
                                          label[rows] == 1)
-            if min((by_type.a + by_type.b).sum(), (by_type.c + by_type.d).sum()) > min(n1, n0):
+            if min(by_type.sizes()) > min(n1, n0):
                 strata, how, tables = self.type_strata, "cancer type (subtypes define it)", by_type
-                n1, n0 = int((tables.a + tables.b).sum()), int((tables.c + tables.d).sum())
+                n1, n0 = tables.sizes()
         p0 = float(tables.c.sum() / n0) if n0 else float("nan")
         ratio = REFERENCE_OR if mech.direction > 0 else 1 / REFERENCE_OR
         counts = {"n_carriers": n1, "n_non_carriers": n0, "strata": how,

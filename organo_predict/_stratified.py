@@ -41,6 +41,10 @@ class StrataTables:
         return cls(tables.a[informative], tables.b[informative], tables.c[informative],
                    tables.d[informative])
 
+    def sizes(self) -> tuple[int, int]:
+        """Carriers and non-carriers over the strata (those with both)."""
+        return int((self.a + self.b).sum()), int((self.c + self.d).sum())
+
 
 @dataclass(frozen=True, slots=True)
 class MantelHaenszel:

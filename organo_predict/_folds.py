@@ -11,9 +11,9 @@ fitted on every row. Two engines run them and give the same numbers:
   worker per usable core, or the running scheduler at `scheduler`. Organs are grouped so
   that every worker gets about three tasks: each task copies its training rows and bins
   them again, which on two cores costs more than the finer split gains (all 20 organs in
-  one task per fold there). The features are built
-  once, here, and scattered to every worker; the workers fit and return models, and
-  everything else (reports, MLflow) stays with the caller. Each organ's booster, calibration
+  one task per fold there). The features are built once, here, and scattered to every
+  worker; the workers fit and return models, and everything else (reports, MLflow) stays
+  with the caller. Each organ's booster, calibration
   and prior depend only on its own labels, so the organ models joined
   (`OrganotropismModel.join`) equal one model fitted on all organs at once.
 
@@ -26,7 +26,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from ._threads import usable_cores
 __all__ = ["ENGINES", "Engine", "FitTask", "TaskResult", "check_engine", "fit_task", "run_fits"]
 
 Engine = Literal["local", "dask"]
-ENGINES: tuple[str, ...] = ("local", "dask")
+ENGINES: tuple[str, ...] = get_args(Engine)
 ModelFactory = Callable[..., OrganotropismModel]
 Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # model, prior, clinical on held-out rows
 Log = Callable[[str], None]

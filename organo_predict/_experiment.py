@@ -148,9 +148,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     data = _load_population(config, clock)
     audit, used = _audit(config, data, clock)
     make_model = _model_factory(config, data, used, log)
-    model_params = {**config.model, "random_state": config.seed}
-    oof, final = _fit_models(config, data, make_model, model_params, clock, engine,
-                              scheduler)
+    oof, final = _fit_models(config, data, make_model, clock, engine, scheduler)
     clock.say("final model fitted")
     site_metrics = _evaluate(config, data, oof, final)
     explainer = Explainer(final, data.builder)
@@ -199,7 +197,12 @@ def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: 
     absent, typical = _input_policies(config, data.builder, used, log)
     return partial(OrganotropismModel, organs=data.organs, features=used,
                    unprofiled_as_absent=absent, missing_as_type_median=typical,
-                   **{**config.model, "random_state": config.seed})
+                   **_model_settings(config))
+
+
+def _model_settings(config: ExperimentConfig) -> dict[str, object]:
+    """The configured LightGBM settings, seeded by the experiment's seed."""
+    return {**config.model, "random_state": config.seed}
 
 
 def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
@@ -277,8 +280,8 @@ def _input_policies(config: ExperimentConfig, builder: FeatureBuilder, used: lis
 
 def _fit_models(config: ExperimentConfig, data: _Data,
                 make_model: Callable[..., OrganotropismModel],
-                model_params: dict[str, object], clock: _Clock, engine: Engine,
-                scheduler: str | None) -> tuple[_OutOfFold, OrganotropismModel]:
+                clock: _Clock, engine: Engine, scheduler: str | None
+                ) -> tuple[_OutOfFold, OrganotropismModel]:
     """Out-of-fold probabilities (folds grouped by patient, stratified by cancer type) and
     the final model, fitted as independent tasks on `engine` (`_folds`)."""
     splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
@@ -287,7 +290,7 @@ def _fit_models(config: ExperimentConfig, data: _Data,
                      [])
     clinical = partial(OrganotropismModel, organs=data.organs, features=CLINICAL_FEATURES,
                        use_prior=False,
-                       **{**model_params, "learning_rate": CLINICAL_LEARNING_RATE})
+                       **{**_model_settings(config), "learning_rate": CLINICAL_LEARNING_RATE})
     tasks = [*(FitTask(train, test) for train, test in splits),
              FitTask(np.arange(len(data.x)), None)]  # the last: the final model
     results = run_fits(tasks, make_model, clinical, data.x, data.y, engine, scheduler,
@@ -303,7 +306,7 @@ def _fit_models(config: ExperimentConfig, data: _Data,
         oof.refits.append(Refit(result.model, fitted_on))
         clock.say(f"fold {k + 1}/{len(splits)} done")
     assert final is not None
-    final.set_params(n_jobs=model_params.get("n_jobs"))  # fitted on one thread, used on all
+    final.set_params(n_jobs=config.model.get("n_jobs"))  # fitted on one thread, used on all
     return oof, final
 
 

@@ -31,7 +31,7 @@ from ._features import FeatureBuilder
 from ._folds import Engine, FitTask, check_engine, run_fits
 from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
-from ._models import OrganotropismModel, labels_from_cohort, population_rows
+from ._models import OrganotropismModel, label_column, labels_from_cohort, population_rows
 from ._recipes import load_recipes
 from ._replication import Refit, Replication, replicate
 from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
@@ -217,7 +217,7 @@ def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
     for organ in config.organs:
         if organ not in labels.columns:
             clock.log(f"{organ}: no label column "
-                      f"({config.labels.get(organ, f'DMETS_DX_{organ}')}) in the study; "
+                      f"({label_column(organ, config.labels)}) in the study; "
                       "not trained")
     if not organs:
         raise ConfigError(f"{config.path}: the study has none of the organs' label columns "

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._cohort import Cohort
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
-           "labels_from_cohort", "labels_from_samples", "population_rows"]
+           "label_column", "labels_from_cohort", "labels_from_samples", "population_rows"]
 
 MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
@@ -53,6 +53,11 @@ def _flags(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().str.lower().map(_FLAGS).astype(float)
 
 
+def label_column(organ: str, columns: Mapping[str, str] | None = None) -> str:
+    """The study column holding `organ`'s flag: `columns[organ]`, else DMETS_DX_<ORGAN>."""
+    return (columns or {}).get(organ, f"{LABEL_PREFIX}{organ}")
+
+
 def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
                        columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Organ flags as float 0/1 (NaN unknown), one column per organ whose column the study
@@ -60,7 +65,7 @@ def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
     Yes/No, 1/0 or true/false, any case."""
     out = {}
     for organ in organs:
-        column = (columns or {}).get(organ, f"{LABEL_PREFIX}{organ}")
+        column = label_column(organ, columns)
         if column in cohort.samples.columns or column in cohort.patients.columns:
             out[organ] = _flags(cohort.clinical([column])).to_numpy()
     return pd.DataFrame(out, index=cohort.samples.index)

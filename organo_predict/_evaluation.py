@@ -14,7 +14,17 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from ._prior import fit_logistic_on_logit, logit
 
-__all__ = ["OrganMetrics", "auroc", "bootstrap_auroc", "cv_splits", "evaluate_organ"]
+__all__ = ["OrganMetrics", "auroc", "bootstrap_auroc", "cv_splits", "evaluate_organ",
+           "sample_context"]
+
+
+def sample_context(samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """What evaluation stratifies and subsets by, per sample: its cancer type as text
+    ("unknown" without CANCER_TYPE), and whether it is a primary tumor (SAMPLE_TYPE)."""
+    cancer_type = samples.get("CANCER_TYPE", pd.Series("unknown", index=samples.index))
+    sample_type = samples.get("SAMPLE_TYPE", pd.Series("", index=samples.index))
+    return (cancer_type.astype(str).to_numpy(),
+            (sample_type.astype(str).str.lower() == "primary").to_numpy())
 
 
 def cv_splits(strata: np.ndarray, groups: np.ndarray, n_splits: int = 5,

@@ -24,7 +24,7 @@ import pandas as pd
 from ._cohort import Cohort, load_source
 from ._config import ExperimentConfig, leakage_policy
 from ._errors import ConfigError, UnknownGeneWarning
-from ._evaluation import OrganMetrics, cv_splits, evaluate_organ
+from ._evaluation import OrganMetrics, cv_splits, evaluate_organ, sample_context
 from ._explain import Explainer
 from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
@@ -112,6 +112,7 @@ class _Data:
     organs: list[str]
     groups: np.ndarray  # patient of each row
     cancer_type: np.ndarray
+    primary: np.ndarray  # a primary tumor's sample
 
 
 @dataclass
@@ -227,9 +228,8 @@ def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
     clock.say(f"population {config.population}: {int(rows.sum()):,} patients, "
               f"{x.shape[1]} features")
     groups = cohort.samples.loc[rows, "PATIENT_ID"].to_numpy()
-    cancer_type = cohort.samples.loc[rows].get(
-        "CANCER_TYPE", pd.Series("unknown", index=x.index)).astype(str).to_numpy()
-    return _Data(cohort, builder, features, rows, x, y, organs, groups, cancer_type)
+    cancer_type, primary = sample_context(cohort.samples.loc[rows])
+    return _Data(cohort, builder, features, rows, x, y, organs, groups, cancer_type, primary)
 
 
 def _kept(config: ExperimentConfig, cohort: Cohort) -> np.ndarray:
@@ -314,15 +314,11 @@ def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
               final: OrganotropismModel) -> dict[str, OrganMetrics]:
     """Every organ's metrics (pooled, within type, primary only, against the prior and the
     clinical baseline, with bootstrap intervals), two organs at a time."""
-    samples = data.cohort.samples.loc[data.rows]
-    primary = (samples.get("SAMPLE_TYPE", pd.Series("", index=data.x.index))
-               .astype(str).str.lower() == "primary").to_numpy()
-
     def evaluate(j: int) -> OrganMetrics:
         organ = data.organs[j]
         return evaluate_organ(
             organ, data.y[organ].to_numpy() == 1, oof.model[:, j], oof.prior[:, j],
-            oof.clinical[:, j], data.cancer_type, primary, n_boot=config.n_bootstrap,
+            oof.clinical[:, j], data.cancer_type, data.primary, n_boot=config.n_bootstrap,
             seed=config.seed, status=final.fits_[organ].status)
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # numpy releases the GIL

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._cohort import Cohort
 from ._errors import CohortError
-from ._evaluation import OrganMetrics, evaluate_organ
+from ._evaluation import OrganMetrics, evaluate_organ, sample_context
 from ._explain import Explainer
 from ._loading import LoadedModel
 from ._models import (
@@ -107,18 +107,13 @@ def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str
     model = loaded.model
     inputs = model.inputs(x)  # converted once for both
     proba, prior = model.predict_proba(inputs), model.prior_proba(inputs)
-    samples = cohort.samples.loc[x.index]
-    cancer_type = samples.get("CANCER_TYPE", pd.Series("unknown", index=x.index)
-                              ).astype(str).to_numpy()
-    primary = (samples.get("SAMPLE_TYPE", pd.Series("", index=x.index)).astype(str)
-               .str.lower() == "primary").to_numpy()
+    cancer_type, primary = sample_context(cohort.samples.loc[x.index])
     sites, citl, skipped = {}, {}, {}
     for organ in y.columns:
         known = y[organ].notna().to_numpy()
         flags = y[organ].to_numpy()[known] == 1
-        if flags.sum() < min_each or (~flags).sum() < min_each:
-            skipped[organ] = (f"{int(flags.sum())} positives and {int((~flags).sum())} "
-                              f"negatives (at least {min_each} each needed)")
+        if (too_few := _too_few(flags, min_each)) is not None:
+            skipped[organ] = too_few
             continue
         p = proba[organ].to_numpy()[known]
         sites[organ] = evaluate_organ(
@@ -151,9 +146,8 @@ def recalibrate_model(loaded: LoadedModel, cohort: Cohort,
             continue
         known = y[organ].notna().to_numpy()
         flags = y[organ].to_numpy()[known]
-        if flags.sum() < min_each or (1 - flags).sum() < min_each:
-            skipped[organ] = (f"{int(flags.sum())} positives and {int((1 - flags).sum())} "
-                              f"negatives (at least {min_each} each needed)")
+        if (too_few := _too_few(flags == 1, min_each)) is not None:
+            skipped[organ] = too_few
             continue
         b, a = fit_logistic_on_logit(log_odds[organ].to_numpy()[known], flags)
         fit = model.fits_[organ]
@@ -161,3 +155,12 @@ def recalibrate_model(loaded: LoadedModel, cohort: Cohort,
         updated.fits_[organ] = replace(fit, calibration=(b * slope, b * intercept + a))
         updates[organ] = (a, b)
     return Recalibration(updated, updates, skipped)
+
+
+def _too_few(flags: np.ndarray, min_each: int) -> str | None:
+    """Why an organ's labels are too few to evaluate or recalibrate on (None: enough)."""
+    positives, negatives = int(flags.sum()), int((~flags).sum())
+    if positives < min_each or negatives < min_each:
+        return (f"{positives} positives and {negatives} negatives (at least {min_each} "
+                "each needed)")
+    return None

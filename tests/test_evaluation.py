@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -11,6 +12,7 @@ from organo_predict._evaluation import (
     calibration_slope,
     cv_splits,
     expected_calibration_error,
+    sample_context,
     within_type_auroc,
 )
 
@@ -53,3 +55,12 @@ def test_folds_keep_patients_together_and_balance_cancer_types() -> None:
         assert not set(groups[train]) & set(groups[test])
         share = np.mean(strata[test] == "A")
         assert abs(share - np.mean(strata == "A")) < 0.05
+
+
+def test_sample_context_reads_cancer_type_and_primary_with_defaults() -> None:
+    samples = pd.DataFrame({"CANCER_TYPE": ["Breast Cancer", "Melanoma"],
+                            "SAMPLE_TYPE": ["PRIMARY", "Metastasis"]})
+    cancer_type, primary = sample_context(samples)
+    assert list(cancer_type) == ["Breast Cancer", "Melanoma"] and list(primary) == [True, False]
+    bare_type, bare_primary = sample_context(pd.DataFrame(index=[0, 1]))
+    assert list(bare_type) == ["unknown", "unknown"] and not bare_primary.any()

@@ -112,19 +112,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
                             log=lambda m: say(m, "dim"),
                             use_mlflow=not args.no_mlflow, engine=args.engine,
                             scheduler=args.scheduler)
-    rows = []
-    for organ, m in result.metrics["sites"].items():
-        lo, hi = m["gain_within_type_ci"]
-        rows.append([organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
-                     f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}",
-                     f"{m['auroc_within_type']:.3f}", f"{m['prior_auroc_within_type']:.3f}",
-                     f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                     f"{m['auroc_primary']:.3f}", f"{m['clinical_auroc']:.3f}",
-                     f"{m['ece']:.3f}"])
+    rows = [[*_skill_cells(organ, m), f"{m['auroc_primary']:.3f}",
+             f"{m['clinical_auroc']:.3f}", f"{m['ece']:.3f}"]
+            for organ, m in result.metrics["sites"].items()]
     print_table(f"{config.name}: {result.metrics['population']} population, "
                 f"{result.metrics['n_patients']:,} patients (out-of-fold)",
-                ["organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
-                 "gain within [95% CI]", "primary", "clinical", "ECE"], rows)
+                [*SKILL_COLUMNS, "primary", "clinical", "ECE"], rows)
     say(f"macro within-type AUROC, main 8 organs: "
         f"{result.metrics['macro_within_type_auroc_main8']:.3f} (subtype prior "
         f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})", "bold", to=out)
@@ -179,6 +172,19 @@ def _labels(args: argparse.Namespace) -> dict[str, str]:
         if organ not in ORGANS:
             raise ConfigError(f"--label {organ}: not an organ{did_you_mean(organ, ORGANS)}")
     return labels
+
+
+SKILL_COLUMNS = ["organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
+                 "gain within [95% CI]"]
+
+
+def _skill_cells(organ: str, m: dict) -> list[str]:
+    """The `SKILL_COLUMNS` cells of an organ's metrics (`experiment` and `evaluate`)."""
+    lo, hi = m["gain_within_type_ci"]
+    return [organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
+            f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}", f"{m['auroc_within_type']:.3f}",
+            f"{m['prior_auroc_within_type']:.3f}",
+            f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]"]
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -296,17 +302,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         run_id = log_evaluation(metrics, report_dir, cohort, dict(loaded.info))
         say(f"MLflow run {run_id} (tagged on the model version it evaluated)", to=out)
-    rows = []
-    for organ, m in metrics["sites"].items():
-        lo, hi = m["gain_within_type_ci"]
-        rows.append([organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
-                     f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}",
-                     f"{m['auroc_within_type']:.3f}", f"{m['prior_auroc_within_type']:.3f}",
-                     f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
-                     f"{m['calibration_in_the_large']:+.3f}"])
+    rows = [[*_skill_cells(organ, m), f"{m['calibration_in_the_large']:+.3f}"]
+            for organ, m in metrics["sites"].items()]
     print_table(f"{loaded.uri} on {cohort.study_id}: {evaluation.n_samples:,} samples",
-                ["organ", "prev.", "AUROC", "95% CI", "within type", "prior within",
-                 "gain within [95% CI]", "obs. - pred."], rows)
+                [*SKILL_COLUMNS, "obs. - pred."], rows)
     for organ, why in evaluation.not_evaluated.items():
         say(f"{organ}: not evaluated, {why}", to=out)
     _say_unseen_genes(loaded.builder, cohort)

@@ -281,8 +281,9 @@ def cmd_mechanisms(args: argparse.Namespace) -> int:
 
 
 def _interval(block: dict) -> str:
-    low, high = block["ci"]
-    return f"{block['diff']:+.3f} [{low:+.3f}, {high:+.3f}]"
+    from ._reporting import signed_interval
+
+    return signed_interval(block["diff"], block["ci"])
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -17,8 +17,8 @@ from ._external import Evaluation
 from ._shap import marker_data
 
 __all__ = ["REPORT_FILES", "atomic_write", "evaluation_metrics", "json_default",
-           "mechanism_lines", "organ_rows", "report_markdown", "site_dict", "write_evaluation",
-           "write_figures", "write_reports", "write_shap_figures"]
+           "mechanism_lines", "organ_rows", "report_markdown", "signed_interval", "site_dict",
+           "write_evaluation", "write_figures", "write_reports", "write_shap_figures"]
 
 # the files of a report folder logged to the MLflow run, when present
 REPORT_FILES = ("per_organ.csv", "per_cancer_type.csv", "report.md", "roc.png",
@@ -182,13 +182,15 @@ def mechanism_lines(entries: list[dict], summary: dict[str, object]) -> list[str
         lines.append(
             f"| {e['id']} | {e['direction']} | {e['n_carriers']} | "
             + (f"{c['or']:.2f} [{c['or_ci'][0]:.2f}, {c['or_ci'][1]:.2f}] | {c['q']:.2g} | "
-               f"{_ci(c['rate_diff'], c['rate_diff_ci'])} | " if c else "| | | ")
-            + (f"{_ci(m['diff'], m['ci'])} | {_ci(a['diff'], a['ci'])} | " if m else "| | ")
+               f"{signed_interval(c['rate_diff'], c['rate_diff_ci'])} | " if c else "| | | ")
+            + (f"{signed_interval(m['diff'], m['ci'])} | "
+               f"{signed_interval(a['diff'], a['ci'])} | " if m else "| | ")
             + f"{verdict} |")
     return lines
 
 
-def _ci(value: float, ci: list[float]) -> str:
+def signed_interval(value: float, ci: list[float]) -> str:
+    """A signed difference and its interval: "+0.012 [+0.003, +0.021]"."""
     return f"{value:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
 

@@ -23,12 +23,14 @@ import pandas as pd
 
 from ._cohort import Cohort, load_source
 from ._config import ExperimentConfig, leakage_policy
+from ._crossfit import CrossFit, cross_fit
 from ._errors import ConfigError, UnknownGeneWarning
 from ._evaluation import OrganMetrics, cv_splits, evaluate_organ, sample_context
 from ._explain import Explainer
 from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
-from ._folds import Engine, FitTask, check_engine, run_fits
+from ._fidelity import Fidelity, measure_fidelity, residual_slope
+from ._folds import Engine, check_engine
 from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
 from ._models import OrganotropismModel, label_column, labels_from_cohort, population_rows
@@ -149,14 +151,18 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     data = _load_population(config, clock)
     audit, used = _audit(config, data, clock)
     make_model = _model_factory(config, data, used, log)
-    oof, final = _fit_models(config, data, make_model, clock, engine, scheduler)
+    oof, final, fitted = _fit_models(config, data, make_model, clock, engine, scheduler)
     clock.say("final model fitted")
     site_metrics = _evaluate(config, data, oof, final)
     explainer = Explainer(final, data.builder)
     x_used = data.x[used]
-    replication = _replication(data, explainer, x_used, oof.refits, clock)
+    replication = _replication(data, explainer, x_used, oof, clock)
+    fidelity = _fidelity(data, oof, replication, config)
     beeswarm_x, beeswarm_shap = _beeswarm_sample(config, explainer, x_used)
     metrics = _metrics(config, data, used, audit, site_metrics, explainer, replication, clock)
+    metrics["fidelity"] = fidelity.to_dict()
+    metrics["rounds"] = {"chosen_by": "cross-validation, held-out log loss (_crossfit)",
+                         "final": fitted.rounds, "folds": fitted.fold_rounds}
     metrics["engine"] = engine if scheduler is None else f"{engine} {scheduler}"
     report_dir.mkdir(parents=True, exist_ok=True)
     main = metrics["main_organs"]
@@ -186,7 +192,10 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     clock = _Clock(log)
     data = _load_population(config, clock)
     _, used = _audit(config, data, clock)
-    final = _model_factory(config, data, used, log)().fit(data.x, data.y)
+    splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
+    make_model = _model_factory(config, data, used, log)
+    clinical = _clinical_factory(config, data)
+    final = cross_fit(make_model, clinical, data.x, data.y, splits, log=clock.say).final
     clock.say("model fitted")
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
 
@@ -199,6 +208,14 @@ def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: 
     return partial(OrganotropismModel, organs=data.organs, features=used,
                    unprofiled_as_absent=absent, missing_as_type_median=typical,
                    **_model_settings(config))
+
+
+def _clinical_factory(config: ExperimentConfig, data: _Data
+                      ) -> Callable[..., OrganotropismModel]:
+    """The clinical baseline: a plain LightGBM on the context features alone."""
+    return partial(OrganotropismModel, organs=data.organs, features=CLINICAL_FEATURES,
+                   use_prior=False,
+                   **{**_model_settings(config), "learning_rate": CLINICAL_LEARNING_RATE})
 
 
 def _model_settings(config: ExperimentConfig) -> dict[str, object]:
@@ -281,33 +298,23 @@ def _input_policies(config: ExperimentConfig, builder: FeatureBuilder, used: lis
 def _fit_models(config: ExperimentConfig, data: _Data,
                 make_model: Callable[..., OrganotropismModel],
                 clock: _Clock, engine: Engine, scheduler: str | None
-                ) -> tuple[_OutOfFold, OrganotropismModel]:
+                ) -> tuple[_OutOfFold, OrganotropismModel, CrossFit]:
     """Out-of-fold probabilities (folds grouped by patient, stratified by cancer type) and
-    the final model, fitted as independent tasks on `engine` (`_folds`)."""
+    the final model, whose rounds and calibration the cross-validation chooses
+    (`_crossfit`), fitted as independent tasks on `engine` (`_folds`)."""
     splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
-    shape = data.y.shape
-    oof = _OutOfFold(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
-                     [])
-    clinical = partial(OrganotropismModel, organs=data.organs, features=CLINICAL_FEATURES,
-                       use_prior=False,
-                       **{**_model_settings(config), "learning_rate": CLINICAL_LEARNING_RATE})
-    tasks = [*(FitTask(train, test) for train, test in splits),
-             FitTask(np.arange(len(data.x)), None)]  # the last: the final model
-    results = run_fits(tasks, make_model, clinical, data.x, data.y, engine, scheduler,
-                       clock.log)
-    final = None
-    for k, (task, result) in enumerate(zip(tasks, results, strict=True)):
-        if result.scores is None:
-            final = result.model
-            continue
-        oof.model[task.test], oof.prior[task.test], oof.clinical[task.test] = result.scores
+    clinical = _clinical_factory(config, data)
+    fitted = cross_fit(make_model, clinical, data.x, data.y, splits, engine, scheduler,
+                       clock.say)
+    refits = []
+    for (train, _), model in zip(splits, fitted.fold_models, strict=True):
         fitted_on = np.zeros(len(data.x), dtype=bool)
-        fitted_on[task.train] = True
-        oof.refits.append(Refit(result.model, fitted_on))
-        clock.say(f"fold {k + 1}/{len(splits)} done")
-    assert final is not None
+        fitted_on[train] = True
+        refits.append(Refit(model, fitted_on))
+    oof = _OutOfFold(fitted.oof_model, fitted.oof_prior, fitted.oof_clinical, refits)
+    final = fitted.final
     final.set_params(n_jobs=config.model.get("n_jobs"))  # fitted on one thread, used on all
-    return oof, final
+    return oof, final, fitted
 
 
 def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
@@ -326,16 +333,29 @@ def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
 
 
 def _replication(data: _Data, explainer: Explainer, x_used: pd.DataFrame,
-                 refits: list[Refit], clock: _Clock) -> Replication:
+                 oof: _OutOfFold, clock: _Clock) -> Replication:
     """Every documented mechanism: the cohort's association, the model's reproduction of it
-    and its attribution, with intervals (the model's from the CV folds' refits)."""
-    result = replicate(explainer, x_used, data.y, refits, cohort_name=data.cohort.study_id)
+    (out of fold) and its attribution, with intervals (the attribution's from the CV folds'
+    refits)."""
+    result = replicate(explainer, x_used, data.y, oof.refits, cohort_name=data.cohort.study_id,
+                       predictions=oof.model)
     summary = result.summary()
     clock.say(f"mechanism replication: the cohort replicates {summary['replicated']} of "
               f"{summary['testable']} testable entries; the model reproduces "
               f"{summary['reproduced_by_model']} and attributes "
               f"{summary['attributed_to_marker']} to the marker itself")
     return result
+
+
+def _fidelity(data: _Data, oof: _OutOfFold, replication: Replication,
+              config: ExperimentConfig) -> Fidelity:
+    """Documented contrasts observed against predicted out of fold, and each organ's
+    within-type residual slope (`_fidelity`)."""
+    slopes = {organ: residual_slope(data.y[organ].to_numpy(), oof.model[:, j], oof.prior[:, j],
+                                    data.cancer_type)
+              for j, organ in enumerate(data.organs)}
+    return measure_fidelity(replication.contrasts, slopes, "out of fold",
+                            n_bootstrap=config.n_bootstrap, seed=config.seed)
 
 
 def _beeswarm_sample(config: ExperimentConfig, explainer: Explainer, x_used: pd.DataFrame

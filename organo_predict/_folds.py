@@ -40,7 +40,6 @@ __all__ = ["ENGINES", "Engine", "FitTask", "TaskResult", "check_engine", "fit_ta
 Engine = Literal["local", "dask"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 ModelFactory = Callable[..., OrganotropismModel]
-Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # model, prior, clinical on held-out rows
 Log = Callable[[str], None]
 
 
@@ -54,28 +53,31 @@ class FitTask:
 
 @dataclass
 class TaskResult:
-    """A task's model, and (a fold's) probabilities of the model, the subtype prior and the
-    clinical baseline on its held-out rows, (n held out, organs)."""
+    """A task's model, and a fold's clinical baseline (None for the final model). A fold's
+    models are fitted on its training rows, early-stopped on its held-out rows with the
+    held-out loss of every round recorded, from which the cross-validation then chooses the
+    rounds (`_crossfit`)."""
 
     model: OrganotropismModel
-    scores: Scores | None
+    clinical: OrganotropismModel | None
 
 
 def run_fits(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: ModelFactory,
              x: pd.DataFrame, y: pd.DataFrame, engine: Engine = "local",
              scheduler: str | None = None, log: Log = print,
-             organs_per_task: int | None = None) -> Iterator[TaskResult]:
+             organs_per_task: int | None = None,
+             organ_groups: Sequence[Sequence[str]] | None = None) -> Iterator[TaskResult]:
     """Every task's result, in the order of `tasks`, as each becomes available.
     `make_model(n_jobs=..., organs=...)` and `make_clinical(...)` make unfitted models
-    (partials: worker processes receive them). On dask, `organs_per_task` organs go in one
-    task (None: as many as keep every worker busy with about three tasks; every organ
-    together on two workers, since each task copies the training rows and bins them
-    again)."""
+    (partials: worker processes receive them). The organs of each task are fitted in
+    `organ_groups` (their models joined), or on dask in groups of `organs_per_task` (None:
+    as many as keep every worker busy with about three tasks; every organ together on two
+    workers, since each task copies the training rows and bins them again)."""
     check_engine(engine, scheduler)
     if engine == "dask":
         return _on_dask(tasks, make_model, make_clinical, x, y, scheduler, log,
-                        organs_per_task)
-    return _local(tasks, make_model, make_clinical, x, y)
+                        organs_per_task, organ_groups)
+    return _local(tasks, make_model, make_clinical, x, y, organ_groups)
 
 
 def check_engine(engine: str, scheduler: str | None) -> None:
@@ -97,46 +99,63 @@ def fit_task(make_model: ModelFactory, make_clinical: ModelFactory, x: pd.DataFr
              y: pd.DataFrame, task: FitTask, n_jobs: int | None,
              organs: Sequence[str] | None = None) -> TaskResult:
     """One task on `organs` (None: every organ of `y`): the model, and for a fold the
-    held-out probabilities of the model, the prior and the clinical baseline."""
+    clinical baseline, both early-stopped on the fold's held-out rows."""
     organs = list(y.columns if organs is None else organs)
     x_train, y_train = x.iloc[task.train], y.iloc[task.train][organs]
-    model = make_model(n_jobs=n_jobs, organs=organs).fit(x_train, y_train)
     if task.test is None:
-        return TaskResult(model, None)
-    baseline = make_clinical(n_jobs=n_jobs, organs=organs).fit(x_train, y_train)
-    held_out = x.iloc[task.test]
-    return TaskResult(model, (model.predict_proba(held_out).to_numpy(),
-                              model.prior_proba(held_out).to_numpy(),
-                              baseline.predict_proba(held_out).to_numpy()))
+        return TaskResult(make_model(n_jobs=n_jobs, organs=organs).fit(x_train, y_train), None)
+    held_out = (x.iloc[task.test], y.iloc[task.test][organs])
+    return TaskResult(
+        make_model(n_jobs=n_jobs, organs=organs).fit(x_train, y_train, eval_set=held_out),
+        make_clinical(n_jobs=n_jobs, organs=organs).fit(x_train, y_train, eval_set=held_out))
 
 
 def _local(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: ModelFactory,
-           x: pd.DataFrame, y: pd.DataFrame) -> Iterator[TaskResult]:
-    workers = min(usable_cores(), len(tasks))
+           x: pd.DataFrame, y: pd.DataFrame,
+           organ_groups: Sequence[Sequence[str]] | None) -> Iterator[TaskResult]:
+    groups = [list(g) for g in organ_groups] if organ_groups else [list(y.columns)]
+    pairs = [(k, group) for k in range(len(tasks)) for group in groups]
+    workers = min(usable_cores(), len(pairs))
     if workers <= 1:
-        return (fit_task(make_model, make_clinical, x, y, task, None) for task in tasks)
-    from joblib import Parallel, delayed
+        parts = (fit_task(make_model, make_clinical, x, y, tasks[k], None, group)
+                 for k, group in pairs)
+    else:
+        from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=workers, backend="loky", return_as="generator")(
-        delayed(fit_task)(make_model, make_clinical, x, y, task, 1) for task in tasks)
+        parts = Parallel(n_jobs=workers, backend="loky", return_as="generator")(
+            delayed(fit_task)(make_model, make_clinical, x, y, tasks[k], 1, group)
+            for k, group in pairs)
+    return _in_tasks(parts, len(groups))
+
+
+def _in_tasks(parts: Iterator[TaskResult], n_groups: int) -> Iterator[TaskResult]:
+    """Organ-group results, task after task, joined into one result per task."""
+    batch: list[TaskResult] = []
+    for part in parts:
+        batch.append(part)
+        if len(batch) == n_groups:
+            yield batch[0] if n_groups == 1 else _joined(batch)
+            batch = []
 
 
 def _on_dask(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: ModelFactory,
              x: pd.DataFrame, y: pd.DataFrame, scheduler: str | None, log: Log,
-             organs_per_task: int | None) -> Iterator[TaskResult]:
+             organs_per_task: int | None, organ_groups: Sequence[Sequence[str]] | None
+             ) -> Iterator[TaskResult]:
     """Organ-group x task futures on a dask cluster; each task's organ models joined,
     yielded in task order."""
     from distributed import KilledWorker, as_completed
 
     organs = list(y.columns)
     with _client(scheduler, log) as client:
-        if organs_per_task is None:
+        if organs_per_task is None and not organ_groups:
             threads = sum(client.nthreads().values())
             groups = min(len(organs), -(-3 * threads // len(tasks)))
             organs_per_task = -(-len(organs) // max(groups, 1))
-        groups = [organs[i:i + organs_per_task] for i in range(0, len(organs), organs_per_task)]
+        groups = ([list(g) for g in organ_groups] if organ_groups else
+                  [organs[i:i + organs_per_task] for i in range(0, len(organs), organs_per_task)])
         log(f"dask: {len(tasks)} fits x {len(groups)} organ group(s) "
-            f"of up to {organs_per_task} organ(s)")
+            f"of up to {max(len(g) for g in groups)} organ(s)")
         x_shared, y_shared = client.scatter([x, y], broadcast=True)
         futures, place = [], {}
         for k, task in enumerate(tasks):
@@ -171,10 +190,9 @@ def _joined(parts: Sequence[TaskResult | None]) -> TaskResult:
     """One organ group's results after another, as one task's result."""
     done = [p for p in parts if p is not None]
     model = OrganotropismModel.join([p.model for p in done])
-    if done[0].scores is None:
+    if done[0].clinical is None:
         return TaskResult(model, None)
-    return TaskResult(model, tuple(np.concatenate([p.scores[i] for p in done], axis=1)
-                                   for i in range(3)))
+    return TaskResult(model, OrganotropismModel.join([p.clinical for p in done]))
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ leaves it at the prior. Pure computation: no file or network IO here.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import lightgbm as lgb
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from ._cohort import Cohort
 
 __all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
-           "label_column", "labels_from_cohort", "labels_from_samples", "population_rows"]
+           "label_column", "labels_from_cohort", "labels_from_samples", "platt", "population_rows"]
 
 MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
                                 "ADRENAL_GLAND", "INTRA_ABDOMINAL")
@@ -94,6 +95,9 @@ class OrganFit:
     n_positives: int
     best_iteration: int
     status: str  # "trained" or why not
+    # a fold's fit (`fit(..., eval_set=...)`): held-out log loss after each boosting round,
+    # from which the cross-validation chooses the rounds (`_crossfit`)
+    valid_loss: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,6 @@ class ModelInputs:
         return self._cache["columns"]
 
 
-@dataclass
-class FitReport:
-    organs: dict[str, OrganFit] = field(default_factory=dict)
-
-
 class OrganotropismModel(BaseEstimator):
     """One calibrated LightGBM binary model per organ, learning the residual over the prior.
 
@@ -150,9 +149,13 @@ class OrganotropismModel(BaseEstimator):
             model is a plain LightGBM.
         n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, feature_fraction,
         bagging_fraction, reg_lambda, cat_smooth: LightGBM settings.
-        early_stopping_rounds: patience on the inner validation split.
-        valid_fraction: share of the training rows held out for early stopping and Platt
-            calibration (stratified by cancer type).
+        early_stopping_rounds: patience: on the held-out rows of `fit(..., eval_set=...)`,
+            or on the inner validation split of a plain `fit`.
+        valid_fraction: a plain `fit` without `rounds` or `eval_set`: the share of training
+            rows held out for early stopping and Platt calibration (stratified by type).
+        rounds: boosting rounds per organ, chosen beforehand (by the cross-validation,
+            `_crossfit`): every row trains, nothing is held out, and the calibration is set
+            afterwards (`with_calibration`) from out-of-fold scores. 0: the prior alone.
         min_positives: organs with fewer training positives are not trained (prior only)
             and reported.
         prior_strength: shrinkage pseudo-count of the prior.
@@ -171,14 +174,15 @@ class OrganotropismModel(BaseEstimator):
     def __init__(self, organs: Sequence[str] = ORGANS, features: Sequence[str] | None = None,
                  categorical: Sequence[str] = ("cancer_type", "subtype", "primary_site"),
                  use_prior: bool = True,
-                 n_estimators: int = 400, learning_rate: float = 0.06, num_leaves: int = 15,
+                 n_estimators: int = 1000, learning_rate: float = 0.06, num_leaves: int = 15,
                  max_depth: int = 5,
                  min_child_samples: int = 40, feature_fraction: float = 0.3,
                  bagging_fraction: float = 0.8, reg_lambda: float = 10.0,
-                 cat_smooth: float = 20.0, early_stopping_rounds: int = 30,
+                 cat_smooth: float = 20.0, early_stopping_rounds: int = 100,
                  valid_fraction: float = 0.2, min_positives: int = 50,
                  prior_strength: float = 20.0, unprofiled_as_absent: Sequence[str] = (),
                  missing_as_type_median: Sequence[str] = (),
+                 rounds: Mapping[str, int] | None = None,
                  random_state: int = 0, n_jobs: int | None = None) -> None:
         self.organs = organs
         self.features = features
@@ -199,6 +203,7 @@ class OrganotropismModel(BaseEstimator):
         self.prior_strength = prior_strength
         self.unprofiled_as_absent = unprofiled_as_absent
         self.missing_as_type_median = missing_as_type_median
+        self.rounds = rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -224,8 +229,17 @@ class OrganotropismModel(BaseEstimator):
 
     # ------------------------------------------------------------------ estimator API
 
-    def fit(self, x: pd.DataFrame, y: pd.DataFrame) -> OrganotropismModel:
-        """Fit the prior and one booster per organ on features `x` and 0/1 labels `y`."""
+    def fit(self, x: pd.DataFrame, y: pd.DataFrame,
+            eval_set: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> OrganotropismModel:
+        """Fit the prior and one booster per organ on features `x` and 0/1 labels `y`.
+
+        Three ways, one per use: with `rounds` set, every row trains for the organ's chosen
+        rounds (the final model of a cross-validation); with `eval_set` (a fold's held-out
+        rows), every row trains until the held-out loss has not improved for
+        `early_stopping_rounds`, recording that loss after each round (`valid_loss`); with
+        neither, a `valid_fraction` split early-stops and Platt-calibrates (a quick fit).
+        With `rounds` or `eval_set` the calibration is the identity until
+        `with_calibration` sets it from out-of-fold scores."""
         self._check_fit_inputs(x, y)
         for cache in [k for k in self.__dict__ if k.endswith("_cache")]:
             del self.__dict__[cache]  # column positions of an earlier fit
@@ -239,16 +253,123 @@ class OrganotropismModel(BaseEstimator):
                                                             yv)
         self.train_prevalence_ = dict(zip(self.organs_, np.nanmean(yv, axis=0).tolist(),
                                           strict=True))
-        tr, va = self._validation_split(ct)
         self.summary_medians_ = type_medians(x, [c for c in self.missing_as_type_median
                                                   if c in self.feature_names_])
         data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
-        rows = _Rows(data, self._prior_logit(x), tr, va)
+        init = self._prior_logit(x)
+        if self.rounds is not None or eval_set is not None:
+            held_out = None
+            if eval_set is not None and self.rounds is None:
+                x_val, y_val = eval_set
+                held_out = (self._as_trees_read(x_val[self.feature_names_].to_numpy(np.float32)),
+                            self._prior_logit(x_val), y_val[self.organs_].to_numpy(np.float64))
+            self.fits_ = self._fit_all_rows(data, init, yv, held_out)
+            return self
+        tr, va = self._validation_split(ct)
+        rows = _Rows(data, init, tr, va)
         shared = self._shared_datasets(rows)
         self.fits_: dict[str, OrganFit] = {}
         for j, organ in enumerate(self.organs_):
             self.fits_[organ] = self._fit_organ(organ, yv[:, j], j, rows, shared)
         return self
+
+    def _fit_all_rows(self, data: np.ndarray, init: np.ndarray, labels: np.ndarray,
+                      held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+                      ) -> dict[str, OrganFit]:
+        """Every organ's booster on every row: for its chosen `rounds`, or early-stopped on
+        `held_out` (trees data, prior log-odds, labels) with the held-out loss recorded."""
+        params = self._lgb_params()
+        fits: dict[str, OrganFit] = {}
+        train_set = None
+        for j, organ in enumerate(self.organs_):
+            lab = np.ascontiguousarray(labels[:, j])
+            keep = ~np.isnan(lab)
+            n_pos = int(np.nansum(lab))
+            rounds = (self.n_estimators if self.rounds is None
+                      else int(self.rounds.get(organ, 0)))
+            if n_pos < self.min_positives:
+                fits[organ] = OrganFit(organ, None, (1.0, 0.0), n_pos, 0,
+                                       f"not trained: {n_pos} positives < {self.min_positives}")
+                continue
+            if rounds <= 0:  # the cross-validation found nothing beyond the prior
+                fits[organ] = OrganFit(organ, None, (1.0, 0.0), n_pos, 0, "trained")
+                continue
+            if keep.all():  # one binned dataset for every organ with all labels known
+                if train_set is None:
+                    train_set = lgb.Dataset(data, label=np.zeros(len(data)),
+                                            feature_name=self.feature_names_,
+                                            categorical_feature=self.categorical_,
+                                            params=params, free_raw_data=False).construct()
+                dtr = train_set
+                dtr.set_label(lab)
+                dtr.set_init_score(np.ascontiguousarray(init[:, j]))
+            else:
+                dtr = lgb.Dataset(data[keep], label=lab[keep], init_score=init[keep, j],
+                                  feature_name=self.feature_names_,
+                                  categorical_feature=self.categorical_, params=params)
+            if held_out is None:
+                booster = lgb.train(params, dtr, num_boost_round=rounds)
+                fits[organ] = OrganFit(organ, booster, (1.0, 0.0), n_pos, rounds, "trained")
+                continue
+            x_val, init_val, y_val = held_out
+            known = ~np.isnan(y_val[:, j])
+            dva = lgb.Dataset(x_val[known], label=y_val[known, j],
+                              init_score=np.ascontiguousarray(init_val[known, j]),
+                              reference=dtr, feature_name=self.feature_names_,
+                              categorical_feature=self.categorical_, params=params)
+            record: dict[str, dict[str, list[float]]] = {}
+            callbacks = [lgb.record_evaluation(record)]
+            if self.early_stopping_rounds:
+                callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False,
+                                                    first_metric_only=True))
+            booster = lgb.train({**params, "metric": "binary_logloss"}, dtr,
+                                num_boost_round=rounds, valid_sets=[dva], valid_names=["held_out"],
+                                callbacks=callbacks, keep_training_booster=True)
+            # every round trained, past the fold's own best: the rounds are chosen later
+            loss = np.asarray(record["held_out"]["binary_logloss"], dtype=np.float64)
+            kept = len(loss)
+            fits[organ] = OrganFit(organ, _truncate(booster, kept), (1.0, 0.0), n_pos,
+                                   int(np.argmin(loss)) + 1, "trained", loss[:kept])
+        return fits
+
+    def truncated(self, rounds: Mapping[str, int]) -> OrganotropismModel:
+        """A copy keeping each organ's first `rounds[organ]` trees (0: the prior alone);
+        organs not named keep theirs."""
+        check_is_fitted(self, "fits_")
+        fits = {}
+        for organ, fit in self.fits_.items():
+            keep = rounds.get(organ)
+            if keep is None or fit.booster is None:
+                fits[organ] = fit
+                continue
+            keep = min(int(keep), fit.booster.current_iteration())
+            fits[organ] = replace(fit, booster=_truncate(fit.booster, keep) if keep > 0
+                                  else None, best_iteration=keep)
+        return self._with_fits(fits)
+
+    def with_calibration(self, calibration: Mapping[str, tuple[float, float]]
+                         ) -> OrganotropismModel:
+        """A copy whose organs in `calibration` take that (Platt slope, intercept)."""
+        check_is_fitted(self, "fits_")
+        return self._with_fits({o: replace(f, calibration=tuple(map(float, calibration[o])))
+                                if o in calibration else f for o, f in self.fits_.items()})
+
+    def _with_fits(self, fits: dict[str, OrganFit]) -> OrganotropismModel:
+        twin = copy.copy(self)
+        twin.__dict__ = {k: v for k, v in self.__dict__.items() if not k.endswith("_cache")}
+        twin.fits_ = fits
+        return twin
+
+    def raw_scores(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
+        """Uncalibrated log-odds, (n, organs): the prior's plus the trees' (what Platt
+        calibration is fitted on)."""
+        inputs = self.inputs(x)
+        out = inputs.prior_logit.copy()
+        for j, organ in enumerate(self.organs_):
+            booster = self.fits_[organ].booster
+            if booster is not None:
+                out[:, j] += booster.predict(inputs.data, raw_score=True)
+        return out
 
     @classmethod
     def join(cls, parts: Sequence[OrganotropismModel]) -> OrganotropismModel:
@@ -343,7 +464,7 @@ class OrganotropismModel(BaseEstimator):
         best = max(int(booster.best_iteration or 0), 1)
         raw_va = init[va][keep_va] + booster.predict(rows.data[va][keep_va],
                                                      num_iteration=best, raw_score=True)
-        slope, intercept = _platt(raw_va, lab_va[keep_va])
+        slope, intercept = platt(raw_va, lab_va[keep_va])
         return OrganFit(organ, _truncate(booster, best), (slope, intercept), n_pos, best,
                         "trained")
 
@@ -458,6 +579,6 @@ def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_iter))
 
 
-def _platt(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def platt(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Platt scaling on the log-odds `score`, lightly ridged toward the identity."""
     return fit_logistic_on_logit(score, y, ridge=1e-3)

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from ._explain import Explainer
+from ._fidelity import Contrast
 from ._models import ModelInputs, OrganotropismModel
 from ._recipes import Mechanism
 from ._stratified import (
@@ -91,6 +92,9 @@ class Replication:
     model_intervals: str  # how the model-side intervals were made
     n_bootstrap: int
     min_carriers: int
+    # each tested entry's rows, carriers, strata, labels and predictions (`predictions`
+    # given), for the fidelity report (`_fidelity`); not serialised
+    contrasts: tuple[Contrast, ...] = field(default=(), repr=False, compare=False)
 
     def to_list(self) -> list[dict[str, object]]:
         return [e.to_dict() for e in self.entries]
@@ -138,7 +142,7 @@ class Refit:
 def replicate(explainer: Explainer, x: pd.DataFrame, y: pd.DataFrame,
               refits: Sequence[Refit] = (), cohort_name: str = "the cohort",
               n_bootstrap: int = 1000, min_carriers: int = 20, seed: int = 0,
-              with_model: bool = True) -> Replication:
+              with_model: bool = True, predictions: np.ndarray | None = None) -> Replication:
     """Check every knowledge-base entry on `x` (features as built, NaN = not profiled) with
     labels `y` (0/1 per organ).
 
@@ -148,8 +152,14 @@ def replicate(explainer: Explainer, x: pd.DataFrame, y: pd.DataFrame,
     over patients with the model held fixed does not (on a planted null that bootstrap calls
     a noise attribution significant). Without refits (a fixed model on a new cohort) they are
     a bootstrap over patients. `with_model=False`: cohort estimates only.
+
+    `predictions` (n, organs of `y`): probabilities the model did not fit (the experiment's
+    out-of-fold ones); the model-marginal contrast is read off them (bootstrap interval,
+    predictions fixed) instead of the model's in-sample predictions, and every tested entry
+    keeps its arrays for the fidelity report (`Replication.contrasts`).
     """
     check = _Check(explainer, x, y, list(refits), n_bootstrap, min_carriers, seed)
+    check.predictions = predictions
     drafts = [check.cohort_side(m) for m in explainer.knowledge.mechanisms]
     tested = [d for d in drafts if isinstance(d, _Tested)]
     if with_model:
@@ -163,8 +173,17 @@ def replicate(explainer: Explainer, x: pd.DataFrame, y: pd.DataFrame,
             e.cohort["q"] = float(q)
     method = (f"grouped jackknife over {len(refits)} refits (CV folds)" if refits
               else f"bootstrap over patients ({n_bootstrap}), model fixed")
+    if predictions is not None:
+        method += ("; the marginal contrast on out-of-fold predictions, bootstrap over "
+                   f"patients ({n_bootstrap})")
+    contrasts = () if predictions is None else tuple(
+        Contrast(t.mech.id, t.mech.organ, t.mech.direction, t.rows, t.carrier, t.strata,
+                 y[t.mech.organ].to_numpy(dtype=float),
+                 predictions[:, list(y.columns).index(t.mech.organ)],
+                 t.fields["verdict"]["cohort"] == "replicated")
+        for t in tested)
     return Replication(tuple(entries), cohort_name, method if with_model else "none",
-                       n_bootstrap, min_carriers)
+                       n_bootstrap, min_carriers, contrasts)
 
 
 @dataclass
@@ -205,6 +224,7 @@ class _Check:
         self.type_strata = np.asarray(types, dtype=object)
         self.marker_index = {m: i for i, m in enumerate(explainer.markers)}
         self.values: dict[str, _OrganValues] = {}
+        self.predictions: np.ndarray | None = None  # out-of-fold probabilities, if given
 
     def cohort_side(self, mech: Mechanism) -> ReplicationEntry | _Tested:
         """The cohort's estimate, or why the entry cannot be tested here."""
@@ -329,6 +349,12 @@ class _Check:
         else:
             low, high = bootstrap_interval(values.fitted[:, columns], t.rows, t.carrier,
                                            t.strata, self.n_bootstrap, self.seed)
+        if self.predictions is not None:  # the marginal contrast out of fold
+            held_out = self.predictions[:, [list(self.y.columns).index(mech.organ)]]
+            point[0] = contrast(held_out, t.rows, t.carrier, t.strata)[0]
+            lo, hi = bootstrap_interval(held_out, t.rows, t.carrier, t.strata,
+                                        self.n_bootstrap, self.seed)
+            low[0], high[0] = lo[0], hi[0]
         model_verdict = _read((low[0], high[0]), 0.0, mech.direction,
                               ("reproduces", "does not reproduce", "opposite"))
         own_verdict = _read((low[1], high[1]), 0.0, mech.direction,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,12 +88,37 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
         lines.append(f"{_skill_cells(r)}{r['clinical_auroc']:.3f} | {r['auprc']:.3f} | "
                      f"{r['brier']:.3f} | {r['ece']:.3f} | {r['calibration_slope']:.2f} |")
     lines += mechanism_lines(metrics["mechanisms"], metrics["mechanism_replication"])
+    if "fidelity" in metrics:
+        lines += fidelity_lines(metrics["fidelity"], metrics.get("main_organs", []))
     refused = metrics["leakage"]["refused"]
     lines += ["", f"Leakage audit: {len({f['feature'] for f in refused})} feature(s) refused "
               "and dropped.", ""]
     for f in refused[:20]:
         lines.append(f"- `{f['feature']}` -> {f['label']}: {f['detail']}")
     return "\n".join(lines) + "\n"
+
+
+def fidelity_lines(fidelity: dict, main: Sequence[str]) -> list[str]:
+    """report.md's fidelity section: documented contrasts observed against predicted, the
+    pooled ratio, and each main organ's within-type residual slope."""
+    low, high = fidelity["pooled_ratio_ci"]
+    slopes = fidelity["residual_slope"]
+    lines = ["", "## Fidelity: does the model learn the biology it explains?", "",
+             f"Predictions {fidelity['predictions']}. Over the {fidelity['n_pooled']} entries "
+             "the cohort replicates, the model's predicted contrasts (carriers minus "
+             "non-carriers, stratified as in the replication) are "
+             f"**{fidelity['pooled_ratio']:.2f} [{low:.2f}, {high:.2f}]** of the observed ones "
+             "(1: full size; below 1: shrunk). Within-type slope of the genomic residual "
+             "(logit p - logit prior; 1 ideal, above 1: too timid): "
+             + ", ".join(f"{o} {slopes[o]:.2f}" for o in main if o in slopes) + ".", "",
+             "| entry | replicated | observed | predicted | ratio [95% CI] |",
+             "|---|---|---|---|---|"]
+    for e in fidelity["entries"]:
+        lo, hi = e["ratio_ci"]
+        lines.append(f"| {e['id']} | {'yes' if e['replicated'] else 'no'} | "
+                     f"{e['observed']:+.3f} | {e['predicted']:+.3f} | "
+                     f"{e['ratio']:.2f} [{lo:.2f}, {hi:.2f}] |")
+    return lines
 
 
 def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, OrganMetrics],

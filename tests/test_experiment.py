@@ -123,9 +123,24 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
             assert e["cohort"]["or_ci"][0] <= e["cohort"]["or"] <= e["cohort"]["or_ci"][1]
             assert 0 <= e["cohort"]["q"] <= 1
     summary = metrics["mechanism_replication"]
-    assert summary["model_intervals"] == "grouped jackknife over 3 refits (CV folds)"
+    assert summary["model_intervals"].startswith("grouped jackknife over 3 refits (CV folds); "
+                                                 "the marginal contrast on out-of-fold")
     assert summary["testable"] >= 5
-    assert "## Mechanism replication" in (tmp_path / "rep" / "report.md").read_text()
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Mechanism replication" in report and "## Fidelity" in report
+    fidelity = metrics["fidelity"]
+    assert fidelity["predictions"] == "out of fold"
+    assert set(fidelity["residual_slope"]) == set(metrics["sites"])
+    tested = {e["id"] for e in metrics["mechanisms"] if e["cohort"] is not None}
+    assert {e["id"] for e in fidelity["entries"]} == tested
+    replicated = [e for e in fidelity["entries"] if e["replicated"]]
+    assert fidelity["n_pooled"] == len(replicated)
+    if replicated:
+        low, high = fidelity["pooled_ratio_ci"]
+        assert low <= fidelity["pooled_ratio"] <= high
+    # the rounds the cross-validation chose are the final trees
+    for organ, rounds in metrics["rounds"]["final"].items():
+        assert len(metrics["rounds"]["folds"][organ]) == 3 and rounds >= 0
     for name in ("report.md", "per_organ.csv", "per_cancer_type.csv", "roc.png",
                  "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png"):
         assert (tmp_path / "rep" / name).is_file()

@@ -77,6 +77,8 @@ def start(folder: Path, args: argparse.Namespace, engine: str = "local",
     if args.spin_count is not None:
         env["GOMP_SPINCOUNT"] = str(args.spin_count)
     command = [sys.executable, "-m", "organo_predict.cli", "experiment", "--report-dir", "rep"]
+    if code is not None:  # the other checkout's own default config, not this one's
+        command += ["--config", str((code / "experiments" / "default.toml").resolve())]
     if engine != "local":  # older checkouts have no --engine
         command += ["--engine", engine]
     if args.no_mlflow:

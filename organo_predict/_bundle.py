@@ -63,6 +63,7 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
             "categorical_": model.categorical_, "organs_": model.organs_,
             "train_prevalence_": model.train_prevalence_,
             "summary_medians_": getattr(model, "summary_medians_", {}),
+            "interactions_": [[int(f), float(t)] for f, t in getattr(model, "interactions_", [])],
             "prior": {"strength": prior.strength, "global": prior.global_.tolist(),
                       "types": {str(k): v.tolist() for k, v in prior.type_rates_.items()},
                       "subtypes": [[t, s, v.tolist()] for (t, s), v in
@@ -111,6 +112,7 @@ def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, d
     model.organs_ = state["organs_"]
     model.train_prevalence_ = state["train_prevalence_"]
     model.summary_medians_ = state.get("summary_medians_", {})  # older bundles: none
+    model.interactions_ = [(int(f), float(t)) for f, t in state.get("interactions_", [])]
     prior = SubtypePrior(state["prior"]["strength"])
     prior.global_ = np.asarray(state["prior"]["global"])
     prior.type_rates_ = {float(k): np.asarray(v) for k, v in state["prior"]["types"].items()}

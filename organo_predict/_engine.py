@@ -83,15 +83,17 @@ class ShapEngine:
         fit = model.fits_[organ]
         n = len(inputs.data)
         width = len(model.feature_names_) if groups is None else int(n_groups or 0)
+        tree_groups = self._tree_groups(groups)
+        tree_width = None if tree_groups is None else width
         if fit.booster is None:
             return self._calibrated(inputs, organ, np.zeros((n, width + 1)))
         if n > DIRECT_SHAP_ROWS:
-            contrib = self._tree_shap(organ).contributions(inputs.data, groups, n_groups,
+            contrib = self._tree_shap(organ).contributions(inputs.data, tree_groups, tree_width,
                                                            columns=inputs.columns())
         elif self._leaf_shap() is not None:
             return self.contributions_all(inputs, [organ], groups, n_groups)[organ]
         else:  # paths too deep to compile: LightGBM's own pred_contrib
-            contrib = _grouped(fit.booster.predict(inputs.data, pred_contrib=True), groups,
+            contrib = _grouped(fit.booster.predict(inputs.data, pred_contrib=True), tree_groups,
                                width)
         return self._calibrated(inputs, organ, contrib)
 
@@ -110,15 +112,24 @@ class ShapEngine:
             return {o: self.contributions(inputs, o, groups, n_groups) for o in organs}
         engine, position = leaf
         width = len(model.feature_names_) if groups is None else int(n_groups or 0)
+        tree_groups = self._tree_groups(groups)
         selected = [position[o] for o in organs if o in position]
-        blocks = [engine.explain(inputs.data[i:i + _LEAF_CHUNK], groups,
-                                 width if groups is not None else None, selected)[1]
+        blocks = [engine.explain(inputs.data[i:i + _LEAF_CHUNK], tree_groups,
+                                 width if tree_groups is not None else None, selected)[1]
                   for i in range(0, max(n, 1), _LEAF_CHUNK)]
         contrib = (np.concatenate(blocks) if blocks
                    else np.zeros((0, engine.n_boosters, width + 1)))
         return {o: self._calibrated(inputs, o, contrib[:n, position[o]] if o in position
                                     else np.zeros((n, width + 1)))
                 for o in organs}
+
+    def _tree_groups(self, groups: np.ndarray | None) -> np.ndarray | None:
+        """`groups` (feature -> column) over the columns the trees read: a type-interaction
+        column goes where its alteration flag goes (None stays None without interactions)."""
+        feature_of = self.model.tree_feature_of()
+        if len(feature_of) == len(self.model.feature_names_):
+            return groups
+        return feature_of if groups is None else np.asarray(groups)[feature_of]
 
     def _calibrated(self, inputs: ModelInputs, organ: str,
                     contrib: np.ndarray) -> Contributions:

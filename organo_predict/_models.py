@@ -167,6 +167,12 @@ class OrganotropismModel(BaseEstimator):
             trees read as the training median of the sample's cancer type (overall median
             for a type not seen), so an answer does not move because a cohort or a client did
             not measure them (markers.toml `when_missing`). Fitted: `summary_medians_`.
+        type_interactions: offer the trees, for every alteration flag (`unprofiled_as_absent`)
+            and cancer type with at least this many carriers and as many non-carriers of the
+            type, the flag within that type alone as a column of its own, so that one split
+            can learn an effect that lives in one cancer type (0: none). The rule reads no
+            label and treats every flag and type alike. Fitted: `interactions_` (feature
+            position, cancer-type code); SHAP credits such a column to its flag.
         random_state, n_jobs: determinism and threads (None: the cores this process may
             use, `_threads.usable_cores`; results do not depend on it).
     """
@@ -182,7 +188,7 @@ class OrganotropismModel(BaseEstimator):
                  valid_fraction: float = 0.2, min_positives: int = 50,
                  prior_strength: float = 20.0, unprofiled_as_absent: Sequence[str] = (),
                  missing_as_type_median: Sequence[str] = (),
-                 rounds: Mapping[str, int] | None = None,
+                 rounds: Mapping[str, int] | None = None, type_interactions: int = 0,
                  random_state: int = 0, n_jobs: int | None = None) -> None:
         self.organs = organs
         self.features = features
@@ -204,6 +210,7 @@ class OrganotropismModel(BaseEstimator):
         self.unprofiled_as_absent = unprofiled_as_absent
         self.missing_as_type_median = missing_as_type_median
         self.rounds = rounds
+        self.type_interactions = type_interactions
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -255,13 +262,17 @@ class OrganotropismModel(BaseEstimator):
                                           strict=True))
         self.summary_medians_ = type_medians(x, [c for c in self.missing_as_type_median
                                                   if c in self.feature_names_])
+        self.interactions_: list[tuple[int, float]] = []
         data = self._as_trees_read(x[self.feature_names_].to_numpy(np.float32))
+        self.interactions_ = self._select_interactions(data)
+        if self.interactions_:
+            data = np.ascontiguousarray(np.hstack([data, self._interaction_columns(data)]))
         init = self._prior_logit(x)
         if self.rounds is not None or eval_set is not None:
             held_out = None
             if eval_set is not None and self.rounds is None:
                 x_val, y_val = eval_set
-                held_out = (self._as_trees_read(x_val[self.feature_names_].to_numpy(np.float32)),
+                held_out = (self._tree_matrix(x_val[self.feature_names_].to_numpy(np.float32)),
                             self._prior_logit(x_val), y_val[self.organs_].to_numpy(np.float64))
             self.fits_ = self._fit_all_rows(data, init, yv, held_out)
             return self
@@ -297,7 +308,7 @@ class OrganotropismModel(BaseEstimator):
             if keep.all():  # one binned dataset for every organ with all labels known
                 if train_set is None:
                     train_set = lgb.Dataset(data, label=np.zeros(len(data)),
-                                            feature_name=self.feature_names_,
+                                            feature_name=self.tree_feature_names_,
                                             categorical_feature=self.categorical_,
                                             params=params, free_raw_data=False).construct()
                 dtr = train_set
@@ -305,7 +316,7 @@ class OrganotropismModel(BaseEstimator):
                 dtr.set_init_score(np.ascontiguousarray(init[:, j]))
             else:
                 dtr = lgb.Dataset(data[keep], label=lab[keep], init_score=init[keep, j],
-                                  feature_name=self.feature_names_,
+                                  feature_name=self.tree_feature_names_,
                                   categorical_feature=self.categorical_, params=params)
             if held_out is None:
                 booster = lgb.train(params, dtr, num_boost_round=rounds)
@@ -315,7 +326,7 @@ class OrganotropismModel(BaseEstimator):
             known = ~np.isnan(y_val[:, j])
             dva = lgb.Dataset(x_val[known], label=y_val[known, j],
                               init_score=np.ascontiguousarray(init_val[known, j]),
-                              reference=dtr, feature_name=self.feature_names_,
+                              reference=dtr, feature_name=self.tree_feature_names_,
                               categorical_feature=self.categorical_, params=params)
             record: dict[str, dict[str, list[float]]] = {}
             callbacks = [lgb.record_evaluation(record)]
@@ -384,7 +395,8 @@ class OrganotropismModel(BaseEstimator):
         for part in parts[1:]:
             theirs = {k: v for k, v in part.get_params().items() if k not in ("organs", "n_jobs")}
             if (theirs != settings or part.feature_names_ != first.feature_names_
-                    or part.summary_medians_ != first.summary_medians_):
+                    or part.summary_medians_ != first.summary_medians_
+                    or part._interactions() != first._interactions()):
                 raise ModelError("models fitted with other settings or features do not join")
         organs = [organ for part in parts for organ in part.organs_]
         if len(set(organs)) < len(organs):
@@ -396,6 +408,7 @@ class OrganotropismModel(BaseEstimator):
         joined.prior_ = SubtypePrior.stack([part.prior_ for part in parts])
         joined.train_prevalence_ = {o: p.train_prevalence_[o] for p in parts for o in p.organs_}
         joined.summary_medians_ = first.summary_medians_
+        joined.interactions_ = first._interactions()
         joined.fits_ = {o: p.fits_[o] for p in parts for o in p.organs_}
         return joined
 
@@ -422,11 +435,11 @@ class OrganotropismModel(BaseEstimator):
         labels are all known (only labels and init scores change between organs)."""
         params = self._lgb_params()
         train_set = lgb.Dataset(rows.data[rows.train], label=np.zeros(len(rows.train)),
-                                feature_name=self.feature_names_,
+                                feature_name=self.tree_feature_names_,
                                 categorical_feature=self.categorical_, params=params,
                                 free_raw_data=False).construct()
         valid_set = lgb.Dataset(rows.data[rows.valid], label=np.zeros(len(rows.valid)),
-                                reference=train_set, feature_name=self.feature_names_,
+                                reference=train_set, feature_name=self.tree_feature_names_,
                                 categorical_feature=self.categorical_, params=params,
                                 free_raw_data=False).construct()
         return train_set, valid_set
@@ -452,11 +465,11 @@ class OrganotropismModel(BaseEstimator):
             dva.set_init_score(init[va])
         else:  # rows with an unknown flag for this organ: a dataset of its own
             dtr = lgb.Dataset(rows.data[tr][keep_tr], label=lab_tr[keep_tr],
-                              init_score=init[tr][keep_tr], feature_name=self.feature_names_,
+                              init_score=init[tr][keep_tr], feature_name=self.tree_feature_names_,
                               categorical_feature=self.categorical_, params=params)
             dva = lgb.Dataset(rows.data[va][keep_va], label=lab_va[keep_va],
                               init_score=init[va][keep_va], reference=dtr, params=params,
-                              feature_name=self.feature_names_,
+                              feature_name=self.tree_feature_names_,
                               categorical_feature=self.categorical_)
         booster = lgb.train(params, dtr, num_boost_round=self.n_estimators, valid_sets=[dva],
                             callbacks=[lgb.early_stopping(self.early_stopping_rounds,
@@ -468,6 +481,47 @@ class OrganotropismModel(BaseEstimator):
         return OrganFit(organ, _truncate(booster, best), (slope, intercept), n_pos, best,
                         "trained")
 
+    @property
+    def tree_feature_names_(self) -> list[str]:
+        """The columns the trees read: the features, then one per type interaction."""
+        return list(self.feature_names_) + [
+            f"{self.feature_names_[f]}__in_type_{int(t)}" for f, t in self._interactions()]
+
+    def tree_feature_of(self) -> np.ndarray:
+        """For each column the trees read, the model feature it belongs to (an interaction
+        column belongs to its alteration flag)."""
+        return np.concatenate([np.arange(len(self.feature_names_)),
+                               np.asarray([f for f, _ in self._interactions()], dtype=np.int64)]
+                              ).astype(np.int64)
+
+    def _interactions(self) -> list[tuple[int, float]]:
+        return list(getattr(self, "interactions_", []))  # absent from older bundles
+
+    def _select_interactions(self, data: np.ndarray) -> list[tuple[int, float]]:
+        """(flag position, cancer-type code) pairs with at least `type_interactions`
+        carriers and non-carriers within the type, from the trees' view of the flags."""
+        if self.type_interactions <= 0:
+            return []
+        flags = self._absent_positions()
+        cancer_type = data[:, self.feature_names_.index("cancer_type")]
+        pairs = []
+        for code in np.unique(cancer_type[~np.isnan(cancer_type)]):
+            rows = cancer_type == code
+            carriers = (data[np.ix_(rows, flags)] == 1).sum(axis=0)
+            enough = (carriers >= self.type_interactions) & (
+                rows.sum() - carriers >= self.type_interactions)
+            pairs += [(int(f), float(code)) for f in flags[enough]]
+        return sorted(pairs)
+
+    def _interaction_columns(self, data: np.ndarray) -> np.ndarray:
+        """(n, interactions): each flag where the row's cancer type is the pair's, else 0."""
+        pairs = self._interactions()
+        cancer_type = data[:, self.feature_names_.index("cancer_type")]
+        out = np.zeros((len(data), len(pairs)), dtype=np.float32)
+        for k, (f, code) in enumerate(pairs):
+            out[:, k] = np.where(cancer_type == code, data[:, f], 0.0)
+        return out
+
     def inputs(self, x: pd.DataFrame | ModelInputs) -> ModelInputs:
         """Convert a feature frame once (idempotent on `ModelInputs`)."""
         if isinstance(x, ModelInputs):
@@ -478,8 +532,15 @@ class OrganotropismModel(BaseEstimator):
             cache["index"] = pd.Index(self.feature_names_)
         frame = x if x.columns.equals(cache["index"]) else x[self.feature_names_]
         as_built = np.ascontiguousarray(frame.to_numpy(np.float32))
-        return ModelInputs(self._as_trees_read(as_built), self._prior_logit(x), x.index,
+        return ModelInputs(self._tree_matrix(as_built), self._prior_logit(x), x.index,
                            as_built)
+
+    def _tree_matrix(self, values: np.ndarray) -> np.ndarray:
+        """What the trees read (`_as_trees_read`), with the type-interaction columns."""
+        data = self._as_trees_read(values)
+        if not self._interactions():
+            return data
+        return np.ascontiguousarray(np.hstack([data, self._interaction_columns(data)]))
 
     def _absent_positions(self) -> np.ndarray:
         """Column positions of `unprofiled_as_absent` among the model's features (cached)."""

@@ -93,6 +93,7 @@ class _Model(_Strict):
     valid_fraction: float | None = Field(None, gt=0, lt=1)
     min_positives: int | None = Field(None, ge=1)
     prior_strength: float | None = Field(None, ge=0)
+    type_interactions: int | None = Field(None, ge=0)
     n_jobs: int | None = Field(None, ge=1)
 
 

@@ -74,3 +74,65 @@ def test_an_engine_forgets_the_compiled_trees_of_an_earlier_fit() -> None:
     fresh = _model(features=fewer).fit(x, y)
     np.testing.assert_allclose(engine.decision_function(x), fresh.decision_function(x),
                                rtol=0, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def with_interactions(msk_features):
+    """Three organs on the embedded cohort's first 4,000 labelled patients, with the
+    type-interaction columns offered to the trees."""
+    from organo_predict import OrganotropismModel, labels_from_samples
+
+    cohort, features = msk_features
+    organs = ["LIVER", "LUNG", "BONE"]
+    labels = labels_from_samples(cohort.samples)[organs]
+    rows = np.flatnonzero(labels.notna().all(axis=1).to_numpy())[:4000]
+    flags = [c for c in features.columns if c.startswith(("mut_", "amp_", "del_"))]
+    model = OrganotropismModel(organs=organs, random_state=0, unprofiled_as_absent=flags,
+                               type_interactions=60, n_estimators=150,
+                               early_stopping_rounds=30).fit(features.iloc[rows],
+                                                             labels.iloc[rows])
+    return model, features.iloc[rows]
+
+
+@pytest.mark.parametrize("rows", [1, 40, DIRECT_SHAP_ROWS + 1])  # compiled and per-pattern
+def test_a_type_interaction_is_credited_to_its_flag_exactly(with_interactions, rows) -> None:
+    model, x = with_interactions
+    assert model.interactions_ and len(model.tree_feature_names_) == (
+        len(model.feature_names_) + len(model.interactions_))
+    used = {f for o in model.organs_ for f in
+            model.fits_[o].booster.feature_name()
+            if "__in_type_" in f and model.fits_[o].booster.feature_importance()[
+                model.fits_[o].booster.feature_name().index(f)] > 0}
+    assert used  # the trees split on some of them
+    inputs = model.inputs(x.iloc[:rows])
+    engine = ShapEngine(model)
+    log_odds = model.decision_function(inputs)
+    folded_of = model.tree_feature_of()
+    for j, organ in enumerate(model.organs_):
+        contrib, baseline = engine.contributions(inputs, organ)
+        assert contrib.shape == (rows, len(model.feature_names_))
+        np.testing.assert_allclose(baseline + contrib.sum(1), log_odds[:, j], atol=1e-9)
+        slope = model.fits_[organ].calibration[0]
+        reference = model.fits_[organ].booster.predict(inputs.data, pred_contrib=True)
+        folded = np.zeros_like(contrib)
+        for column, feature in enumerate(folded_of):
+            folded[:, feature] += reference[:, column]
+        np.testing.assert_allclose(contrib, slope * folded, atol=1e-9)
+
+
+def test_a_bundle_keeps_the_type_interactions(with_interactions, tmp_path) -> None:
+    from organo_predict import FeatureBuilder, load_bundle, save_bundle
+    from organo_predict._recipes import load_recipes
+
+    model, x = with_interactions
+    builder = FeatureBuilder()
+    builder.feature_names_ = list(model.feature_names_)
+    for key in ("genes_", "cna_genes_", "sv_genes_"):
+        setattr(builder, key, [])
+    builder.categories_ = {}
+    builder.recipes_version_ = load_recipes().version
+    save_bundle(builder, model, tmp_path / "bundle")
+    _, loaded, _ = load_bundle(tmp_path / "bundle")
+    assert loaded.interactions_ == model.interactions_
+    np.testing.assert_array_equal(loaded.decision_function(x.iloc[:50]),
+                                  model.decision_function(x.iloc[:50]))

@@ -121,6 +121,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     say(f"macro within-type AUROC, main 8 organs: "
         f"{result.metrics['macro_within_type_auroc_main8']:.3f} (subtype prior "
         f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})", "bold", to=out)
+    _say_fidelity(result.metrics["fidelity"])
     if result.model_uri:
         say(f"model {result.model_uri}" + (" -> alias champion" if result.champion else
                                            " (champion unchanged)"), to=out)
@@ -286,6 +287,16 @@ def _interval(block: dict) -> str:
     return signed_interval(block["diff"], block["ci"])
 
 
+def _say_fidelity(fidelity: dict) -> None:
+    """One line: the documented contrasts the predictions reproduce, pooled, with interval."""
+    if not fidelity["n_pooled"]:
+        return
+    low, high = fidelity["pooled_ratio_ci"]
+    say(f"fidelity ({fidelity['predictions']}): predicted contrasts are "
+        f"{fidelity['pooled_ratio']:.2f} [{low:.2f}, {high:.2f}] of the observed, over the "
+        f"{fidelity['n_pooled']} documented entries the cohort replicates", to=out)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ._external import evaluate_model
     from ._loading import load_model
@@ -309,6 +320,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 [*SKILL_COLUMNS, "obs. - pred."], rows)
     for organ, why in evaluation.not_evaluated.items():
         say(f"{organ}: not evaluated, {why}", to=out)
+    if "fidelity" in metrics:
+        _say_fidelity(metrics["fidelity"])
     _say_unseen_genes(loaded.builder, cohort)
     say(f"report: {report_dir / 'report.md'}, {report_dir / 'metrics.json'}", to=out)
     return 0

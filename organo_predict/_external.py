@@ -19,6 +19,7 @@ from ._cohort import Cohort
 from ._errors import CohortError
 from ._evaluation import OrganMetrics, evaluate_organ, sample_context
 from ._explain import Explainer
+from ._fidelity import Fidelity, measure_fidelity, residual_slope
 from ._loading import LoadedModel
 from ._models import (
     MAIN_ORGANS,
@@ -48,6 +49,7 @@ class Evaluation:
     y: pd.DataFrame = field(repr=False)
     proba: pd.DataFrame = field(repr=False)
     prior: pd.DataFrame = field(repr=False)
+    fidelity: Fidelity | None = None  # documented contrasts, observed against predicted
 
     @property
     def main_organs(self) -> list[str]:
@@ -122,7 +124,22 @@ def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str
             status=model.fits_[organ].status)
         citl[organ] = float(flags.mean() - p.mean())
     return Evaluation(cohort.study_id, loaded.uri, len(x), sites, citl, skipped, y, proba,
-                      prior)
+                      prior, _fidelity_on(loaded, x, y, proba, prior, cancer_type, sites,
+                                          cohort.study_id, n_bootstrap, seed))
+
+
+def _fidelity_on(loaded: LoadedModel, x: pd.DataFrame, y: pd.DataFrame, proba: pd.DataFrame,
+                 prior: pd.DataFrame, cancer_type: np.ndarray, sites: Mapping[str, object],
+                 cohort_name: str, n_bootstrap: int, seed: int) -> Fidelity:
+    """The fixed model's fidelity on this cohort: the entries it can test, observed against
+    predicted, and each evaluated organ's within-type residual slope."""
+    organs = list(y.columns)
+    tested = replicate(Explainer.from_loaded(loaded), x, y, cohort_name=cohort_name,
+                       with_model=False, predictions=proba[organs].to_numpy())
+    slopes = {o: residual_slope(y[o].to_numpy(), proba[o].to_numpy(), prior[o].to_numpy(),
+                                cancer_type) for o in organs if o in sites}
+    return measure_fidelity(tested.contrasts, slopes, "fixed model, external cohort",
+                            n_bootstrap=n_bootstrap, seed=seed)
 
 
 def recalibrate_model(loaded: LoadedModel, cohort: Cohort,

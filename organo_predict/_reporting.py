@@ -98,17 +98,24 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fidelity_sentence(fidelity: dict) -> str:
+    """The pooled fidelity ratio in one sentence (or why there is none)."""
+    if not fidelity["n_pooled"]:
+        return "No entry the cohort can test replicates in it, so there is no pooled ratio."
+    low, high = fidelity["pooled_ratio_ci"]
+    return (f"Over the {fidelity['n_pooled']} entries the cohort replicates, the model's "
+            "predicted contrasts (carriers minus non-carriers, stratified as in the "
+            f"replication) are **{fidelity['pooled_ratio']:.2f} [{low:.2f}, {high:.2f}]** of "
+            "the observed ones (1: full size; below 1: shrunk).")
+
+
 def fidelity_lines(fidelity: dict, main: Sequence[str]) -> list[str]:
     """report.md's fidelity section: documented contrasts observed against predicted, the
     pooled ratio, and each main organ's within-type residual slope."""
-    low, high = fidelity["pooled_ratio_ci"]
     slopes = fidelity["residual_slope"]
     lines = ["", "## Fidelity: does the model learn the biology it explains?", "",
-             f"Predictions {fidelity['predictions']}. Over the {fidelity['n_pooled']} entries "
-             "the cohort replicates, the model's predicted contrasts (carriers minus "
-             "non-carriers, stratified as in the replication) are "
-             f"**{fidelity['pooled_ratio']:.2f} [{low:.2f}, {high:.2f}]** of the observed ones "
-             "(1: full size; below 1: shrunk). Within-type slope of the genomic residual "
+             f"Predictions {fidelity['predictions']}. {fidelity_sentence(fidelity)} "
+             "Within-type slope of the genomic residual "
              "(logit p - logit prior; 1 ideal, above 1: too timid): "
              + ", ".join(f"{o} {slopes[o]:.2f}" for o in main if o in slopes) + ".", "",
              "| entry | replicated | observed | predicted | ratio [95% CI] |",
@@ -312,6 +319,7 @@ def evaluation_metrics(evaluation: Evaluation, model_info: dict[str, object]
                       "calibration_in_the_large": evaluation.calibration_in_the_large[o]}
                   for o, m in evaluation.sites.items()},
         "not_evaluated": evaluation.not_evaluated,
+        **({"fidelity": evaluation.fidelity.to_dict()} if evaluation.fidelity else {}),
     }
 
 
@@ -340,6 +348,8 @@ def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) ->
                      f"{evaluation.calibration_in_the_large[r['organ']]:+.3f} |")
     for organ, why in metrics["not_evaluated"].items():
         lines.append(f"\n- {organ}: not evaluated, {why}")
+    if "fidelity" in metrics and metrics["fidelity"]["entries"]:
+        lines += fidelity_lines(metrics["fidelity"], shown)
     atomic_write(report_dir / "report.md", "\n".join(lines) + "\n")
     atomic_write(report_dir / "metrics.json", json.dumps(metrics, indent=1,
                                                          default=json_default))

@@ -48,6 +48,17 @@ def test_evaluate_on_held_out_patients_is_the_direct_computation(held_out) -> No
         assert 0.55 < site.auroc_within_type < 0.8  # skill within type, on unseen patients
         assert evaluation.calibration_in_the_large[organ] == pytest.approx(
             y[organ].mean() - direct[organ].mean(), abs=1e-9)
+    # fidelity of the fixed model: its contrasts are those of its predictions on this cohort
+    fidelity = evaluation.fidelity
+    assert fidelity.predictions == "fixed model, external cohort"
+    assert set(fidelity.residual_slope) == set(ORGANS)
+    assert fidelity.entries and all(e.organ in ORGANS for e in fidelity.entries)
+    entry = fidelity.entries[0]
+    assert entry.ratio == pytest.approx(entry.predicted / entry.observed)
+    from organo_predict._reporting import evaluation_metrics
+
+    metrics = evaluation_metrics(evaluation, {})
+    assert metrics["fidelity"]["entries"][0]["id"] == entry.id
 
 
 def test_recalibration_fixes_calibration_in_the_large_and_keeps_shap_additive(held_out) -> None:

@@ -376,8 +376,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     from ._score import check_output, score_cohort
 
     check_output(args.out, args.overwrite)  # a bad destination fails before any work
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise ConfigError(f"--chunk-size {args.chunk_size}: must be at least 1")
     if args.engine == "spark" and args.explain:
         raise ConfigError("--explain is computed by the local engine only; the Spark engine "
                           "scores probabilities (run --explain locally, in chunks)")

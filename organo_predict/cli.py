@@ -17,6 +17,28 @@ from ._errors import CLI_NAMES, OrganoPredictError
 __all__ = ["build_parser", "main", "print_table", "say"]
 
 
+def _number(kind: type, low: float | None = None, high: float | None = None,
+            above: float | None = None) -> object:
+    """An argparse type: a `kind` number in [low, high] (or > `above`), refused by argparse
+    (exit 2, the flag named) before any work."""
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if (kind is float and value != value) or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if (low is not None and value < low) or (high is not None and value > high) or (
+                above is not None and value <= above):
+            bounds = (f"more than {above:g}" if above is not None else
+                      f"at least {low:g}" if high is None else f"from {low:g} to {high:g}")
+            raise argparse.ArgumentTypeError(f"{text}: must be {bounds}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="organo-predict",
@@ -25,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"organo-predict {__version__}")
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=_number(int, 1), metavar="N",
                         help="threads for LightGBM and the compiled trees (default: the cores "
-                             "this process may use, capped by OMP_NUM_THREADS)")
+                             "this process may use, capped by OMP_NUM_THREADS; never more)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     _add_download(sub)
@@ -47,7 +69,7 @@ def _add_download(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study_id", metavar="STUDY_ID", help="cBioPortal study id, e.g. msk_met_2021")
     p.add_argument("--dest", type=Path, default=Path("."), help="folder to unpack into")
     p.add_argument("--url", help="tarball URL (default: the public datahub)")
-    p.add_argument("--timeout", type=float, default=60.0, help="network timeout, seconds")
+    p.add_argument("--timeout", type=_number(float, above=0), default=60.0, help="network timeout, seconds")
     p.add_argument("--force", action="store_true", help="replace an existing study folder")
     p.set_defaults(handler=commands.cmd_download)
 
@@ -83,7 +105,7 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cohort", type=Path, help="cBioPortal study folder or .tar.gz (default: "
                                                "the embedded MSK-MET)")
     p.add_argument("--organ", action="append", help="only this organ (repeatable)")
-    p.add_argument("--top", type=int, default=5, help="drivers listed each way (default 5)")
+    p.add_argument("--top", type=_number(int, 1), default=5, help="drivers listed each way (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--plot", type=Path, metavar="FILE.png",
                    help="also draw shap.plots.waterfall per organ asked (FILE_<ORGAN>.png "
@@ -124,7 +146,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", type=Path, metavar="STUDY", help="study folder or .tar.gz")
     _add_model_option(p)
     p.add_argument("--report-dir", type=Path, help="default: reports/evaluate-<study id>")
-    p.add_argument("--n-bootstrap", type=int, default=200, help="bootstrap draws (default 200)")
+    p.add_argument("--n-bootstrap", type=_number(int, 1, 100_000), default=200, help="bootstrap draws (default 200)")
     p.add_argument("--no-mlflow", action="store_true", help="no MLflow run")
     _add_cohort_options(p, labels=True)
     p.set_defaults(handler=commands.cmd_evaluate)
@@ -154,9 +176,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
                    help="output file: .parquet, .csv, .csv.gz, .tsv or .tsv.gz")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out if it exists (default: refuse)")
-    p.add_argument("--explain", type=int, default=0, metavar="K",
+    p.add_argument("--explain", type=_number(int, 0), default=0, metavar="K",
                    help="add the top K drivers per organ with their mechanism ids")
-    p.add_argument("--chunk-size", type=int, default=None,
+    p.add_argument("--chunk-size", type=_number(int, 1), default=None,
                    help="samples per chunk (bounds memory; default 10,000, or 50,000 with "
                         "--explain)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
@@ -172,8 +194,8 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the model over HTTP, with a web page at /")
     _add_model_option(p)
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--port", type=_number(int, 1, 65535), default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=_number(int, 1, 64), default=1,
                    help="worker processes, each loading the model once (default 1)")
     p.add_argument("--no-access-log", action="store_true",
                    help="no per-request access log lines (they never carry patient data)")
@@ -185,11 +207,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     if args.threads is not None:
-        if args.threads < 1:
-            say(f"error: --threads {args.threads}: must be at least 1", "bold red")
-            return 2
+        from ._threads import usable_cores
+
+        cores = usable_cores()
+        if args.threads > cores:  # more threads than cores only contend (or crash numba)
+            say(f"--threads {args.threads}: capped at {cores}, the cores this process may use",
+                "dim")
         # read by _threads.usable_cores, and by numba when it starts (after this line)
-        os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
+        os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(
+            min(args.threads, cores))
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show_warning

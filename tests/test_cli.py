@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import pytest
@@ -33,8 +34,6 @@ def test_exit_codes_and_the_version(capsys) -> None:
     with pytest.raises(SystemExit) as refused:
         main(["no-such-command"])
     assert refused.value.code == 2
-    assert main(["score", "nowhere/", "--out", "x.parquet", "--chunk-size", "0"]) == 2
-    assert "--chunk-size 0: must be at least 1" in capsys.readouterr().err
 
 
 def test_a_scheduler_without_the_dask_engine_is_refused_before_any_work(capsys) -> None:
@@ -53,3 +52,34 @@ def test_the_dask_engine_without_dask_installed_says_what_to_install(capsys,
     err = capsys.readouterr().err
     assert "--engine dask needs dask.distributed: pip install 'organo-predict[dask]'" in err
     assert "population" not in err
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["--threads", "0", "validate", "x"], "--threads: 0: must be at least 1"),
+    (["serve", "--port", "99999"], "--port: 99999: must be from 1 to 65535"),
+    (["serve", "--port", "-1"], "--port: -1: must be from 1 to 65535"),
+    (["serve", "--workers", "0"], "--workers: 0: must be from 1 to 64"),
+    (["download", "msk_met_2021", "--timeout", "-1"], "--timeout: -1: must be more than 0"),
+    (["download", "msk_met_2021", "--timeout", "nan"], "--timeout: 'nan' is not a finite"),
+    (["explain", "P-1", "--top", "-1"], "--top: -1: must be at least 1"),
+    (["score", "s", "--out", "o.csv", "--explain", "-3"], "--explain: -3: must be at least 0"),
+    (["score", "s", "--out", "o.csv", "--chunk-size", "0"], "--chunk-size: 0: must be at least"),
+    (["evaluate", "s", "--n-bootstrap", "0"], "--n-bootstrap: 0: must be from 1 to 100000"),
+    (["serve", "--port", "80.5"], "--port: '80.5' is not an integer"),
+])
+def test_numbers_out_of_range_are_refused_before_any_work(argv, named, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def test_threads_beyond_the_cores_are_capped_at_the_cores(monkeypatch, capsys, tmp_path) -> None:
+    from organo_predict._threads import usable_cores
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # restored after the test
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    cores = usable_cores()
+    assert main(["--threads", "100000", "validate", str(tmp_path / "none")]) == 2
+    assert os.environ["OMP_NUM_THREADS"] == os.environ["NUMBA_NUM_THREADS"] == str(cores)
+    assert f"capped at {cores}" in capsys.readouterr().err

@@ -264,7 +264,9 @@ def _empty_svs() -> pd.DataFrame:
 def _read_samples(path: Path | None) -> tuple[pd.DataFrame, Table]:
     """The sample attributes indexed by SAMPLE_ID (unique, each with a PATIENT_ID)."""
     assert path is not None  # meta_files() refuses a study without them
-    table = read_table(path, required=("PATIENT_ID", "SAMPLE_ID"))
+    # CANCER_TYPE: without it every sample is an unknown type (the prior, the
+    # mechanisms and the within-type evaluation all read it)
+    table = read_table(path, required=("PATIENT_ID", "SAMPLE_ID", "CANCER_TYPE"))
     check_unique(table, "SAMPLE_ID")
     samples = typed_clinical(path, table)
     missing_pid = samples["PATIENT_ID"].isna().to_numpy()

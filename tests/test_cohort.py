@@ -82,7 +82,8 @@ def test_missing_data_file(tiny_study: Path) -> None:
     ("name", "column"),
     [("data_mutations.txt", "Variant_Classification"), ("data_mutations.txt", "Hugo_Symbol"),
      ("data_mutations.txt", "Tumor_Sample_Barcode"), ("data_clinical_sample.txt", "PATIENT_ID"),
-     ("data_clinical_sample.txt", "SAMPLE_ID"), ("data_clinical_patient.txt", "PATIENT_ID")],
+     ("data_clinical_sample.txt", "SAMPLE_ID"), ("data_clinical_sample.txt", "CANCER_TYPE"),
+     ("data_clinical_patient.txt", "PATIENT_ID")],
 )
 def test_missing_required_column(edit, name: str, column: str) -> None:
     root = edit(name, lambda t: t.replace(f"\n{column}\t", "\nRENAMED\t")

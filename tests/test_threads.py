@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from organo_predict._threads import SPIN_COUNT, usable_cores
 
 
@@ -45,5 +47,7 @@ def test_importing_the_package_shortens_openmp_spin_waits_unless_the_user_set_th
 def test_threads_flag(capsys) -> None:
     from organo_predict.cli import main
 
-    assert main(["--threads", "0", "validate", "x"]) == 2
-    assert "--threads 0: must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["--threads", "0", "validate", "x"])
+    assert refused.value.code == 2
+    assert "--threads: 0: must be at least 1" in capsys.readouterr().err

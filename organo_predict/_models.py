@@ -19,9 +19,9 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
-from ._errors import ModelError
+from ._errors import CohortError, ModelError
 from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
-from ._schemas import ORGANS
+from ._schemas import ORGANS, did_you_mean
 from ._threads import usable_cores
 
 if TYPE_CHECKING:
@@ -65,10 +65,15 @@ def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
     has: `columns[organ]` (a sample or patient attribute), else DMETS_DX_<ORGAN>; values
     Yes/No, 1/0 or true/false, any case."""
     out = {}
+    present = [*cohort.samples.columns, *cohort.patients.columns]
     for organ in organs:
         column = label_column(organ, columns)
-        if column in cohort.samples.columns or column in cohort.patients.columns:
+        if column in present:
             out[organ] = _flags(cohort.clinical([column])).to_numpy()
+        elif column in (columns or {}).values():  # named by the user: it must be there
+            raise CohortError(f"the {organ} label column {column!r} is in neither the sample "
+                              f"nor the patient file{did_you_mean(column, present)}",
+                              file=cohort.source)
     return pd.DataFrame(out, index=cohort.samples.index)
 
 

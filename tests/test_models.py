@@ -113,3 +113,16 @@ def test_a_missing_summary_reads_as_its_cancer_type_median() -> None:
     np.testing.assert_array_equal(plain.decision_function(dropped),
                                   plain.decision_function(dropped.fillna(0)))
     assert not np.allclose(plain.decision_function(dropped), plain.decision_function(typical))
+
+
+def test_a_label_column_the_user_names_must_be_in_the_study(tmp_path) -> None:
+    from organo_predict import CohortError, labels_from_cohort, load_study
+
+    from .conftest import write_own_study
+
+    cohort = load_study(write_own_study(tmp_path / "own", n=200))
+    found = labels_from_cohort(cohort, ["BONE", "LIVER"], {"BONE": "EVER_MET_SITE_BONE"})
+    assert list(found.columns) == ["BONE"]  # LIVER's default column is simply absent
+    with pytest.raises(CohortError, match=r"the BONE label column 'EVER_MET_SITE_BONES' is in "
+                                          r"neither .*did you mean 'EVER_MET_SITE_BONE'\?"):
+        labels_from_cohort(cohort, ["BONE"], {"BONE": "EVER_MET_SITE_BONES"})

@@ -300,20 +300,29 @@ def _say_fidelity(fidelity: dict) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ._external import evaluate_model
     from ._loading import load_model
-    from ._reporting import evaluation_metrics, write_evaluation
+    from ._reporting import (
+        check_report_dir,
+        evaluation_metrics,
+        staged_folder,
+        write_evaluation,
+    )
 
     labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
+    if args.report_dir is not None:
+        check_report_dir(args.report_dir)
     loaded = load_model(args.model)
     cohort = _load_cohort(args.study, panels)
+    report_dir = args.report_dir or Path("reports") / f"evaluate-{cohort.study_id}"
+    check_report_dir(report_dir)
     evaluation = evaluate_model(loaded, cohort, labels, n_bootstrap=args.n_bootstrap)
     metrics = evaluation_metrics(evaluation, dict(loaded.info))
-    report_dir = args.report_dir or Path("reports") / f"evaluate-{cohort.study_id}"
-    write_evaluation(report_dir, evaluation, metrics)
-    if not args.no_mlflow:
-        from ._tracking import log_evaluation
+    with staged_folder(report_dir) as staging:  # this run's files only, renamed into place
+        write_evaluation(staging, evaluation, metrics)
+        if not args.no_mlflow:
+            from ._tracking import log_evaluation
 
-        run_id = log_evaluation(metrics, report_dir, cohort, dict(loaded.info))
-        say(f"MLflow run {run_id} (tagged on the model version it evaluated)", to=out)
+            run_id = log_evaluation(metrics, staging, cohort, dict(loaded.info))
+            say(f"MLflow run {run_id} (tagged on the model version it evaluated)", to=out)
     rows = [[*_skill_cells(organ, m), f"{m['calibration_in_the_large']:+.3f}"]
             for organ, m in metrics["sites"].items()]
     print_table(f"{loaded.uri} on {cohort.study_id}: {evaluation.n_samples:,} samples",

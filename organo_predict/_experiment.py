@@ -36,7 +36,15 @@ from ._loading import LoadedModel
 from ._models import OrganotropismModel, label_column, labels_from_cohort, population_rows
 from ._recipes import load_recipes
 from ._replication import Refit, Replication, replicate
-from ._reporting import atomic_write, json_default, site_dict, write_reports, write_shap_figures
+from ._reporting import (
+    atomic_write,
+    check_report_dir,
+    json_default,
+    site_dict,
+    staged_folder,
+    write_reports,
+    write_shap_figures,
+)
 
 __all__ = ["ExperimentResult", "audit_strata", "load_cohort", "run_experiment", "train_model"]
 
@@ -148,6 +156,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     check_engine(engine, scheduler)
     clock = _Clock(log)
     report_dir = Path(report_dir)
+    check_report_dir(report_dir)  # a file in the way fails now, not after the training
     data = _load_population(config, clock)
     audit, used = _audit(config, data, clock)
     make_model = _model_factory(config, data, used, log)
@@ -164,25 +173,25 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     metrics["rounds"] = {"chosen_by": "cross-validation, held-out log loss (_crossfit)",
                          "final": fitted.rounds, "folds": fitted.fold_rounds}
     metrics["engine"] = engine if scheduler is None else f"{engine} {scheduler}"
-    report_dir.mkdir(parents=True, exist_ok=True)
     main = metrics["main_organs"]
-    write_reports(report_dir, metrics, site_metrics, data.y, oof.model, oof.prior, main)
-    write_shap_figures(report_dir, explainer, beeswarm_x, beeswarm_shap, main,
-                       metrics["mechanisms"])
-    clock.say("evaluation done")
     run_id = model_uri = version = None
     champion = False
-    if use_mlflow:
-        from ._tracking import log_run
+    with staged_folder(report_dir) as staging:  # this run's files only, renamed into place
+        write_reports(staging, metrics, site_metrics, data.y, oof.model, oof.prior, main)
+        write_shap_figures(staging, explainer, beeswarm_x, beeswarm_shap, main,
+                           metrics["mechanisms"])
+        clock.say("evaluation done")
+        if use_mlflow:
+            from ._tracking import log_run
 
-        run_id, model_uri, version, champion = log_run(
-            config, metrics, report_dir, data.builder, final, x_used, site_metrics, audit,
-            data.cohort, replication, log)
-        metrics["mlflow"] = {"run_id": run_id, "model_uri": model_uri, "version": version,
-                             "champion": champion}
-    metrics["elapsed_s"] = round(clock.elapsed(), 1)
-    atomic_write(report_dir / "metrics.json", json.dumps(metrics, indent=1,
-                                                          default=json_default))
+            run_id, model_uri, version, champion = log_run(
+                config, metrics, staging, data.builder, final, x_used, site_metrics, audit,
+                data.cohort, replication, log)
+            metrics["mlflow"] = {"run_id": run_id, "model_uri": model_uri,
+                                 "version": version, "champion": champion}
+        metrics["elapsed_s"] = round(clock.elapsed(), 1)
+        atomic_write(staging / "metrics.json", json.dumps(metrics, indent=1,
+                                                           default=json_default))
     return ExperimentResult(metrics, report_dir, run_id, model_uri, version, champion)
 
 

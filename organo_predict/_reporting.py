@@ -4,9 +4,13 @@ come computed from `_experiment`, and MLflow is `_tracking`'s."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +44,51 @@ def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def check_report_dir(path: Path) -> None:
+    """Refuse, before any work, a report folder that cannot be one (an existing file, or a
+    file in its way)."""
+    from ._errors import ConfigError
+
+    path = Path(path)
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise ConfigError(f"report folder {path}: {place} exists and is not a folder")
+            if not os.access(place, os.W_OK):
+                raise ConfigError(f"report folder {path}: {place} is not writable")
+            return
+
+
+@contextlib.contextmanager
+def staged_folder(path: Path) -> Iterator[Path]:
+    """A fresh hidden folder beside `path` to write a report into, renamed into place
+    (replacing the earlier report whole) when the block ends, removed when it fails: a
+    reader never sees one run's files beside another's, and runs that end together each
+    commit a complete folder (the last one stays)."""
+    path = Path(path)
+    check_report_dir(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private; a report is not
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    lock = path.parent / f".{path.name}.lock"
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # one commit at a time: move away, then move in
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-", dir=path.parent))
+            os.replace(path, old / path.name)
+        os.replace(staging, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def site_dict(m: OrganMetrics) -> dict[str, object]:

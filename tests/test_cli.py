@@ -83,3 +83,10 @@ def test_threads_beyond_the_cores_are_capped_at_the_cores(monkeypatch, capsys, t
     assert main(["--threads", "100000", "validate", str(tmp_path / "none")]) == 2
     assert os.environ["OMP_NUM_THREADS"] == os.environ["NUMBA_NUM_THREADS"] == str(cores)
     assert f"capped at {cores}" in capsys.readouterr().err
+
+
+def test_a_report_dir_that_is_a_file_is_refused_before_any_work(tmp_path, capsys) -> None:
+    (tmp_path / "afile").write_text("x")
+    for command in (["experiment", "--no-mlflow"], ["evaluate", str(tmp_path), "--no-mlflow"]):
+        assert main([*command, "--report-dir", str(tmp_path / "afile")]) == 2
+        assert "afile exists and is not a folder" in capsys.readouterr().err

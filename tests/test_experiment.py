@@ -294,3 +294,47 @@ def test_the_dask_engine_gives_the_local_engine_s_metrics(tmp_path: Path, sample
     assert (local["engine"], dask["engine"]) == ("local", "dask")
     for key in ("sites", "mechanisms", "macro_within_type_auroc_main8"):
         assert json.dumps(local[key], sort_keys=True) == json.dumps(dask[key], sort_keys=True)
+
+
+@pytest.mark.slow  # two experiments at once, each with its own MLflow store
+def test_two_experiments_at_once_each_log_their_own_report_and_leave_one_whole(
+        tmp_path: Path, sample_study: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from mlflow import MlflowClient
+
+    shared = tmp_path / "shared-report"
+    jobs = []
+    for k, rate in enumerate((0.05, 0.2)):  # two runs whose numbers differ
+        home = tmp_path / f"run{k}"
+        home.mkdir()
+        config = _config(home, sample_study, n_estimators=30, learning_rate=rate)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        jobs.append((home, subprocess.Popen(
+            [sys.executable, "-m", "organo_predict.cli", "experiment", "--config", str(config),
+             "--report-dir", str(shared)], cwd=home, env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)))
+    headlines = []
+    for home, job in jobs:
+        _, err = job.communicate(timeout=600)
+        assert job.returncode == 0, err
+        client = MlflowClient(f"sqlite:///{home / 'mlflow.db'}")
+        run = client.search_runs([client.get_experiment_by_name("small").experiment_id],
+                                 "tags.mlflow.runName = 'small'")[0]
+        logged = Path(client.download_artifacts(run.info.run_id, "report/report.md",
+                                                str(home)))
+        macro = run.data.metrics["macro_within_type_auroc_main8"]
+        assert f"{macro:.3f}" in logged.read_text().split("**Macro within-type AUROC")[1][:40]
+        headlines.append(logged.read_text())
+    assert headlines[0] != headlines[1]
+    # the folder holds one run's files, whole: its report.md is one of the two, and its
+    # metrics.json is that same run's
+    report = (shared / "report.md").read_text()
+    assert report in headlines
+    metrics = json.loads((shared / "metrics.json").read_text())
+    assert f"{metrics['macro_within_type_auroc_main8']:.3f}" in report.split(
+        "**Macro within-type AUROC")[1][:40]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".shared-report-")]

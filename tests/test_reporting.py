@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from organo_predict import ConfigError
 from organo_predict._evaluation import OrganMetrics
-from organo_predict._reporting import atomic_write, json_default, organ_rows, report_markdown
+from organo_predict._reporting import (
+    atomic_write,
+    check_report_dir,
+    json_default,
+    organ_rows,
+    report_markdown,
+    staged_folder,
+)
 
 
 def _metrics(organ: str, within: float) -> OrganMetrics:
@@ -80,3 +90,48 @@ def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
     write_shap_figures(tmp_path, explainer, part, marker_shap, list(model.organs_), mechanisms)
     assert (tmp_path / "shap_beeswarm.png").stat().st_size > 20_000
     assert (tmp_path / "mechanisms_forest.png").stat().st_size > 10_000
+
+
+def test_a_report_folder_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    final = tmp_path / "reports" / "default"
+    with staged_folder(final) as staging:
+        assert staging.parent == final.parent and staging != final and not final.exists()
+        (staging / "report.md").write_text("first")
+        (staging / "stale.png").write_text("only the first run drew this")
+    assert (final / "report.md").read_text() == "first"
+    with pytest.raises(RuntimeError), staged_folder(final) as staging:
+        (staging / "report.md").write_text("half-written")
+        raise RuntimeError("killed midway")
+    assert (final / "report.md").read_text() == "first"  # the failed run left nothing
+    with staged_folder(final) as staging:
+        (staging / "report.md").write_text("second")
+    assert sorted(p.name for p in final.iterdir()) == ["report.md"]  # nothing of the first
+    assert (final / "report.md").read_text() == "second"
+    assert sorted(p.name for p in final.parent.iterdir()) == [".default.lock", "default"]
+
+
+def test_runs_that_end_together_each_commit_a_complete_folder(tmp_path: Path) -> None:
+    final = tmp_path / "default"
+    start = threading.Barrier(8)
+
+    def run(k: int) -> None:
+        with staged_folder(final) as staging:
+            for name in ("report.md", "metrics.json"):
+                (staging / name).write_text(str(k))
+            start.wait()  # all commit at once
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (final / "report.md").read_text() == (final / "metrics.json").read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".default-")] == []
+
+
+def test_a_report_folder_in_the_way_of_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError, match="afile exists and is not a folder"):
+        check_report_dir(tmp_path / "afile")
+    with pytest.raises(ConfigError, match="afile exists and is not a folder"):
+        check_report_dir(tmp_path / "afile" / "deeper")
+    check_report_dir(tmp_path / "new" / "deeper")  # to be made: fine

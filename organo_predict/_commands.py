@@ -308,12 +308,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
 
     labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
-    if args.report_dir is not None:
+    if args.report_dir is not None:  # a file in the way fails before any work
         check_report_dir(args.report_dir)
     loaded = load_model(args.model)
     cohort = _load_cohort(args.study, panels)
     report_dir = args.report_dir or Path("reports") / f"evaluate-{cohort.study_id}"
-    check_report_dir(report_dir)
+    if args.report_dir is None:  # the default one, now that the study names it
+        check_report_dir(report_dir)
     evaluation = evaluate_model(loaded, cohort, labels, n_bootstrap=args.n_bootstrap)
     metrics = evaluation_metrics(evaluation, dict(loaded.info))
     with staged_folder(report_dir) as staging:  # this run's files only, renamed into place

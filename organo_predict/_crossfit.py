@@ -100,36 +100,41 @@ def cross_fit(make_model: ModelFactory, make_clinical: ModelFactory, x: pd.DataF
     organs = list(y.columns)
     labels = y.to_numpy(np.float64)
     tasks = [FitTask(train, test) for train, test in folds]
-    # two organ groups per fold keep both of two workers busy to the end (5 folds)
-    fold_groups = balanced_groups({o: 1.0 for o in organs}, 2) if len(tasks) % 2 else None
+    # locally, folds that do not share out evenly over the workers are cut into one organ
+    # group per worker so that every worker stays busy to the end (5 folds on 2 cores);
+    # dask groups organs by its own rule (`_folds`)
+    workers = usable_cores()
+    fold_groups = (balanced_groups({o: 1.0 for o in organs}, workers)
+                   if engine == "local" and len(tasks) % workers else None)
     models, clinicals = [], []
     for k, result in enumerate(run_fits(tasks, make_model, make_clinical, x, y, engine,
                                         scheduler, log, organ_groups=fold_groups)):
         models.append(result.model)
         clinicals.append(result.clinical)
         log(f"fold {k + 1}/{len(tasks)} fitted")
-    fold_models, oof_model, rounds, fold_rounds = _cross_fitted(models, x, labels, folds)
-    _, oof_clinical, _, _ = _cross_fitted(clinicals, x, labels, folds)
+    fold_models, oof_model, oof_raw, rounds, fold_rounds = _cross_fitted(models, x, labels,
+                                                                         folds)
+    _, oof_clinical, _, _, _ = _cross_fitted(clinicals, x, labels, folds)
     oof_prior = np.full(labels.shape, np.nan)
     for (_, test), model in zip(folds, fold_models, strict=True):
         oof_prior[test] = model.prior_proba(x.iloc[test]).to_numpy()
-    final_groups = balanced_groups({o: float(max(rounds[o], 1)) for o in organs},
-                                   usable_cores() if engine == "local" else len(organs))
+    final_groups = (balanced_groups({o: float(max(rounds[o], 1)) for o in organs}, workers)
+                    if engine == "local" else None)
     final = next(iter(run_fits([FitTask(np.arange(len(x)), None)],
                                partial(make_model, rounds=rounds), make_clinical, x, y, engine,
                                scheduler, log, organ_groups=final_groups)))
-    calibration = _calibration(_raw_oof(fold_models, x, folds, labels.shape), labels,
-                               _trained(final.model), None, folds, organs)
+    calibration = _calibration(oof_raw, labels, _trained(final.model), None, folds, organs)
     return CrossFit(list(folds), fold_models, final.model.with_calibration(calibration),
                     oof_model, oof_prior, oof_clinical, rounds, fold_rounds)
 
 
 def _cross_fitted(models: list[OrganotropismModel], x: pd.DataFrame, labels: np.ndarray,
                   folds: Sequence[tuple[np.ndarray, np.ndarray]]
-                  ) -> tuple[list[OrganotropismModel], np.ndarray, dict[str, int],
-                             dict[str, list[int]]]:
+                  ) -> tuple[list[OrganotropismModel], np.ndarray, np.ndarray,
+                             dict[str, int], dict[str, list[int]]]:
     """The folds' models truncated to their cross-fitted rounds and calibrated on the other
-    folds' out-of-fold scores; their out-of-fold probabilities; the final rounds."""
+    folds' out-of-fold scores; their out-of-fold probabilities and raw scores; the final
+    rounds, and each fold's."""
     organs = models[0].organs_
     rounds: dict[str, int] = {}
     fold_rounds: dict[str, list[int]] = {}
@@ -145,7 +150,7 @@ def _cross_fitted(models: list[OrganotropismModel], x: pd.DataFrame, labels: np.
                                                        organs))
         calibrated.append(model)
         out[test] = model.predict_proba(x.iloc[test]).to_numpy()
-    return calibrated, out, rounds, fold_rounds
+    return calibrated, out, raw, rounds, fold_rounds
 
 
 def _trained(model: OrganotropismModel) -> list[str]:

@@ -196,15 +196,13 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
 
 
 def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
-    """The experiment's final model alone: same cohort, population, leakage audit and input
-    policies as `run_experiment`, no cross-validation, reports or MLflow."""
+    """The experiment's final model alone: same cohort, population, leakage audit, input
+    policies and cross-validated fitting as `run_experiment`, no reports or MLflow."""
     clock = _Clock(log)
     data = _load_population(config, clock)
     _, used = _audit(config, data, clock)
-    splits = cv_splits(data.cancer_type, data.groups, config.n_splits, config.seed)
-    make_model = _model_factory(config, data, used, log)
-    clinical = _clinical_factory(config, data)
-    final = cross_fit(make_model, clinical, data.x, data.y, splits, log=clock.say).final
+    _, final, _ = _fit_models(config, data, _model_factory(config, data, used, log), clock,
+                              "local", None)
     clock.say("model fitted")
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
 

@@ -341,11 +341,11 @@ class OrganotropismModel(BaseEstimator):
             booster = lgb.train({**params, "metric": "binary_logloss"}, dtr,
                                 num_boost_round=rounds, valid_sets=[dva], valid_names=["held_out"],
                                 callbacks=callbacks, keep_training_booster=True)
-            # every round trained, past the fold's own best: the rounds are chosen later
+            # every round trained, past the fold's own best, is kept: the rounds are chosen
+            # later; the copy frees the training dataset the booster holds
             loss = np.asarray(record["held_out"]["binary_logloss"], dtype=np.float64)
-            kept = len(loss)
-            fits[organ] = OrganFit(organ, _truncate(booster, kept), (1.0, 0.0), n_pos,
-                                   int(np.argmin(loss)) + 1, "trained", loss[:kept])
+            fits[organ] = OrganFit(organ, _truncate(booster, len(loss)), (1.0, 0.0), n_pos,
+                                   int(np.argmin(loss)) + 1, "trained", loss)
         return fits
 
     def truncated(self, rounds: Mapping[str, int]) -> OrganotropismModel:
@@ -376,15 +376,21 @@ class OrganotropismModel(BaseEstimator):
         twin.fits_ = fits
         return twin
 
-    def raw_scores(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
-        """Uncalibrated log-odds, (n, organs): the prior's plus the trees' (what Platt
-        calibration is fitted on)."""
+    def raw_scores(self, x: pd.DataFrame | ModelInputs,
+                   booster_raw: Callable[[str, lgb.Booster], np.ndarray] | None = None
+                   ) -> np.ndarray:
+        """Uncalibrated log-odds, (n, organs): the prior's plus each trained organ's raw
+        booster score (`booster_raw(organ, booster)`, however computed; LightGBM's by
+        default), what Platt calibration is fitted on."""
         inputs = self.inputs(x)
+        if booster_raw is None:
+            def booster_raw(_: str, booster: lgb.Booster) -> np.ndarray:
+                return booster.predict(inputs.data, raw_score=True)
         out = inputs.prior_logit.copy()
         for j, organ in enumerate(self.organs_):
             booster = self.fits_[organ].booster
             if booster is not None:
-                out[:, j] += booster.predict(inputs.data, raw_score=True)
+                out[:, j] = out[:, j] + booster_raw(organ, booster)
         return out
 
     @classmethod
@@ -606,20 +612,17 @@ class OrganotropismModel(BaseEstimator):
         """Calibrated log-odds, (n, organs), from LightGBM (`_engine.ShapEngine` predicts
         the same numbers from compiled trees)."""
         inputs = self.inputs(x)
-        return self.calibrated(inputs, lambda organ, booster: booster.predict(inputs.data,
-                                                                              raw_score=True))
+        return self.calibrated(inputs, lambda _, booster: booster.predict(inputs.data,
+                                                                          raw_score=True))
 
     def calibrated(self, inputs: ModelInputs,
                    booster_raw: Callable[[str, lgb.Booster], np.ndarray]) -> np.ndarray:
-        """Calibrated log-odds, (n, organs): the prior's log-odds plus each trained organ's
-        raw booster score (`booster_raw(organ, booster)`, however computed), Platt-scaled."""
-        out = np.empty((len(inputs.data), len(self.organs_)))
+        """Calibrated log-odds, (n, organs): `raw_scores` with each trained organ's raw
+        booster score from `booster_raw(organ, booster)`, however computed, Platt-scaled."""
+        out = self.raw_scores(inputs, booster_raw)
         for j, organ in enumerate(self.organs_):
-            fit = self.fits_[organ]
-            raw = inputs.prior_logit[:, j]
-            if fit.booster is not None:
-                raw = raw + booster_raw(organ, fit.booster)
-            out[:, j] = fit.calibration[0] * raw + fit.calibration[1]
+            slope, intercept = self.fits_[organ].calibration
+            out[:, j] = slope * out[:, j] + intercept
         return out
 
     def predict_proba(self, x: pd.DataFrame | ModelInputs) -> pd.DataFrame:

@@ -158,8 +158,7 @@ def replicate(explainer: Explainer, x: pd.DataFrame, y: pd.DataFrame,
     predictions fixed) instead of the model's in-sample predictions, and every tested entry
     keeps its arrays for the fidelity report (`Replication.contrasts`).
     """
-    check = _Check(explainer, x, y, list(refits), n_bootstrap, min_carriers, seed)
-    check.predictions = predictions
+    check = _Check(explainer, x, y, list(refits), n_bootstrap, min_carriers, seed, predictions)
     drafts = [check.cohort_side(m) for m in explainer.knowledge.mechanisms]
     tested = [d for d in drafts if isinstance(d, _Tested)]
     if with_model:
@@ -213,7 +212,8 @@ class _Check:
     SHAP organ by organ (each model's inputs converted once), then the verdicts."""
 
     def __init__(self, explainer: Explainer, x: pd.DataFrame, y: pd.DataFrame,
-                 refits: list[Refit], n_bootstrap: int, min_carriers: int, seed: int) -> None:
+                 refits: list[Refit], n_bootstrap: int, min_carriers: int, seed: int,
+                 predictions: np.ndarray | None = None) -> None:
         self.explainer, self.x, self.y, self.refits = explainer, x, y, refits
         self.n_bootstrap, self.min_carriers, self.seed = n_bootstrap, min_carriers, seed
         types = explainer.category_names(x, "cancer_type")
@@ -224,7 +224,7 @@ class _Check:
         self.type_strata = np.asarray(types, dtype=object)
         self.marker_index = {m: i for i, m in enumerate(explainer.markers)}
         self.values: dict[str, _OrganValues] = {}
-        self.predictions: np.ndarray | None = None  # out-of-fold probabilities, if given
+        self.predictions = predictions  # probabilities the model did not fit, if given
 
     def cohort_side(self, mech: Mechanism) -> ReplicationEntry | _Tested:
         """The cohort's estimate, or why the entry cannot be tested here."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from ._errors import CohortError, excerpt
+from ._limits import MAX_MEMBERS, InflationLimits, inflation_limits
 
 
 def _check_member(member: tarfile.TarInfo, archive_name: str) -> None:
@@ -29,17 +31,32 @@ def _check_member(member: tarfile.TarInfo, archive_name: str) -> None:
                           "nothing extracted", file=archive_name)
 
 
-def safe_extract(archive: Path, destination: Path) -> None:
+def safe_extract(archive: Path, destination: Path, limits: InflationLimits | None = None) -> None:
     """Extract `archive` into `destination` after checking every member.
 
     A member with an absolute path, a `..` component, a link leaving the destination or a
-    special file makes the whole archive refused before a single byte is written.
+    special file makes the whole archive refused before a single byte is written; so do
+    members that together expand past the inflation limits (`_limits`), or more than
+    `MAX_MEMBERS` of them. An archive that is not one, or holds nothing, is named as such.
     """
+    limits = limits or inflation_limits()
+    budget = limits.budget(archive.stat().st_size)
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for member in members:
+            members: list[tarfile.TarInfo] = []
+            total = 0
+            for member in tar:  # headers one by one: stop before reading past the budget
                 _check_member(member, archive.name)
+                members.append(member)
+                total += member.size
+                if total > budget:
+                    raise CohortError(limits.refusal(archive.stat().st_size, "the archive")
+                                      + ", nothing extracted", file=archive.name)
+                if len(members) > MAX_MEMBERS:
+                    raise CohortError(f"the archive holds more than {MAX_MEMBERS:,} files; "
+                                      "refused, nothing extracted", file=archive.name)
+            if not members:
+                raise CohortError("the archive is empty", file=archive.name)
             tar.extractall(destination, members=members, filter="data")
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise CohortError(f"not a readable tar archive ({exc})", file=archive.name) from None

@@ -167,7 +167,7 @@ def load_study(path: str | Path, panels: Mapping[str, str | Path] | None = None)
     if path.is_file():
         with tempfile.TemporaryDirectory(prefix="organo-study-") as tmp:
             safe_extract(path, Path(tmp))
-            cohort = _load_folder(study_root(Path(tmp)), extra)
+            cohort = _load_folder(study_root(Path(tmp), named=path.name), extra)
         return _with_source(cohort, str(path))
     return _with_source(_load_folder(study_root(path), extra), str(path))
 

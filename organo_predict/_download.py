@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ._archive import safe_extract
 from ._errors import CohortError, DownloadError, braced
+from ._limits import MAX_BYTES_ENV, inflation_limits
 from ._study import study_root
 
 DATAHUB_URL = "https://cbioportal-datahub.s3.amazonaws.com/{study_id}.tar.gz"
@@ -45,6 +47,7 @@ def download_study(
     The tarball is streamed to a temporary file beside the destination, checked member by
     member, extracted to a temporary folder and only then renamed into place: a failure at
     any step leaves nothing behind. `progress(done, total)` is called as bytes arrive.
+    `timeout` (seconds) bounds each read and the whole download.
     """
     if not study_id or "/" in study_id or study_id.startswith("."):
         raise DownloadError(f"invalid study id {study_id!r}")
@@ -62,7 +65,7 @@ def download_study(
         unpacked = tmp_dir / "unpacked"
         try:
             safe_extract(archive, unpacked)
-            root = study_root(unpacked)
+            root = study_root(unpacked, named=archive.name)
         except CohortError as exc:
             raise DownloadError(f"{source}: {exc}") from None
         if target.exists():
@@ -73,16 +76,29 @@ def download_study(
 
 def _fetch(url: str, out: Path, timeout: float,
            progress: ProgressCallback | None) -> tuple[str, int]:
+    """Stream `url` to `out`: `timeout` bounds each read and the whole download (checked
+    as each chunk arrives), and the bytes kept are bounded by the inflation limit."""
     sha = hashlib.sha256()
     done = 0
+    limit = inflation_limits().max_bytes
+    deadline = time.monotonic() + timeout
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, out.open("wb") as fh:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            while chunk := response.read(_CHUNK):
+            if total is not None and total > limit:
+                raise DownloadError(f"{url}: {total:,} bytes announced, over the "
+                                    f"{limit:,}-byte limit ({MAX_BYTES_ENV}); nothing kept")
+            while chunk := response.read1(_CHUNK):  # what has arrived, for the deadline
                 fh.write(chunk)
                 sha.update(chunk)
                 done += len(chunk)
+                if done > limit:
+                    raise DownloadError(f"{url}: more than {limit:,} bytes, over the limit "
+                                        f"({MAX_BYTES_ENV}); stopped, nothing kept")
+                if time.monotonic() > deadline:
+                    raise DownloadError(f"{url}: not finished within the {timeout:g} s "
+                                        f"timeout ({done:,} bytes so far); nothing kept")
                 if progress is not None:
                     progress(done, total)
     except urllib.error.HTTPError as exc:

@@ -5,10 +5,11 @@ and the gene panels it or the package defines."""
 from __future__ import annotations
 
 import re
+import warnings
 from importlib import resources
 from pathlib import Path
 
-from ._errors import CohortError, excerpt
+from ._errors import CohortError, OrganoPredictWarning, excerpt
 from ._tables import decode_utf8, read_bytes, resolve_data_file
 
 __all__ = ["MetaFile", "check_inside", "data_file", "meta_files", "parse_meta",
@@ -65,29 +66,41 @@ def check_inside(root: Path, path: Path, named_in: str, line: int | None = None)
                           column="data_filename" if line is not None else None)
 
 
-def study_root(path: Path) -> Path:
+def study_root(path: Path, named: str | None = None) -> Path:
     """The folder holding the meta files: `path` itself or one of its immediate
-    sub-folders (a downloaded archive's top folder), never anything deeper."""
+    sub-folders (a downloaded archive's top folder), never anything deeper. `named` is
+    what errors call it (the archive it was unpacked from, not a temporary folder)."""
+    where = named or str(path)
+    here = "in the archive's top folder" if named else "here"
     if any(path.glob("meta_*.txt")):
         return path
     candidates = sorted(p for p in path.iterdir() if p.is_dir() and any(p.glob("meta_*.txt")))
     if not candidates:
-        raise CohortError("no meta_*.txt file here or in an immediate sub-folder: not a "
-                          "cBioPortal study folder", file=str(path))
+        raise CohortError(f"no meta_*.txt file {here} or in an immediate sub-folder: not a "
+                          "cBioPortal study", file=where)
     if len(candidates) > 1:
         raise CohortError(f"{len(candidates)} sub-folders hold a study "
                           f"({', '.join(p.name for p in candidates[:5])}): name one",
-                          file=str(path))
+                          file=where)
     return candidates[0]
 
 
 
 
+# The stable_id cBioPortal gives a kind's main profile (its validator requires
+# "mutations" for a MAF; "mutations_uncalled" is the uncalled calls' profile).
+_MAIN_PROFILE_IDS = {"mutations": ("mutations",),
+                     "cna": ("gistic", "cna", "cna_rae", "cna_consensus"),
+                     "sv": ("structural_variants",)}
+
+
 def meta_files(root: Path) -> dict[str, MetaFile]:
     """The study's meta files by what they describe ("study", "patients", "samples",
-    "mutations", "cna" (discrete only), "sv", "panel_matrix"): the first of each kind, in
-    file-name order. A study without sample attributes is refused."""
-    metas: dict[str, MetaFile] = {}
+    "mutations", "cna" (discrete only), "sv", "panel_matrix"). A kind with several
+    profiles is read as cBioPortal shows it: the profile whose stable_id is the kind's main
+    one (the others are named in a warning); when that does not single one out, the study
+    is refused, naming the files. A study without sample attributes is refused."""
+    found: dict[str, list[MetaFile]] = {}
     for meta_path in sorted(root.glob("meta_*.txt")):
         check_inside(root, meta_path, meta_path.name)
         meta = parse_meta(meta_path)
@@ -99,13 +112,37 @@ def meta_files(root: Path) -> dict[str, MetaFile]:
             key = None
         if meta_path.name == "meta_study.txt":
             key = "study"
-        if key is not None and key not in metas:
-            metas[key] = (meta_path, meta)
+        if key is not None:
+            found.setdefault(key, []).append((meta_path, meta))
+    metas = {key: _one_profile(key, files) for key, files in found.items()}
     if "samples" not in metas:
         raise CohortError("missing meta file for the clinical sample data "
                           "(meta_clinical_sample.txt with datatype: SAMPLE_ATTRIBUTES)",
                           file=str(root))
     return metas
+
+
+def _one_profile(key: str, files: list[MetaFile]) -> MetaFile:
+    """The one meta file of a kind that the study is read with (see `meta_files`)."""
+    if len(files) == 1:
+        return files[0]
+    names = ", ".join(path.name for path, _ in files)
+    main_ids = _MAIN_PROFILE_IDS.get(key, ())
+    main = [(path, meta) for path, meta in files
+            if meta.get("stable_id", ("", 0))[0].lower() in main_ids]
+    if len(main) != 1:
+        wanted = (f"exactly one with stable_id {' or '.join(repr(i) for i in main_ids)}"
+                  if main_ids else "one")
+        raise CohortError(f"{len(files)} meta files describe the study's {key} ({names}); "
+                          f"keep {wanted}, or move the others out of the study folder",
+                          file=files[0][0].name)
+    ignored = ", ".join(f"{path.name} (stable_id {meta.get('stable_id', ('none', 0))[0]!r})"
+                        for path, meta in files if path != main[0][0])
+    warnings.warn(f"{main[0][0].name}: the study has several {key} profiles; read as "
+                  f"cBioPortal shows it, with the main one (stable_id "
+                  f"{main[0][1]['stable_id'][0]!r}); not read: {ignored}",
+                  OrganoPredictWarning, stacklevel=3)
+    return main[0]
 
 
 def read_gene_panel(path: Path) -> tuple[str, frozenset[str]]:

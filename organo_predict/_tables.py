@@ -7,7 +7,6 @@ the 1-based line, never a bare pyarrow/pandas traceback.
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import zlib
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ._errors import CohortError, excerpt
+from ._limits import InflationLimits, inflation_limits
 
 NULL_VALUES = ["", "NA", "NaN", "nan", "N/A", "NULL", "[Not Available]", "[Unknown]",
                "[Not Applicable]", "[Not Evaluated]"]
@@ -91,11 +91,35 @@ def read_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise CohortError(f"cannot read file: {exc.strerror}", file=path.name) from None
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error):
-            raise CohortError("truncated or corrupt gzip stream", file=path.name) from None
+        raw = gunzip_bounded(raw, path.name)
     return _as_utf8(raw, path.name)
+
+
+def gunzip_bounded(raw: bytes, name: str, limits: InflationLimits | None = None) -> bytes:
+    """`raw` gunzipped (every member), refused as soon as it would pass the inflation
+    limits: a 2 MB file of 2 GiB of newlines stops after the budget, not after 2 GiB."""
+    limits = limits or inflation_limits()
+    budget = limits.budget(len(raw))
+    out = bytearray()
+    data = raw
+    try:
+        while data:
+            inflate = zlib.decompressobj(wbits=31)
+            out += inflate.decompress(data, budget + 1 - len(out))
+            while inflate.unconsumed_tail and len(out) <= budget:
+                out += inflate.decompress(inflate.unconsumed_tail, budget + 1 - len(out))
+            if len(out) > budget:
+                raise CohortError(limits.refusal(len(raw), "the gzip file"), file=name)
+            if not inflate.eof:
+                raise EOFError
+            data = inflate.unused_data
+            if data and not data.startswith(b"\x1f\x8b"):
+                if data.strip(b"\x00"):
+                    raise zlib.error("trailing garbage")
+                break
+    except (EOFError, zlib.error):
+        raise CohortError("truncated or corrupt gzip stream", file=name) from None
+    return bytes(out)
 
 
 def _leading_comment_lines(data: bytes) -> int:

@@ -69,7 +69,7 @@ def _add_download(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study_id", metavar="STUDY_ID", help="cBioPortal study id, e.g. msk_met_2021")
     p.add_argument("--dest", type=Path, default=Path("."), help="folder to unpack into")
     p.add_argument("--url", help="tarball URL (default: the public datahub)")
-    p.add_argument("--timeout", type=_number(float, above=0), default=60.0, help="network timeout, seconds")
+    p.add_argument("--timeout", type=_number(float, above=0), default=60.0, help="seconds the whole download may take (each read too)")
     p.add_argument("--force", action="store_true", help="replace an existing study folder")
     p.set_defaults(handler=commands.cmd_download)
 

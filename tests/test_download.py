@@ -97,3 +97,45 @@ def test_existing_target_needs_force(server, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="already exists"):
         download_study("tiny_study", dest, url=f"{url}/t.tar.gz")
     download_study("tiny_study", dest, url=f"{url}/t.tar.gz", overwrite=True)
+
+
+def test_a_download_over_the_byte_limit_keeps_nothing(server, tmp_path: Path,
+                                                      monkeypatch) -> None:
+    url, www = server
+    _tarball(tmp_path, www / "tiny_study.tar.gz")
+    monkeypatch.setenv("ORGANO_PREDICT_MAX_BYTES", "1000")
+    dest = tmp_path / "studies"
+    with pytest.raises(DownloadError, match=r"bytes announced, over the 1,000-byte limit "
+                       r"\(ORGANO_PREDICT_MAX_BYTES\); nothing kept"):
+        download_study("tiny_study", dest, url=f"{url}/tiny_study.tar.gz")
+    assert list(dest.iterdir()) == []
+
+
+def test_the_timeout_bounds_the_whole_download(tmp_path: Path) -> None:
+    # a server that trickles one byte every 50 ms: each read is quick, the download is not
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        try:
+            for _ in range(1000):
+                conn.sendall(b"x")
+                time.sleep(0.05)
+        except OSError:
+            pass
+        conn.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"not finished within the 0.5 s timeout"):
+        download_study("s", tmp_path, url=f"http://127.0.0.1:{listener.getsockname()[1]}/s",
+                       timeout=0.5)
+    assert time.monotonic() - started < 5
+    listener.close()

@@ -65,3 +65,36 @@ def test_panels_of_the_study_and_of_the_package(tiny_study: Path) -> None:
     shipped = reference_panels()
     assert {"IMPACT341", "IMPACT410", "IMPACT468"} <= set(shipped)
     assert "EGFR" in shipped["IMPACT341"] and "CXCR4" not in shipped["IMPACT341"]
+
+
+def _second_mutation_profile(study: Path, main_id: str | None) -> None:
+    if main_id is not None:
+        meta = study / "meta_mutations.txt"
+        meta.write_text(meta.read_text() + f"stable_id: {main_id}\n")
+    (study / "meta_mutation_extra.txt").write_text(
+        "cancer_study_identifier: tiny_study\ngenetic_alteration_type: MUTATION_EXTENDED\n"
+        "datatype: MAF\nstable_id: extra\ndata_filename: data_mutation_extra.txt\n")
+    (study / "data_mutation_extra.txt").write_text("Hugo_Symbol\tTumor_Sample_Barcode\n")
+
+
+def test_several_profiles_of_a_kind_read_with_the_main_one(tiny_study: Path) -> None:
+    # file-name order puts meta_mutation_extra.txt first: it used to win
+    _second_mutation_profile(tiny_study, "mutations")
+    with pytest.warns(UserWarning, match=r"not read: meta_mutation_extra.txt \(stable_id 'extra'"):
+        metas = meta_files(tiny_study)
+    assert metas["mutations"][0].name == "meta_mutations.txt"
+
+
+def test_several_profiles_without_a_main_one_are_refused_naming_both(tiny_study: Path) -> None:
+    _second_mutation_profile(tiny_study, None)
+    with pytest.raises(CohortError, match=r"2 meta files describe the study's mutations "
+                       r"\(meta_mutation_extra.txt, meta_mutations.txt\); keep exactly one "
+                       r"with stable_id 'mutations'"):
+        meta_files(tiny_study)
+
+
+def test_two_sample_files_are_refused(tiny_study: Path) -> None:
+    (tiny_study / "meta_clinical_sample2.txt").write_text(
+        (tiny_study / "meta_clinical_sample.txt").read_text())
+    with pytest.raises(CohortError, match="describe the study's samples"):
+        meta_files(tiny_study)

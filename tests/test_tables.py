@@ -61,3 +61,34 @@ def test_discrete_cna_matrix(tmp_path: Path) -> None:
     with pytest.raises(CohortError, match="'3' outside -2..2") as caught:
         read_discrete_cna(_write(tmp_path, "Hugo_Symbol\tS1\nEGFR\t3\n"))
     assert caught.value.line == 2 and caught.value.column == "S1"
+
+
+def test_gzip_members_are_all_read_and_trailing_zeros_allowed(tmp_path: Path) -> None:
+    two = gzip.compress(b"X\tY\n") + gzip.compress(b"1\t2\n") + bytes(8)
+    assert read_bytes(_write(tmp_path, two, "two.txt.gz")) == b"X\tY\n1\t2\n"
+    with pytest.raises(CohortError, match="truncated or corrupt gzip"):
+        read_bytes(_write(tmp_path, gzip.compress(b"X\n") + b"junk", "junk.txt.gz"))
+
+
+def test_a_gzip_file_of_newlines_stops_at_the_limit(tmp_path: Path, monkeypatch) -> None:
+    # 2 GiB of newlines in a 2 MB file took validate to 4.36 GB; now the read stops at the
+    # budget (here 1 MiB) instead of inflating the whole stream
+    bomb = _write(tmp_path, gzip.compress(b"\n" * (16 << 20)), "data_mutations.txt.gz")
+    monkeypatch.setenv("ORGANO_PREDICT_MAX_BYTES", str(1 << 20))
+    with pytest.raises(CohortError, match=r"data_mutations.txt.gz: the gzip file expands past "
+                       r"1 MiB; refused \(raise the limit with ORGANO_PREDICT_MAX_BYTES"):
+        read_bytes(bomb)
+
+
+def test_the_ratio_limit_and_a_bad_setting(tmp_path: Path, monkeypatch) -> None:
+    from organo_predict import ConfigError
+    from organo_predict._limits import InflationLimits
+    from organo_predict._tables import gunzip_bounded
+
+    blob = gzip.compress(b"\n" * (4 << 20))
+    with pytest.raises(CohortError, match="expands past 50 times"):
+        gunzip_bounded(blob, "x.gz", InflationLimits(max_ratio=50, ratio_floor=1 << 16))
+    assert len(gunzip_bounded(blob, "x.gz")) == 4 << 20  # under the default floor
+    monkeypatch.setenv("ORGANO_PREDICT_MAX_RATIO", "zero")
+    with pytest.raises(ConfigError, match="ORGANO_PREDICT_MAX_RATIO='zero': expected a finite"):
+        read_bytes(_write(tmp_path, blob, "y.gz"))

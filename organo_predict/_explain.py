@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from ._drivers import rank_drivers
 from ._engine import ShapEngine
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Driver", "Explainer", "MechanismMatch", "OrganExplanation", "PatientExplanation"]
 
 NO_MECHANISM = "no documented mechanism"
+APPLICABLE_CACHE_SIZE = 4096  # (marker, organ, cancer type, subtype) lookups kept
 _TOP_BLOCK_ROWS = 512  # rows per stacked driver selection: bounds the (organs, rows, markers) block
 
 
@@ -191,7 +193,8 @@ class Explainer:
                        for m, fs in grouped.items()}
         self._levels = {name: np.asarray(list(levels) + [None], dtype=object)
                         for name, levels in builder.categories_.items()}
-        self._applicable_cache: dict[tuple, list[Mechanism]] = {}
+        # keyed by the request's cancer type and subtype (free text): bounded
+        self._applicable_cache: LRUCache[tuple, list[Mechanism]] = LRUCache(APPLICABLE_CACHE_SIZE)
         self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
         for mech in self.knowledge.mechanisms:
             self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)

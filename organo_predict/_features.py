@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,6 +32,8 @@ from ._maf import MafIndex, lookup
 from ._recipes import Recipes, load_recipes
 from ._status import receptor_status, tmb_from_mutations
 from ._tables import isin
+
+PANEL_CACHE_SIZE = 64  # gene lists a caller sent (`panel_genes`) whose columns are kept
 
 __all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "categories_from_strings",
            "categories_to_strings", "feature_groups", "marker_of"]
@@ -78,6 +81,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
     def fit_transform(self, cohort: Cohort, y: object = None, **_: object) -> pd.DataFrame:
         recipes = load_recipes()
         self.__dict__.pop("_vocabulary_cache", None)
+        self.__dict__.pop("_panel_cache", None)
         for column in self.extra_clinical:
             reason = recipes.leakage.denies(column)
             if reason is not None:
@@ -139,8 +143,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
     def _cached(self, key: tuple, build: Callable[[], object]) -> object:
         """Lookups derived from the fitted vocabularies (indexes, column names, code
-        tables), built once per fit: rebuilding them cost most of a small transform."""
-        cache = self.__dict__.setdefault("_vocabulary_cache", {})
+        tables), built once per fit: rebuilding them cost most of a small transform. The
+        keys a caller chooses (a gene list sent as `panel_genes`) are kept in a bounded
+        LRU, so a server fed a new gene list per request does not grow without end."""
+        if key[0] == "panel":
+            cache = self.__dict__.setdefault("_panel_cache", LRUCache(PANEL_CACHE_SIZE))
+        else:  # keys from the fitted vocabularies only: a fixed, small set
+            cache = self.__dict__.setdefault("_vocabulary_cache", {})
         if key not in cache:
             cache[key] = build()
         return cache[key]
@@ -155,7 +164,8 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
     def __getstate__(self) -> dict[str, object]:
         state = super().__getstate__()
-        return {k: v for k, v in state.items() if k != "_vocabulary_cache"}
+        return {k: v for k, v in state.items()
+                if k not in ("_vocabulary_cache", "_panel_cache")}
 
     @property
     def categorical_features_(self) -> list[str]:

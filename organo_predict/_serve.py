@@ -33,12 +33,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._asgi import (
     AccessLog,
-    BodyLimit,
+    BodyGuard,
     HeadAsGet,
     MicroBatcher,
+    guarded_http_protocol,
     json_response,
     refuse_unknown_query,
 )
+from ._errors import OrganoPredictError
 from ._explain import Explainer
 from ._loading import LoadedModel
 from ._profiles import PatientProfile, ProfileError, check_panels, cohort_from_profiles
@@ -81,7 +83,7 @@ _QUERY_ERRORS = {422: _ERRORS[422]}
 
 class Predictor:
     """Profiles -> JSON-ready predictions with explanations. Pure computation on a loaded
-    model (the app calls it from its event loop only)."""
+    model (the app calls it from its one scoring thread, off the event loop)."""
 
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
@@ -198,7 +200,7 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
                               "of metastasis from tumor genomics, with SHAP drivers tied to "
                               "documented mechanisms.",
                   dependencies=[Depends(refuse_unknown_query)])
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(BodyGuard, limit=max_body_bytes)
     app.add_middleware(HeadAsGet)
     if log_requests:
         app.add_middleware(AccessLog)
@@ -350,14 +352,17 @@ def _settled(app: FastAPI) -> FastAPI:
 
 def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000,
                workers: int = 1, access_log: bool = True) -> None:
-    """Load the model (fail fast, before binding) and serve until interrupted."""
+    """Check the address is free, load the model (fail fast, before binding) and serve
+    until interrupted."""
     import uvicorn
 
     from ._loading import load_model
 
+    check_address_free(host, port)  # before the model load: a busy port is a 2-second error
     loaded = load_model(model)  # a bad model is a clear error here, not in a worker
     options = {"host": host, "port": port, "access_log": False, "log_level": "info",
-               "log_config": _log_config()}  # uvicorn's access log has client addresses
+               "log_config": _log_config(),  # uvicorn's access log has client addresses
+               "http": guarded_http_protocol(), "timeout_keep_alive": 5}
     if workers == 1:
         uvicorn.run(_settled(create_app(loaded, log_requests=access_log)), **options)
         return
@@ -368,6 +373,25 @@ def run_server(model: str | None, host: str = "127.0.0.1", port: int = 8000,
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
     uvicorn.run("organo_predict._serve:app_from_environment", factory=True, workers=workers,
                 **options)
+
+
+def check_address_free(host: str, port: int) -> None:
+    """OrganoPredictError if `host:port` cannot be bound (in use, not an address of this
+    machine, a privileged port)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OrganoPredictError(f"--host {host!r}: not an address ({exc.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise OrganoPredictError(f"cannot listen on {host}:{port}: {exc.strerror} (is "
+                                     "another server using it? pick another --port)") from None
 
 
 def _log_config() -> dict[str, object]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import lightgbm as lgb
@@ -85,21 +87,184 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
     return path
 
 
-def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, dict]:
-    """Load a bundle after checking every file against the manifest's SHA-256."""
-    path = Path(path)
+_REQUIRED_FILES = ("features.json", "model.json", "metadata.json")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _checked_manifest(path: Path) -> dict[str, str]:
+    """The manifest's files (name -> SHA-256), once it is well-formed, lists exactly the
+    bundle's files (none missing, none unlisted: a file swapped in beside a dropped entry
+    used to load without a word) and every file matches its checksum."""
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
         raise ModelError(f"{path}: not a model bundle (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != FORMAT:
-        raise ModelError(f"{manifest_path}: unsupported bundle format {manifest.get('format')!r}")
-    for name, digest in manifest["files"].items():
-        file = path / name
-        if not file.is_file():
-            raise ModelError(f"{path}: file {name} listed in the manifest is missing")
-        if _sha256(file) != digest:
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{manifest_path}: not a readable manifest ({exc}); truncated or "
+                         "edited? refusing to load") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ModelError(f"{manifest_path}: unsupported bundle format {found!r}")
+    files = manifest.get("files")
+    if not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                            and _SHA256.fullmatch(v) for k, v in files.items())):
+        raise ModelError(f"{manifest_path}: 'files' is not a map of file names to SHA-256 "
+                         "checksums; refusing to load")
+    on_disk = {str(p.relative_to(path)) for p in path.rglob("*")
+               if p.is_file() and p != manifest_path}
+    missing = sorted(set(files) - on_disk)
+    if missing:
+        raise ModelError(f"{path}: file {missing[0]} listed in the manifest is missing")
+    unlisted = sorted(on_disk - set(files))
+    if unlisted:
+        raise ModelError(f"{path}: file {unlisted[0]} is not in the manifest; a bundle holds "
+                         "exactly the files it lists; refusing to load")
+    for name in _REQUIRED_FILES:
+        if name not in files:
+            raise ModelError(f"{path}: the manifest does not list {name}; refusing to load")
+    for name, digest in files.items():
+        if _sha256(path / name) != digest:
             raise ModelError(f"{path}: checksum mismatch for {name}; refusing to load")
+    return files
+
+
+# A LightGBM text tree: one value per split, one per leaf (which fields are integers)
+_PER_SPLIT = {"split_feature": int, "split_gain": float, "threshold": float,
+              "decision_type": int, "left_child": int, "right_child": int,
+              "internal_value": float, "internal_weight": float, "internal_count": int}
+_PER_LEAF = {"leaf_value": float, "leaf_weight": float, "leaf_count": int}
+_PARAMETER_LINE = re.compile(r"\[[a-z0-9_]+: [^\]\n]*\]")
+
+
+def _check_booster_text(text: str, name: str) -> None:
+    """ModelError unless `text` is a LightGBM model whose every tree is whole and
+    well-formed. LightGBM parses trees in parallel threads and aborts or segfaults the
+    process (exit 134/139, no message) on a malformed one, so everything it relies on is
+    checked before it sees the text (a fuzz of truncations and one-character edits found
+    no input that passes this check and crashes it)."""
+    def bad(why: str) -> ModelError:
+        return ModelError(f"{name}: not a LightGBM model LightGBM can read ({why}); refusing "
+                          "to load")
+
+    start = text.find("\nTree=")
+    if start < 0:
+        raise bad("no trees")
+    header = dict(line.split("=", 1) for line in text[:start].splitlines() if "=" in line)
+    try:
+        n_features = int(header["max_feature_idx"]) + 1
+        sizes = [int(v) for v in header["tree_sizes"].split()]
+        one_class = header["num_class"] == "1" and header["num_tree_per_iteration"] == "1"
+        names_match = (len(header["feature_names"].split(" ")) == n_features
+                       == len(header["feature_infos"].split(" ")))
+    except (KeyError, ValueError):
+        raise bad("its header is incomplete") from None
+    if not (one_class and names_match and sizes and min(sizes) > 0):
+        raise bad("its header does not describe one binary model over its features")
+    offset = start + 1
+    for i, size in enumerate(sizes):
+        block = text[offset:offset + size]
+        offset += size
+        if not (block.startswith(f"Tree={i}\n") and block.endswith("\n\n\n")):
+            raise bad(f"tree {i} is not where tree_sizes puts it")
+        lines = [line.partition("=") for line in block.splitlines()[1:] if line]
+        if not all(sep for _, sep, _ in lines):
+            raise bad(f"tree {i}: a line is not key=value")
+        _check_tree({key: value for key, _, value in lines}, n_features,
+                    lambda why, i=i: bad(f"tree {i}: {why}"))
+    trailer = text[offset:]
+    if not trailer.startswith("end of trees"):
+        raise bad("the trees do not end where tree_sizes says")
+    if "\nparameters:\n" in trailer:
+        params, ended, _ = trailer.split("\nparameters:\n", 1)[1].partition("\nend of parameters\n")
+        if not ended:
+            raise bad("its parameters are cut off")
+        if not all(_PARAMETER_LINE.fullmatch(line) for line in params.splitlines() if line):
+            raise bad("a parameter line is not [name: value]")
+
+
+def _check_tree(fields: dict[str, str], n_features: int,
+                bad: Callable[[str], ModelError]) -> None:
+    """One tree's fields: present, numeric, of the right lengths, and a binary tree."""
+    try:
+        n_leaves, n_cat = int(fields["num_leaves"]), int(fields["num_cat"])
+        float(fields["shrinkage"])
+        linear = fields["is_linear"]
+        arrays = {k: [kind(v) for v in fields[k].split()]
+                  for k, kind in (_PER_SPLIT | _PER_LEAF).items()}
+        cat_bounds = ([int(v) for v in fields["cat_boundaries"].split()] if n_cat > 0 else [0])
+        cat_words = (len(fields["cat_threshold"].split()) if n_cat > 0 else 0)
+    except (KeyError, ValueError):
+        raise bad("a field is missing or not a number") from None
+    if n_leaves < 1 or n_cat < 0 or linear != "0":
+        raise bad("num_leaves, num_cat or is_linear is not one this tool writes")
+    for key, values in arrays.items():
+        wanted = n_leaves - 1 if key in _PER_SPLIT else n_leaves
+        if len(values) != wanted and not (key == "leaf_weight" and n_leaves == 1 and not values):
+            raise bad(f"{key} has {len(values)} values, not {wanted}")
+    if (len(cat_bounds) != n_cat + 1 or cat_bounds[0] != 0
+            or any(b > c for b, c in zip(cat_bounds, cat_bounds[1:], strict=False))
+            or cat_bounds[-1] != cat_words):
+        raise bad("its categorical split tables do not agree")
+    for feature, kind, threshold in zip(arrays["split_feature"], arrays["decision_type"],
+                                        arrays["threshold"], strict=True):
+        categorical = kind & 1
+        if (not 0 <= feature < n_features or not 0 <= kind < 16 or (kind >> 2) & 3 > 2
+                or (categorical and not (threshold.is_integer() and 0 <= threshold < n_cat))):
+            raise bad("a split names a feature, kind or category table that is not there")
+    _check_shape(arrays["left_child"], arrays["right_child"], n_leaves, bad)
+
+
+def _check_shape(left: list[int], right: list[int], n_leaves: int,
+                 bad: Callable[[str], ModelError]) -> None:
+    """The children describe one binary tree: from the root, every split and every leaf
+    is reached exactly once."""
+    if n_leaves == 1:
+        return
+    seen_split, seen_leaf = [False] * (n_leaves - 1), [False] * n_leaves
+    stack = [0]
+    seen_split[0] = True
+    while stack:
+        node = stack.pop()
+        for child in (left[node], right[node]):
+            if child >= 0:
+                if child >= n_leaves - 1 or seen_split[child]:
+                    raise bad("its children do not form a tree")
+                seen_split[child] = True
+                stack.append(child)
+            else:
+                leaf = ~child
+                if leaf >= n_leaves or seen_leaf[leaf]:
+                    raise bad("its children do not form a tree")
+                seen_leaf[leaf] = True
+    if not (all(seen_split) and all(seen_leaf)):
+        raise bad("its children do not form a tree")
+
+
+def _booster(path: Path, name: str) -> lgb.Booster:
+    text = (path / name).read_text(encoding="utf-8", errors="replace")
+    _check_booster_text(text, name)
+    try:
+        return lgb.Booster(model_str=text)
+    except (lgb.basic.LightGBMError, ValueError) as exc:  # ValueError: its pandas_categorical
+        raise ModelError(f"{name}: LightGBM cannot read it ({exc}); refusing to load") from None
+
+
+def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, dict]:
+    """Load a bundle after checking that its manifest lists exactly its files and every
+    file matches its SHA-256; a bundle whose content is still unreadable is a ModelError
+    naming the file, never a traceback or a crash inside LightGBM."""
+    path = Path(path)
+    files = _checked_manifest(path)
+    try:
+        return _load_checked(path, files)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{path}: the bundle's content is not what this version writes "
+                         f"({type(exc).__name__}: {exc}); refusing to load") from None
+
+
+def _load_checked(path: Path, files: dict[str, str]) -> tuple[FeatureBuilder,
+                                                              OrganotropismModel, dict]:
     features = json.loads((path / "features.json").read_text())
     builder = FeatureBuilder(**features.pop("params"))
     for key, value in features.items():
@@ -121,8 +286,10 @@ def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, d
     model.prior_ = prior
     model.fits_ = {}
     for organ, info in state["organs"].items():
-        booster = (lgb.Booster(model_file=str(path / info["booster"])) if info["booster"]
-                   else None)
+        if info["booster"] is not None and info["booster"] not in files:
+            raise ModelError(f"{path}: {organ}'s booster {info['booster']} is not in the "
+                             "manifest; refusing to load")
+        booster = _booster(path, info["booster"]) if info["booster"] else None
         model.fits_[organ] = OrganFit(organ, booster, tuple(info["calibration"]),
                                       info["n_positives"], info["best_iteration"], info["status"])
     metadata = json.loads((path / "metadata.json").read_text())

@@ -89,8 +89,8 @@ def test_a_tampered_file_or_a_missing_one_refuses_to_load(tmp_path: Path) -> Non
 
 def test_saving_over_a_bundle_replaces_it_whole(tmp_path: Path) -> None:
     path, model, x = _bundle_pair(tmp_path)
-    (path / "stale.txt").write_text("from an earlier save")
     builder, _, _ = load_bundle(path)
+    (path / "stale.txt").write_text("from an earlier save")
     save_bundle(builder, model, path)
     assert not (path / "stale.txt").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
@@ -104,4 +104,62 @@ def test_a_bundle_built_with_other_recipes_says_so_when_loaded(tmp_path: Path) -
     with pytest.warns(OrganoPredictWarning, match=r"recipes version test, the installed "
                                                   rf"features/markers.toml is "
                                                   rf"{load_recipes().version}"):
+        load_bundle(path)
+
+
+def _rehash(path: Path, manifest: dict) -> None:
+    manifest["files"] = {name: hashlib.sha256((path / name).read_bytes()).hexdigest()
+                         for name in manifest["files"]}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_manifest_must_list_exactly_the_bundles_files(tmp_path: Path) -> None:
+    # dropping a booster's entry and swapping its file used to load without a word
+    path, _, _ = _bundle_pair(tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    booster = next(n for n in manifest["files"] if n.startswith("boosters/"))
+    del manifest["files"][booster]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match=f"file {booster} is not in the manifest"):
+        load_bundle(path)
+    (path / booster).unlink()  # and gone altogether: the model still names it
+    with pytest.raises(ModelError, match=f"booster {booster} is not in the manifest"):
+        load_bundle(path)
+
+
+@pytest.mark.parametrize("text", ["", '{"format": "organo-predict-bundle/1", "fil',
+                                  "[1, 2]", '{"format": "organo-predict-bundle/1", "files": 3}',
+                                  '{"format": "organo-predict-bundle/1", "files": {"a": "x"}}'])
+def test_a_truncated_or_edited_manifest_is_a_model_error(tmp_path: Path, text: str) -> None:
+    path, _, _ = _bundle_pair(tmp_path)
+    (path / "manifest.json").write_text(text)
+    with pytest.raises(ModelError, match="manifest|bundle format"):
+        load_bundle(path)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda t: t.replace("left_child=", "left_child=99 ", 1),
+    lambda t: t[: len(t) // 2],
+    lambda t: t.replace("num_leaves=", "num_leaves=9", 1),
+    lambda t: t.replace("leaf_value=", "leaf_value=abc ", 1),
+    lambda t: t.replace("split_feature=", "split_feature=9999 ", 1),
+])
+def test_an_edited_booster_with_its_hash_updated_is_refused_not_a_crash(tmp_path: Path,
+                                                                        edit) -> None:
+    # each of these aborted the process inside LightGBM (exit 134, no message)
+    path, _, _ = _bundle_pair(tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    booster = path / next(n for n in manifest["files"] if n.startswith("boosters/"))
+    booster.write_text(edit(booster.read_text()))
+    _rehash(path, manifest)
+    with pytest.raises(ModelError, match="not a LightGBM model LightGBM can read"):
+        load_bundle(path)
+
+
+def test_a_bundle_with_broken_json_content_is_a_model_error(tmp_path: Path) -> None:
+    path, _, _ = _bundle_pair(tmp_path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "model.json").write_text('{"params": {}}')
+    _rehash(path, manifest)
+    with pytest.raises(ModelError, match="content is not what this version writes"):
         load_bundle(path)

@@ -17,12 +17,17 @@ fitted on every row. Two engines run them and give the same numbers:
   and prior depend only on its own labels, so the organ models joined
   (`OrganotropismModel.join`) equal one model fitted on all organs at once.
 
-Pure computation apart from the engines' processes: no file or network IO here.
+Pure computation apart from the engines' processes (and the stale pool folders a killed
+run left, removed before a pool starts): no other file or network IO here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
@@ -35,7 +40,11 @@ from ._errors import ConfigError, ModelError, braced
 from ._models import OrganotropismModel
 from ._threads import usable_cores
 
-__all__ = ["ENGINES", "Engine", "FitTask", "TaskResult", "check_engine", "fit_task", "run_fits"]
+__all__ = ["ENGINES", "Engine", "FitTask", "TaskResult", "check_engine", "fit_task",
+           "process_pool", "remove_stale_pool_folders", "run_fits"]
+
+PARENT_POLL_SECONDS = 1.0  # how often a pool worker checks that its parent is alive
+_POOL_FOLDER = re.compile(r"joblib_memmapping_folder_(\d+)_.+")
 
 Engine = Literal["local", "dask"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -120,12 +129,71 @@ def _local(tasks: Sequence[FitTask], make_model: ModelFactory, make_clinical: Mo
         parts = (fit_task(make_model, make_clinical, x, y, tasks[k], None, group)
                  for k, group in pairs)
     else:
-        from joblib import Parallel, delayed
+        from joblib import delayed
 
-        parts = Parallel(n_jobs=workers, backend="loky", return_as="generator")(
+        parts = process_pool(workers)(
             delayed(fit_task)(make_model, make_clinical, x, y, tasks[k], 1, group)
             for k, group in pairs)
     return _in_tasks(parts, len(groups))
+
+
+def process_pool(workers: int):  # -> joblib.Parallel (imported late: joblib is slow to load)
+    """A loky pool of `workers` processes that cannot outlive this one: each worker exits
+    within a second of its parent's death (a `kill -9` of the experiment used to leave
+    two workers of ~700 MB for good), and joblib memmapping folders that a dead run left
+    in /dev/shm are removed before the pool starts."""
+    from joblib import Parallel
+
+    remove_stale_pool_folders()
+    return Parallel(n_jobs=workers, backend="loky", return_as="generator",
+                    initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: a thread that ends the process once `parent` is gone."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="organo-predict-parent-watch").start()
+
+
+def remove_stale_pool_folders(roots: Sequence[str] | None = None) -> list[str]:
+    """Remove this user's `joblib_memmapping_folder_<pid>_...` folders whose process is
+    gone (joblib removes its own on a clean exit; a killed run cannot). Returns them."""
+    import shutil
+    import tempfile
+
+    if roots is None:
+        roots = [r for r in (os.environ.get("JOBLIB_TEMP_FOLDER"), "/dev/shm",
+                             tempfile.gettempdir()) if r]
+    removed = []
+    for root in roots:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _POOL_FOLDER.fullmatch(entry.name)
+            try:
+                mine = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid()
+            except OSError:
+                continue
+            if match and mine and not _alive(int(match.group(1))):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _in_tasks(parts: Iterator[TaskResult], n_groups: int) -> Iterator[TaskResult]:

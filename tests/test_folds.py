@@ -191,3 +191,64 @@ def test_workers_on_another_release_are_refused_by_name(monkeypatch) -> None:
                                               r"\{'tcp://10.0.0.7:4000': '0.0.1'\}"):
             list(run_fits(_tasks(len(x)), *_factories(), x, y, "dask",
                           scheduler=cluster.scheduler_address, log=lambda _: None))
+
+
+@pytest.mark.slow
+def test_pool_workers_do_not_outlive_a_killed_parent(tmp_path) -> None:
+    # kill -9 of an experiment during its folds left two loky workers alive for good
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from joblib import delayed\n"
+        "from organo_predict._folds import process_pool\n"
+        "def work(i):\n"
+        "    print(os.getpid(), flush=True)\n"
+        "    time.sleep(120)\n"
+        "list(process_pool(2)(delayed(work)(i) for i in range(2)))\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(parent.stdout.readline()) for _ in range(2)]
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in workers if _running(pid)]
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return os.path.exists(f"/proc/{pid}")
+
+
+def test_stale_pool_folders_of_dead_processes_are_removed(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from organo_predict._folds import remove_stale_pool_folders
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / f"joblib_memmapping_folder_{gone.pid}_abc_def"
+    live = tmp_path / f"joblib_memmapping_folder_{os.getpid()}_abc_def"
+    other = tmp_path / "joblib_something_else"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "x.pkl").write_bytes(b"x" * 10)
+    assert remove_stale_pool_folders([str(tmp_path)]) == [str(dead)]
+    assert not dead.exists() and live.exists() and other.exists()

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ._errors import ConfigError, ModelError, braced
 from ._models import OrganotropismModel
-from ._threads import usable_cores
+from ._threads import process_alive, usable_cores
 
 __all__ = ["ENGINES", "Engine", "FitTask", "TaskResult", "check_engine", "fit_task",
            "process_pool", "remove_stale_pool_folders", "run_fits"]
@@ -180,20 +180,10 @@ def remove_stale_pool_folders(roots: Sequence[str] | None = None) -> list[str]:
                 mine = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid()
             except OSError:
                 continue
-            if match and mine and not _alive(int(match.group(1))):
+            if match and mine and not process_alive(int(match.group(1))):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(entry.path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def _in_tasks(parts: Iterator[TaskResult], n_groups: int) -> Iterator[TaskResult]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["SPIN_COUNT", "quiet_openmp", "usable_cores"]
+__all__ = ["SPIN_COUNT", "process_alive", "quiet_openmp", "usable_cores"]
 
 SPIN_COUNT = "1000"  # libgomp spin iterations before a waiting thread sleeps
 
@@ -40,3 +40,14 @@ def usable_cores() -> int:
     if limit.isdigit() and int(limit) > 0:
         cores = min(cores, int(limit))
     return max(cores, 1)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine (another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

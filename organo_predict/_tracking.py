@@ -4,8 +4,11 @@ move of the `champion` alias."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +24,50 @@ from ._leakage import AuditReport
 from ._models import OrganotropismModel
 from ._replication import Replication
 from ._reporting import REPORT_FILES
+from ._threads import process_alive
 
 __all__ = ["MODEL_PACKAGES", "PRIMARY_METRIC", "log_evaluation", "log_model", "log_run",
            "model_requirements", "promote", "register_recalibrated"]
 
 Log = Callable[[str], None]
+PID_TAG, HOST_TAG = "organo_predict.pid", "organo_predict.host"  # the process a run is in
 PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
+
+
+@contextlib.contextmanager
+def _run(run_name: str, experiment: str | None = None,
+         nested: bool = False) -> Iterator[object]:
+    """`mlflow.start_run` in `experiment` (set active; a nested run: the parent's), tagged
+    with this process (pid and host); a run of the experiment still RUNNING whose process on
+    this host is gone (killed during logging) is first marked FAILED, so it does not stay
+    RUNNING for good."""
+    import mlflow
+
+    if experiment is not None:
+        mark_dead_runs_failed(mlflow.set_experiment(experiment).experiment_id)
+    with mlflow.start_run(run_name=run_name, nested=nested) as run:
+        mlflow.set_tags({PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+        yield run
+
+
+def mark_dead_runs_failed(experiment_id: str) -> list[str]:
+    """Mark FAILED every RUNNING run of the experiment whose process, on this host, is no
+    longer alive. Returns their ids."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    host = socket.gethostname()
+    dead = []
+    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'",
+                                  max_results=1000):
+        tags = run.data.tags
+        pid = tags.get(PID_TAG, "")
+        if tags.get(HOST_TAG) == host and pid.isdigit() and not process_alive(int(pid)):
+            client.set_tag(run.info.run_id, "organo_predict.ended",
+                           "its process was gone (killed?); marked FAILED by a later run")
+            client.set_terminated(run.info.run_id, status="FAILED")
+            dead.append(run.info.run_id)
+    return dead
 
 
 def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
@@ -43,9 +84,8 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
     from ._loading import configure_tracking
 
     configure_tracking()
-    mlflow.set_experiment(config.mlflow_experiment)
     primary_metric = PRIMARY_METRIC
-    with mlflow.start_run(run_name=config.name) as run:
+    with _run(config.name, config.mlflow_experiment) as run:
         mlflow.log_params({"population": config.population, "n_splits": config.n_splits,
                            "min_carriers": config.min_carriers, "seed": config.seed,
                            "config": config.path, "leakage.unprofiled": config.unprofiled,
@@ -64,7 +104,7 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                                if v is not None}})
         mlflow.log_dict(replication.table(), "report/mechanisms.json")
         for organ, m in site_metrics.items():
-            with mlflow.start_run(run_name=organ, nested=True):
+            with _run(organ, nested=True):
                 mlflow.set_tag("organ", organ)
                 mlflow.log_metrics({k: float(v) for k, v in m.to_dict().items()
                                     if isinstance(v, float) and np.isfinite(v)})
@@ -188,8 +228,7 @@ def log_evaluation(metrics: dict, report_dir: Path, cohort: Cohort, model_info: 
     from ._loading import configure_tracking
 
     configure_tracking()
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=f"evaluate on {cohort.study_id}") as run:
+    with _run(f"evaluate on {cohort.study_id}", experiment) as run:
         mlflow.set_tags({"cohort": cohort.study_id, "data_fingerprint": cohort.fingerprint,
                          "model_uri": metrics["model_uri"],
                          **{f"model.{k}": str(v) for k, v in model_info.items()}})
@@ -224,8 +263,7 @@ def register_recalibrated(builder: FeatureBuilder, model: OrganotropismModel,
     if alias == "champion":
         raise ModelError("a recalibrated model never takes the champion alias: name another")
     configure_tracking()
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=f"recalibrate on {metadata.get('recalibrated_on')}"):
+    with _run(f"recalibrate on {metadata.get('recalibrated_on')}", experiment):
         mlflow.set_tags({"recalibrated_on": str(metadata.get("recalibrated_on")),
                          "recalibrated_from": str(metadata.get("recalibrated_from"))})
         mlflow.log_params({f"{organ}.intercept": round(a, 6) for organ, (a, _) in

@@ -196,7 +196,6 @@ def test_workers_on_another_release_are_refused_by_name(monkeypatch) -> None:
 @pytest.mark.slow
 def test_pool_workers_do_not_outlive_a_killed_parent(tmp_path) -> None:
     # kill -9 of an experiment during its folds left two loky workers alive for good
-    import os
     import signal
     import subprocess
     import sys

@@ -66,3 +66,49 @@ def test_every_input_of_the_logged_signature_is_optional() -> None:
     assert [c.name for c in signature.inputs.inputs] == ["mut_EGFR", "cancer_type"]
     assert not any(c.required for c in signature.inputs.inputs)
     assert signature.outputs.input_names() == ["p_LIVER"]
+
+
+def test_a_run_whose_process_died_is_marked_failed_by_the_next(tmp_path, monkeypatch) -> None:
+    # runs killed during MLflow logging stayed RUNNING forever
+
+    import mlflow
+
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        _check_dead_runs_marked(tmp_path)
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def _check_dead_runs_marked(tmp_path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from mlflow import MlflowClient
+
+    from organo_predict._tracking import HOST_TAG, PID_TAG, _run
+
+    client = MlflowClient()
+    experiment = client.create_experiment("e", artifact_location=str(tmp_path / "artifacts"))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = socket.gethostname()
+    killed = client.create_run(experiment, tags={PID_TAG: str(gone.pid), HOST_TAG: here})
+    other_host = client.create_run(experiment, tags={PID_TAG: str(gone.pid),
+                                                     HOST_TAG: "elsewhere"})
+    live = client.create_run(experiment, tags={PID_TAG: str(1), HOST_TAG: here})
+    with _run("next", "e") as run:
+        pass
+    def status(r):
+        return client.get_run(r.info.run_id).info.status
+
+    assert status(killed) == "FAILED"
+    assert status(other_host) == "RUNNING" and status(live) == "RUNNING"  # not ours to judge
+    assert "marked FAILED by a later run" in client.get_run(
+        killed.info.run_id).data.tags["organo_predict.ended"]
+    new = client.get_run(run.info.run_id)
+    assert new.info.status == "FINISHED" and new.data.tags[PID_TAG].isdigit()

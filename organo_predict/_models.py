@@ -8,6 +8,7 @@ leaves it at the prior. Pure computation: no file or network IO here.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
-from ._errors import CohortError, ModelError
+from ._errors import CohortError, CohortWarning, ModelError, excerpt
 from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
 from ._schemas import ORGANS, did_you_mean
 from ._threads import usable_cores
@@ -41,17 +42,27 @@ def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -
     for organ in organs:
         column = f"{LABEL_PREFIX}{organ}"
         if column in samples.columns:
-            out[organ] = _flags(samples[column])
+            out[organ] = _flags(samples[column], column)
     return pd.DataFrame(out, index=samples.index)
 
 
-_FLAGS = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0, "true": 1.0,
-          "false": 0.0}
+_FLAGS = {"yes": 1.0, "no": 0.0, "y": 1.0, "n": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0,
+          "0.0": 0.0, "true": 1.0, "false": 0.0}
 
 
-def _flags(values: pd.Series) -> pd.Series:
-    """Yes/No, 1/0 or true/false (any case, NUMBER columns' 1.0/0.0) as float 0/1; NaN else."""
-    return values.astype("string").str.strip().str.lower().map(_FLAGS).astype(float)
+def _flags(values: pd.Series, column: str | None = None) -> pd.Series:
+    """Yes/No, Y/N, 1/0 or true/false (any case, NUMBER columns' 1.0/0.0) as float 0/1;
+    missing stays NaN. Any other value is also NaN (an unknown label), with a warning
+    naming the column, the value and how many rows have one like it."""
+    text = values.astype("string").str.strip().str.lower()
+    flags = text.map(_FLAGS).astype(float)
+    odd = (text.notna() & flags.isna()).to_numpy()
+    if odd.any():
+        first = values.iloc[int(np.flatnonzero(odd)[0])]
+        warnings.warn(f"{column or values.name}: {int(odd.sum())} value(s) that are not a "
+                      f"flag (first {excerpt(first)}; Yes/No, Y/N, 1/0 or true/false) read "
+                      "as unknown", CohortWarning, stacklevel=3)
+    return flags
 
 
 def label_column(organ: str, columns: Mapping[str, str] | None = None) -> str:
@@ -69,7 +80,7 @@ def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
     for organ in organs:
         column = label_column(organ, columns)
         if column in present:
-            out[organ] = _flags(cohort.clinical([column])).to_numpy()
+            out[organ] = _flags(cohort.clinical([column]), column).to_numpy()
         elif column in (columns or {}).values():  # named by the user: it must be there
             raise CohortError(f"the {organ} label column {column!r} is in neither the sample "
                               f"nor the patient file{did_you_mean(column, present)}",

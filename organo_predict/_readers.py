@@ -91,7 +91,7 @@ def check_known(table: Table, column: str, known: pd.Index, what: str) -> None:
 def read_mutations(path: Path, known_samples: pd.Index) -> pd.DataFrame:
     table = read_table(path, required=MUTATION_COLUMNS)
     check_known(table, "Tumor_Sample_Barcode", known_samples, "sample")
-    frame = table.frame
+    frame = _with_gene_symbols(table)
     protein = next((c for c in _PROTEIN_CHANGE_ALIASES if c in frame.columns), None)
     out = pd.DataFrame({
         "SAMPLE_ID": frame["Tumor_Sample_Barcode"].astype(str),
@@ -104,6 +104,33 @@ def read_mutations(path: Path, known_samples: pd.Index) -> pd.DataFrame:
         if column in frame.columns:
             out[column] = frame[column]
     return out
+
+
+def _with_gene_symbols(table: Table) -> pd.DataFrame:
+    """The MAF's rows that name a gene. An empty Hugo_Symbol is taken from another row of
+    the file with the same Entrez_Gene_Id (cBioPortal resolves it by that id); the rows
+    left without a gene are dropped with a warning that counts them and names the first
+    line (199 such rows were dropped silently, and read as a gene named 'nan')."""
+    frame = table.frame
+    symbols = frame["Hugo_Symbol"].astype("string").str.strip().replace("", pd.NA)
+    missing = symbols.isna().to_numpy()
+    if not missing.any():
+        return frame
+    if "Entrez_Gene_Id" in frame:
+        entrez = frame["Entrez_Gene_Id"].astype("string").str.strip()
+        known = (pd.DataFrame({"id": entrez, "gene": symbols}).dropna()
+                 .query("id != '0'").drop_duplicates("id").set_index("id")["gene"])
+        symbols = symbols.fillna(entrez.map(known))
+    still = symbols.isna().to_numpy()
+    n_found = int(missing.sum() - still.sum())
+    first = table.line_of(int(np.flatnonzero(missing)[0]))
+    note = f"; {n_found} named from their Entrez_Gene_Id" if n_found else ""
+    warnings.warn(f"{table.name}, line {first}, column 'Hugo_Symbol': {int(missing.sum())} "
+                  f"row(s) with no gene symbol{note}"
+                  + (f"; {int(still.sum())} dropped (no gene to count them for)" if still.any()
+                     else ""), CohortWarning, stacklevel=4)
+    out = frame.assign(Hugo_Symbol=symbols)
+    return out[~still].reset_index(drop=True)
 
 
 def read_sv(path: Path, datatype: str, known_samples: pd.Index) -> pd.DataFrame:

@@ -99,8 +99,8 @@ class _Model(_Strict):
 
 class _Evaluation(_Strict):
     n_splits: int = Field(5, ge=2, le=50)
-    n_bootstrap: int = Field(300, ge=0, le=100_000)
-    seed: int = 0
+    n_bootstrap: int = Field(300, ge=1, le=100_000)  # 0 failed only after the training
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # what numpy takes; -5 failed after the training
 
 
 class _Mlflow(_Strict):

@@ -242,10 +242,12 @@ class CnaMatrix:
 # The usual discrete tokens, looked up in C via map(); anything else takes the slow path.
 _CNA_TOKENS: dict[bytes, float] = {b"0": 0.0, b"-2": -2.0, b"2": 2.0, b"-1": -1.0, b"1": 1.0,
                                    b"-1.5": -1.5, **{v.encode(): np.nan for v in NULL_VALUES}}
+_DISCRETE_CALLS = frozenset({-2.0, -1.5, -1.0, 0.0, 1.0, 2.0})  # cBioPortal's (-1.5: hemizygous)
 
 
 def read_discrete_cna(path: Path) -> CnaMatrix:
-    """Read a cBioPortal discrete CNA matrix; values must be NA or numbers in -2..2.
+    """Read a cBioPortal discrete CNA matrix; values must be NA or a discrete call (-2,
+    -1.5, -1, 0, 1, 2, written as integers or decimals).
 
     Hand-rolled because columnar CSV readers are slow on 20,000-column files.
     """
@@ -314,6 +316,11 @@ def _parse_cna_row(tokens: list[bytes], samples: list[str], name: str, line: int
             raise CohortError(f"copy-number value {excerpt(text)} outside -2..2 (or NA)",
                               file=name,
                               line=line, column=samples[pos])
+        if value not in _DISCRETE_CALLS:  # 0.7 was read as a call and matched no threshold
+            raise CohortError(f"copy-number value {excerpt(text)} is not a discrete call "
+                              "(-2, -1.5, -1, 0, 1, 2 or NA): a continuous or log2 file? "
+                              "its meta file must then not say datatype: DISCRETE",
+                              file=name, line=line, column=samples[pos])
         row[pos] = value
     return row
 

@@ -47,6 +47,9 @@ def test_bad_config_names_the_key(tmp_path: Path, capsys) -> None:
     ("[labels]\nBONE = 1\n", r"\[labels\], key 'BONE': the study's column"),
     ('[populaton]\ncolumn = "X"\n', r"unknown key 'populaton'; did you mean 'population'\?"),
     ('[population]\ncolumn = "CANCER_TYPE"\n', r"\[population\]: key 'values' is missing"),
+    # found out only after the whole training before
+    ("[evaluation]\nseed = -5\n", r"\[evaluation\], key 'seed': Input should be greater"),
+    ("[evaluation]\nn_bootstrap = 0\n", r"key 'n_bootstrap': Input should be greater than"),
 ])
 def test_each_misspelling_is_refused_naming_file_section_and_key(tmp_path: Path, body: str,
                                                                  message: str) -> None:

@@ -126,3 +126,19 @@ def test_a_label_column_the_user_names_must_be_in_the_study(tmp_path) -> None:
     with pytest.raises(CohortError, match=r"the BONE label column 'EVER_MET_SITE_BONES' is in "
                                           r"neither .*did you mean 'EVER_MET_SITE_BONE'\?"):
         labels_from_cohort(cohort, ["BONE"], {"BONE": "EVER_MET_SITE_BONES"})
+
+
+def test_organ_flags_y_n_are_read_and_other_values_named() -> None:
+    import warnings
+
+    from organo_predict import CohortWarning, labels_from_samples
+
+    samples = pd.DataFrame({"DMETS_DX_LIVER": ["Y", "n", "Yes", "maybe", None, "MAYBE"]})
+    with pytest.warns(CohortWarning, match=r"DMETS_DX_LIVER: 2 value\(s\) that are not a flag "
+                      r"\(first 'maybe'"):
+        labels = labels_from_samples(samples)
+    np.testing.assert_array_equal(labels["LIVER"].to_numpy(),
+                                  [1.0, 0.0, 1.0, np.nan, np.nan, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        labels_from_samples(pd.DataFrame({"DMETS_DX_LIVER": ["Yes", "No", None]}))

@@ -84,3 +84,19 @@ def test_a_fusion_rows_partner_is_the_other_gene(tmp_path: Path) -> None:
     frame = read_sv(fusion, "FUSION", KNOWN)
     assert frame["Site2_Hugo_Symbol"].tolist()[:3] == ["ALK", "EML4", "KIF5B"]
     assert frame["Site2_Hugo_Symbol"].isna().tolist() == [False, False, False, True]
+
+
+def test_a_maf_row_without_a_gene_is_named_from_its_entrez_id_or_dropped_with_a_warning(
+        tmp_path: Path) -> None:
+    # 199 such rows were dropped silently (and counted as an unknown gene 'nan')
+    maf = _file(tmp_path, "m.txt", "Hugo_Symbol\tEntrez_Gene_Id\tTumor_Sample_Barcode\t"
+                                   "Variant_Classification\n"
+                                   "EGFR\t1956\tS1\tMissense_Mutation\n"
+                                   "\t1956\tS2\tMissense_Mutation\n"
+                                   "NA\t0\tS2\tMissense_Mutation\n"
+                                   "\t\tS1\tSilent\n")
+    with pytest.warns(CohortWarning, match=r"m.txt, line 3, column 'Hugo_Symbol': 3 row\(s\) "
+                      r"with no gene symbol; 1 named from their Entrez_Gene_Id; 2 dropped"):
+        frame = read_mutations(maf, KNOWN)
+    assert frame["Hugo_Symbol"].tolist() == ["EGFR", "EGFR"]
+    assert frame["SAMPLE_ID"].tolist() == ["S1", "S2"]

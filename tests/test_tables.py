@@ -63,6 +63,16 @@ def test_discrete_cna_matrix(tmp_path: Path) -> None:
     assert caught.value.line == 2 and caught.value.column == "S1"
 
 
+@pytest.mark.parametrize("value", ["0.7", "-0.3", "1.2"])
+def test_a_value_that_is_no_discrete_call_is_refused(tmp_path: Path, value: str) -> None:
+    # 0.7 was accepted and silently matched no call (a log2 file read as discrete)
+    with pytest.raises(CohortError, match=f"'{value}' is not a discrete call") as caught:
+        read_discrete_cna(_write(tmp_path, f"Hugo_Symbol\tS1\tS2\nEGFR\t0\t{value}\n"))
+    assert caught.value.line == 2 and caught.value.column == "S2"
+    decimals = read_discrete_cna(_write(tmp_path, "Hugo_Symbol\tS1\tS2\nEGFR\t2.0\t-1.0\n"))
+    np.testing.assert_array_equal(decimals.values, np.array([[2, -1]], np.float32))
+
+
 def test_gzip_members_are_all_read_and_trailing_zeros_allowed(tmp_path: Path) -> None:
     two = gzip.compress(b"X\tY\n") + gzip.compress(b"1\t2\n") + bytes(8)
     assert read_bytes(_write(tmp_path, two, "two.txt.gz")) == b"X\tY\n1\t2\n"

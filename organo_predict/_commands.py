@@ -181,11 +181,13 @@ SKILL_COLUMNS = ["organ", "prev.", "AUROC", "95% CI", "within type", "prior with
 
 def _skill_cells(organ: str, m: dict) -> list[str]:
     """The `SKILL_COLUMNS` cells of an organ's metrics (`experiment` and `evaluate`)."""
-    lo, hi = m["gain_within_type_ci"]
-    return [organ, f"{m['prevalence']:.3f}", f"{m['auroc']:.3f}",
-            f"{m['auroc_ci'][0]:.3f}-{m['auroc_ci'][1]:.3f}", f"{m['auroc_within_type']:.3f}",
-            f"{m['prior_auroc_within_type']:.3f}",
-            f"{m['gain_within_type']:+.3f} [{lo:+.3f}, {hi:+.3f}]"]
+    from ._reporting import NOT_ESTIMABLE, shown, signed_interval
+
+    lo, hi = (shown(v) for v in m["auroc_ci"])
+    return [organ, shown(m["prevalence"]), shown(m["auroc"]),
+            NOT_ESTIMABLE if NOT_ESTIMABLE in (lo, hi) else f"{lo}-{hi}",
+            shown(m["auroc_within_type"]), shown(m["prior_auroc_within_type"]),
+            signed_interval(m["gain_within_type"], m["gain_within_type_ci"])]
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -299,7 +301,7 @@ def _say_fidelity(fidelity: dict) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ._external import evaluate_model
-    from ._loading import load_model
+    from ._loading import check_tracking_writable, load_model
     from ._reporting import (
         check_report_dir,
         evaluation_metrics,
@@ -310,6 +312,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
     if args.report_dir is not None:  # a file in the way fails before any work
         check_report_dir(args.report_dir)
+    if not args.no_mlflow:
+        check_tracking_writable()
     loaded = load_model(args.model)
     cohort = _load_cohort(args.study, panels)
     report_dir = args.report_dir or Path("reports") / f"evaluate-{cohort.study_id}"
@@ -339,12 +343,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_recalibrate(args: argparse.Namespace) -> int:
     from ._external import recalibrate_model
-    from ._loading import DEFAULT_MODEL_URI, load_model
+    from ._loading import DEFAULT_MODEL_URI, check_tracking_writable, load_model
 
     if args.alias == "champion":
         raise ConfigError("--alias champion: a recalibrated model never takes the champion "
                           "alias; name another (default: local)")
     labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
+    if not args.bundle:
+        check_tracking_writable(otherwise="pass --bundle to save it as a folder")
     loaded = load_model(args.model)
     cohort = _load_cohort(args.study, panels)
     result = recalibrate_model(loaded, cohort, labels)

@@ -54,6 +54,7 @@ CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 CLINICAL_LEARNING_RATE = 0.1
 
 Log = Callable[[str], None]
+MIN_PATIENTS_PER_FOLD = 10  # the smallest population a cross-validation is run on
 
 
 @dataclass
@@ -157,6 +158,10 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     clock = _Clock(log)
     report_dir = Path(report_dir)
     check_report_dir(report_dir)  # a file in the way fails now, not after the training
+    if use_mlflow:
+        from ._loading import check_tracking_writable
+
+        check_tracking_writable()  # a read-only store fails now too
     data = _load_population(config, clock)
     audit, used = _audit(config, data, clock)
     make_model = _model_factory(config, data, used, log)
@@ -252,6 +257,12 @@ def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
     clock.say(f"population {config.population}: {int(rows.sum()):,} patients, "
               f"{x.shape[1]} features")
     groups = cohort.samples.loc[rows, "PATIENT_ID"].to_numpy()
+    n_patients, needed = len(set(groups)), MIN_PATIENTS_PER_FOLD * config.n_splits
+    if n_patients < needed:  # a one-sample cohort failed deep inside the folds
+        raise ConfigError(f"{config.path}: population {config.population} of "
+                          f"{cohort.study_id} has {n_patients} patient(s); a "
+                          f"{config.n_splits}-fold cross-validation needs at least {needed} "
+                          f"({MIN_PATIENTS_PER_FOLD} per fold)")
     cancer_type, primary = sample_context(cohort.samples.loc[rows])
     return _Data(cohort, builder, features, rows, x, y, organs, groups, cancer_type, primary)
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._errors import ModelError, braced
+from ._errors import ModelError, OrganoPredictError, braced
 from ._features import FeatureBuilder
 from ._models import OrganotropismModel
 
@@ -42,6 +42,37 @@ def configure_tracking() -> None:
         mlflow.set_tracking_uri(DEFAULT_TRACKING_URI)
 
 
+def check_tracking_writable(otherwise: str = "pass --no-mlflow") -> None:
+    """OrganoPredictError, before any work, if the tracking store this process would log to
+    is a local SQLite file (or folder) it cannot write, or its artifact folder cannot be
+    created or written: a read-only mlflow.db failed only after the whole training (and left
+    the report folder without metrics.json). Other stores (a server) are not probed."""
+    from urllib.parse import unquote, urlparse
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        store = Path(unquote(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else "")
+        targets = [store, store.parent / "mlruns"] if store.name else []
+    elif parsed.scheme in ("", "file"):
+        targets = [Path(unquote(parsed.path))]
+    else:
+        return
+    for target in targets:
+        existing = target if target.exists() else next(
+            (p for p in target.absolute().parents if p.exists()), Path("/"))
+        # what is missing of the path is created under `existing`, which must be a folder
+        folder = existing if existing.is_dir() or existing == target else None
+        if folder is not None and not folder.is_dir():
+            folder = folder.parent
+        if folder is None or not (os.access(existing, os.W_OK)
+                                  and os.access(folder, os.W_OK | os.X_OK)):
+            raise OrganoPredictError(
+                f"the MLflow tracking store {uri} cannot be written ({existing} is "
+                f"{'read-only' if folder is not None else 'a file, not a folder'}): "
+                f"make it writable, set MLFLOW_TRACKING_URI to another store, or {otherwise}")
+
+
 def is_mlflow_uri(uri: str) -> bool:
     """models:/..., runs:/... or any scheme://... (as opposed to a local bundle folder)."""
     return "://" in uri or uri.startswith(("models:/", "runs:/"))
@@ -62,6 +93,11 @@ def load_model(uri: str | None = None) -> LoadedModel:
     if not is_mlflow_uri(uri):
         raise ModelError(f"model {uri!r}: no such bundle folder, and not an MLflow model URI "
                          "(models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/model)")
+    if uri.startswith(("http://", "https://")):
+        raise ModelError.about(f"model {braced(repr(uri))}: a web address is not a model. Set "
+                               "MLFLOW_TRACKING_URI to the MLflow server and pass "
+                               "{model}models:/NAME@ALIAS, or download the model folder and "
+                               "pass its path")
     configure_tracking()
     import mlflow
 
@@ -73,13 +109,42 @@ def load_model(uri: str | None = None) -> LoadedModel:
     except ModelError:
         raise
     except Exception as exc:  # MLflow raises many types; the user needs one clear message
-        hint = (" Run {run_experiment} first, or pass {model}a model URI or bundle folder."
-                if uri == DEFAULT_MODEL_URI else "")
+        hint = _moved_home_hint(uri) or (
+            " Run {run_experiment} first, or pass {model}a model URI or bundle folder."
+            if uri == DEFAULT_MODEL_URI else "")
         raise ModelError.about(f"cannot load model {braced(repr(uri))} from "
                                f"{braced(mlflow.get_tracking_uri())}: "
                                f"{braced(str(exc).splitlines()[0])}." + hint) from None
     inner = pyfunc.unwrap_python_model()
     return LoadedModel(inner.builder, inner.model, inner.metadata, uri, info)
+
+
+def _moved_home_hint(uri: str) -> str:
+    """When the registry knows the model but its run's artifacts are in a local folder that
+    no longer exists (the MLflow home was moved or copied: MLflow keeps absolute artifact
+    paths), say so; else "" (the lookup's own failure is not the user's problem here)."""
+    from urllib.parse import unquote, urlparse
+
+    from mlflow import MlflowClient
+
+    try:
+        client = MlflowClient()
+        if uri.startswith("models:/"):
+            run_id = str(_registry_info(uri)["run_id"] or "")
+        elif uri.startswith("runs:/"):
+            run_id = uri[len("runs:/"):].split("/", 1)[0]
+        else:
+            return ""
+        artifacts = urlparse(client.get_run(run_id).info.artifact_uri)
+    except Exception:  # noqa: BLE001 - no hint is better than a second error
+        return ""
+    folder = Path(unquote(artifacts.path))
+    if artifacts.scheme in ("", "file") and not folder.exists():
+        return (f" Its artifacts were stored at {braced(folder)}, which does not exist: was "
+                "the MLflow home (mlflow.db and mlruns/) moved or copied? MLflow keeps "
+                "absolute artifact paths: work from the original folder, or run the "
+                "experiment again here.")
+    return ""
 
 
 def _registry_info(uri: str) -> dict[str, object]:
@@ -93,4 +158,6 @@ def _registry_info(uri: str) -> dict[str, object]:
         return {"name": name, "alias": alias, "version": str(version.version),
                 "run_id": version.run_id}
     name, _, version_text = ref.partition("/")
-    return {"name": name, "version": version_text, "alias": None}
+    run_id = (client.get_model_version(name, version_text).run_id if version_text.isdigit()
+              else None)  # "latest" and stages: MLflow resolves them itself
+    return {"name": name, "version": version_text, "alias": None, "run_id": run_id}

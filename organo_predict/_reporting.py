@@ -236,11 +236,11 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
 def _skill_cells(r: dict[str, object]) -> str:
     """The leading cells of a per-organ row: organ, prevalence, AUROC [CI], within type,
     the prior within type, the gain [CI] and primary-only AUROC."""
-    return (f"| {r['organ']} | {r['prevalence']:.3f} | {r['auroc']:.3f} "
-            f"[{r['auroc_ci_low']:.3f}, {r['auroc_ci_high']:.3f}] | "
-            f"{r['auroc_within_type']:.3f} | {r['prior_auroc_within_type']:.3f} | "
-            f"{r['gain_within_type']:+.3f} [{r['gain_within_type_ci_low']:+.3f}, "
-            f"{r['gain_within_type_ci_high']:+.3f}] | {r['auroc_primary']:.3f} | ")
+    return (f"| {r['organ']} | {shown(r['prevalence'])} | "
+            f"{interval(r['auroc'], [r['auroc_ci_low'], r['auroc_ci_high']])} | "
+            f"{shown(r['auroc_within_type'])} | {shown(r['prior_auroc_within_type'])} | "
+            f"{signed_interval(r['gain_within_type'], [r['gain_within_type_ci_low'], r['gain_within_type_ci_high']])}"
+            f" | {shown(r['auroc_primary'])} | ")
 
 
 def mechanism_lines(entries: list[dict], summary: dict[str, object]) -> list[str]:
@@ -271,9 +271,30 @@ def mechanism_lines(entries: list[dict], summary: dict[str, object]) -> list[str
     return lines
 
 
+NOT_ESTIMABLE = "n/a"  # a value the data cannot give (no within-type pairs, one class)
+
+
+def shown(value: object, spec: str = ".3f") -> str:
+    """`value` formatted by `spec`, or "n/a" when it is missing or not finite (a NaN
+    printed as "nan" beside an interval of zeros read as a measured zero)."""
+    if value is None or not np.isfinite(float(value)):
+        return NOT_ESTIMABLE
+    return format(float(value), spec)
+
+
 def signed_interval(value: float, ci: list[float]) -> str:
-    """A signed difference and its interval: "+0.012 [+0.003, +0.021]"."""
-    return f"{value:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+    """A signed difference and its interval: "+0.012 [+0.003, +0.021]"; "n/a" alone when
+    the difference is not estimable."""
+    if shown(value) == NOT_ESTIMABLE:
+        return NOT_ESTIMABLE
+    return f"{shown(value, '+.3f')} [{shown(ci[0], '+.3f')}, {shown(ci[1], '+.3f')}]"
+
+
+def interval(value: float, ci: list[float], spec: str = ".3f") -> str:
+    """An estimate and its interval: "0.612 [0.598, 0.627]"; "n/a" when not estimable."""
+    if shown(value) == NOT_ESTIMABLE:
+        return NOT_ESTIMABLE
+    return f"{shown(value, spec)} [{shown(ci[0], spec)}, {shown(ci[1], spec)}]"
 
 
 def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,

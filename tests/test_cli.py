@@ -90,3 +90,29 @@ def test_a_report_dir_that_is_a_file_is_refused_before_any_work(tmp_path, capsys
     for command in (["experiment", "--no-mlflow"], ["evaluate", str(tmp_path), "--no-mlflow"]):
         assert main([*command, "--report-dir", str(tmp_path / "afile")]) == 2
         assert "afile exists and is not a folder" in capsys.readouterr().err
+
+
+def test_a_read_only_tracking_store_is_refused_before_any_work(tmp_path, monkeypatch,
+                                                               capsys) -> None:
+    # it failed after the whole training, leaving the report folder without metrics.json
+    import os
+
+    if os.geteuid() == 0:  # root writes anything: make the store's folder unreachable instead
+        store = tmp_path / "no" / "such" / "deep"
+        (tmp_path / "no").write_text("a file, not a folder")
+    else:
+        store = tmp_path / "ro"
+        store.mkdir()
+        (store / "mlflow.db").write_bytes(b"")
+        (store / "mlflow.db").chmod(0o444)
+        store.chmod(0o555)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+    for command, otherwise in ((["experiment"], "--no-mlflow"),
+                               (["evaluate", str(tmp_path)], "--no-mlflow"),
+                               (["recalibrate", str(tmp_path)], "--bundle")):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "the MLflow tracking store sqlite:///" in err and "cannot be written" in err
+        assert otherwise in err
+    if os.geteuid() != 0:
+        store.chmod(0o755)

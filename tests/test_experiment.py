@@ -194,6 +194,20 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert client.get_run(run_id).data.tags["model.version"] == "3"
     assert f"MLflow run {run_id}" in capsys.readouterr().out
 
+    # the MLflow home copied elsewhere: the artifacts it names are gone, and the message
+    # says so (it said "run organo-predict experiment first")
+    import shutil
+
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    moved.mkdir()
+    shutil.copy(tmp_path / "mlflow.db", moved / "mlflow.db")
+    shutil.move(tmp_path / "mlruns", tmp_path / "mlruns-away")
+    monkeypatch.chdir(moved)
+    mlflow.set_tracking_uri(f"sqlite:///{moved / 'mlflow.db'}")
+    assert main(["mechanisms"]) == 2
+    err = capsys.readouterr().err
+    assert "which does not exist: was the MLflow home" in err and "first" not in err
+
 
 def test_reader_warnings_reach_the_run_log_as_one_line_each(edit) -> None:
     """A cohort value read as missing is said in the run's log, with file, line and column,
@@ -338,3 +352,16 @@ def test_two_experiments_at_once_each_log_their_own_report_and_leave_one_whole(
     assert f"{metrics['macro_within_type_auroc_main8']:.3f}" in report.split(
         "**Macro within-type AUROC")[1][:40]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".shared-report-")]
+
+
+def test_a_population_too_small_to_cross_validate_is_refused_before_any_fit(
+        tiny_study: Path, tmp_path: Path, capsys) -> None:
+    # a one-sample cohort failed with a traceback deep inside the folds
+    config = tmp_path / "tiny.toml"
+    config.write_text(f'name = "tiny"\n[cohort]\nsource = "{tiny_study}"\n'
+                      'population = "all_labelled"\n')
+    assert main(["experiment", "--config", str(config), "--no-mlflow",
+                 "--report-dir", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err
+    assert "patient(s); a 5-fold cross-validation needs at least 50 (10 per fold)" in err
+    assert not (tmp_path / "rep").exists()

@@ -49,3 +49,11 @@ def test_tracking_defaults_to_a_local_sqlite_file_unless_the_environment_says(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
     configure_tracking()
     assert calls == [DEFAULT_TRACKING_URI]  # the environment's choice is left alone
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:9/model", "https://example.org/m"])
+def test_a_web_address_is_named_as_not_a_model(uri: str) -> None:
+    # it said "not enough values to unpack (expected 2, got 1)"
+    with pytest.raises(ModelError, match="a web address is not a model. Set "
+                                         "MLFLOW_TRACKING_URI to the MLflow server"):
+        load_model(uri)

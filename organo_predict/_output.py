@@ -137,11 +137,16 @@ def atomic_output(out: Path, fmt: str, overwrite: bool,
                 raise OrganoPredictError.about(f"{{out}}{braced(out)}: created while scoring; "
                                                "not overwritten")
             os.replace(tmp, out)
-        except BaseException:
+        except BaseException as exc:
             _close_quietly(close)
             tmp.unlink(missing_ok=True)
             if terminated():
                 raise OrganoPredictError("terminated; no output written") from None
+            if isinstance(exc, OSError):  # disk full, quota, a folder gone: said, not traced
+                raise OrganoPredictError.about(
+                    f"{{out}}{braced(out)}: writing failed ({braced(exc.strerror or exc)}); "
+                    "no output written" + ("" if not out.exists() else
+                                           ", the existing file is unchanged")) from None
             raise
 
 

@@ -46,3 +46,18 @@ def test_only_partials_of_dead_processes_are_removed(tmp_path: Path) -> None:
         path.write_text("x")
     assert remove_stale_partials(out) == [dead]
     assert alive.exists() and other.exists() and not dead.exists()
+
+
+def test_a_full_disk_is_an_error_that_says_so_and_keeps_the_existing_file(tmp_path) -> None:
+    # disk full during `score` kept the data safe but ended in a traceback, exit 1
+    import errno
+
+    out = tmp_path / "scores.csv"
+    out.write_text("old\n")
+    full = pytest.raises(OrganoPredictError, match=r"scores.csv: writing failed \(No space "
+                         r"left on device\); no output written, the existing file is unchanged")
+    with full, atomic_output(out, ".csv", overwrite=True) as write:
+        write(pd.DataFrame({"a": [1]}))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]

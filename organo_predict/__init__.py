@@ -14,7 +14,8 @@ The public API, one name per thing a user touches, stage by stage (data flows do
     errors       OrganoPredictError and below; OrganoPredictWarning and below
 
 Names past the error tree are imported on first use, so `import organo_predict` stays
-light (no LightGBM, MLflow or FastAPI until they are needed).
+light (no pandas, LightGBM, MLflow or FastAPI until they are needed: `organo-predict
+--help` and argument errors answer before any of them loads).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from ._threads import quiet_openmp
 
 quiet_openmp()  # before anything loads LightGBM's OpenMP runtime (see _threads)
 
-from . import datasets  # noqa: E402
-from ._cohort import Cohort, load_study  # noqa: E402
 from ._errors import (  # noqa: E402
     CohortError,
     CohortWarning,
@@ -45,6 +44,7 @@ from ._errors import (  # noqa: E402
 __version__ = "0.1.0"
 
 _LAZY = {  # public name -> the private module that owns it
+    "Cohort": "_cohort", "load_study": "_cohort",
     "FeatureBuilder": "_features",
     "OrganotropismModel": "_models", "labels_from_samples": "_models",
     "labels_from_cohort": "_models", "ORGANS": "_models",
@@ -63,7 +63,9 @@ _LAZY = {  # public name -> the private module that owns it
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
+    from . import datasets
     from ._bundle import load_bundle, save_bundle
+    from ._cohort import Cohort, load_study
     from ._config import ExperimentConfig, load_config
     from ._drivers import rank_drivers
     from ._engine import ShapEngine
@@ -91,6 +93,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
 
 
 def __getattr__(name: str) -> object:
+    if name == "datasets":  # a subpackage: importing it binds it here
+        return import_module(".datasets", __name__)
     if name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value

@@ -16,6 +16,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
+from ._cache import checked_before
 from ._errors import ModelError, OrganoPredictWarning
 from ._features import FeatureBuilder
 from ._models import OrganFit, OrganotropismModel
@@ -241,9 +242,11 @@ def _check_shape(left: list[int], right: list[int], n_leaves: int,
         raise bad("its children do not form a tree")
 
 
-def _booster(path: Path, name: str) -> lgb.Booster:
+def _booster(path: Path, name: str, digest: str) -> lgb.Booster:
+    """The booster `name` of the bundle at `path` (its manifest SHA-256 `digest` already
+    verified), its text checked before LightGBM reads it (once per content: `_cache`)."""
     text = (path / name).read_text(encoding="utf-8", errors="replace")
-    _check_booster_text(text, name)
+    checked_before("checked-boosters", digest, lambda: _check_booster_text(text, name))
     try:
         return lgb.Booster(model_str=text)
     except (lgb.basic.LightGBMError, ValueError) as exc:  # ValueError: its pandas_categorical
@@ -289,7 +292,8 @@ def _load_checked(path: Path, files: dict[str, str]) -> tuple[FeatureBuilder,
         if info["booster"] is not None and info["booster"] not in files:
             raise ModelError(f"{path}: {organ}'s booster {info['booster']} is not in the "
                              "manifest; refusing to load")
-        booster = _booster(path, info["booster"]) if info["booster"] else None
+        booster = (_booster(path, info["booster"], files[info["booster"]]) if info["booster"]
+                   else None)
         model.fits_[organ] = OrganFit(organ, booster, tuple(info["calibration"]),
                                       info["n_positives"], info["best_iteration"], info["status"])
     metadata = json.loads((path / "metadata.json").read_text())

@@ -43,7 +43,8 @@ from ._study import (
 )
 from ._tables import Table, isin, read_bytes, read_table
 
-__all__ = ["EMBEDDED_SOURCE", "Cohort", "load_source", "load_study"]
+__all__ = ["EMBEDDED_SOURCE", "Cohort", "load_columnar", "load_source", "load_study",
+           "save_columnar"]
 
 EMBEDDED_SOURCE = "embedded:msk_met"  # how a command line names the embedded cohort
 
@@ -170,6 +171,47 @@ def load_study(path: str | Path, panels: Mapping[str, str | Path] | None = None)
             cohort = _load_folder(study_root(Path(tmp), named=path.name), extra)
         return _with_source(cohort, str(path))
     return _with_source(_load_folder(study_root(path), extra), str(path))
+
+
+_FRAMES = ("patients", "samples", "mutations", "cna", "structural_variants", "panel_matrix")
+_WARNINGS = {cls.__name__: cls for cls in (OrganoPredictWarning, CohortWarning,
+                                           UnknownGeneWarning)}
+
+
+def save_columnar(cohort: Cohort, folder: Path,
+                  issued: Sequence[warnings.WarningMessage] = ()) -> None:
+    """`cohort` as Parquet frames and a JSON of the rest (the warnings its reading issued
+    too), in `folder`: what `load_columnar` reads back, equal frame for frame, ~6x faster
+    than parsing the study again."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in _FRAMES:
+        frame = getattr(cohort, name)
+        if frame is not None:
+            frame.to_parquet(folder / f"{name}.parquet")
+    rest = {"study_id": cohort.study_id, "fingerprint": cohort.fingerprint,
+            "source": cohort.source, "profiles": sorted(cohort.profiles),
+            "meta": dict(cohort.meta), "has_cna": cohort.cna is not None,
+            "panels": {k: sorted(v) for k, v in cohort.panels.items()},
+            "warnings": [[type(w.message).__name__, str(w.message)] for w in issued
+                         if type(w.message).__name__ in _WARNINGS]}
+    (folder / "cohort.json").write_text(json.dumps(rest))
+
+
+def load_columnar(folder: Path) -> Cohort:
+    """The cohort `save_columnar` wrote, its reader's warnings issued again."""
+    import json
+
+    rest = json.loads((folder / "cohort.json").read_text())
+    frames = {name: pd.read_parquet(folder / f"{name}.parquet")
+              for name in _FRAMES if name != "cna" or rest["has_cna"]}
+    for category, message in rest["warnings"]:
+        warnings.warn(message, _WARNINGS[category], stacklevel=3)
+    return Cohort(study_id=rest["study_id"], cna=frames.pop("cna", None), **frames,
+                  panels=MappingProxyType({k: frozenset(v) for k, v in rest["panels"].items()}),
+                  meta=MappingProxyType(rest["meta"]), fingerprint=rest["fingerprint"],
+                  source=rest["source"], profiles=frozenset(rest["profiles"]))
 
 
 def load_source(source: str | Path | None, panels: Mapping[str, str | Path] | None = None

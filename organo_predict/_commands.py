@@ -167,11 +167,9 @@ def _panels(args: argparse.Namespace) -> dict[str, str]:
 def _labels(args: argparse.Namespace) -> dict[str, str]:
     labels = {k.upper(): v for k, v in _pairs(getattr(args, "label", None), "--label",
                                               "ORGAN=COLUMN").items()}
-    from ._schemas import ORGANS, did_you_mean
+    from ._organs import checked_organs
 
-    for organ in labels:
-        if organ not in ORGANS:
-            raise ConfigError(f"--label {organ}: not an organ{did_you_mean(organ, ORGANS)}")
+    checked_organs(labels, "--label")
     return labels
 
 
@@ -193,8 +191,7 @@ def _skill_cells(organ: str, m: dict) -> list[str]:
 def cmd_explain(args: argparse.Namespace) -> int:
     import json
 
-    from ._explain import Explainer
-    from ._loading import load_model
+    from ._organs import checked_organs
 
     if args.plot is not None:  # a bad plot destination fails before any work
         if args.plot.suffix.lower() not in (".png", ".pdf", ".svg"):
@@ -202,7 +199,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if not args.plot.absolute().parent.is_dir():
             raise OrganoPredictError(f"--plot {args.plot}: folder {args.plot.parent} does not "
                                      "exist")
-    loaded = load_model(args.model)
+    organs = checked_organs(args.organ, "--organ") if args.organ else None  # before loading
+    from ._explain import Explainer  # the heavy libraries, once the flags are known good
+    from ._loading import load_model
+
     cohort = _load_cohort(args.cohort, _panels(args))
     sample_id = args.sample_id
     if sample_id not in cohort.samples.index:
@@ -211,12 +211,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             raise OrganoPredictError(f"sample {sample_id!r} is neither a SAMPLE_ID nor a "
                                      f"PATIENT_ID of cohort {cohort.study_id}")
         sample_id = str(by_patient[0])
+    loaded = load_model(args.model)  # the arguments are known good by now
+    if organs is not None:
+        checked_organs(organs, "--organ", known=loaded.model.organs_)
     features = loaded.builder.transform(cohort.subset([sample_id]))
-    organs = [o.upper() for o in args.organ] if args.organ else None
-    unknown = sorted(set(organs or []) - set(loaded.model.organs_))
-    if unknown:
-        raise OrganoPredictError(f"--organ {', '.join(unknown)}: not an organ of the model "
-                                 f"({', '.join(loaded.model.organs_)})")
     explainer = Explainer.from_loaded(loaded)
     explanation = explainer.explain(features, [sample_id], top_k=args.top, organs=organs)[0]
     if args.plot:

@@ -20,6 +20,7 @@ file or a request, however long the offending line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
@@ -36,10 +37,19 @@ __all__ = [
     "ProfileError",
     "UnknownGeneWarning",
     "braced",
+    "did_you_mean",
     "excerpt",
 ]
 
 MAX_MESSAGE = 400  # characters of a CohortError's reason; the rest is cut
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """"; did you mean 'x'?" when a known name is close to `value`, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def excerpt(value: object, limit: int = 80) -> str:

@@ -13,6 +13,13 @@ import numpy as np
 
 __all__ = ["LeafShap"]
 
+# what a built LeafShap is: its scalars and the arrays its kernels read
+_STATE = ("n_boosters", "n_features", "expected", "_stumps", "supported", "_walk_left",
+          "_walk_right", "_walk_leaf_value", "_tree_root", "_tree_start", "_node_start",
+          "_leaf_start", "_feature", "_threshold", "_default_left", "_missing_nan",
+          "_missing_zero", "_cat_of_node", "_cat_table", "_n_leaves", "_leaf_value",
+          "_n_steps", "_step_node", "_step_left", "_step_bit", "_n_slots", "_slot_feature",
+          "_zero", "_weight")
 _PARALLEL_LAUNCH = threading.Lock()  # one parallel kernel launch at a time per process
 
 
@@ -110,6 +117,21 @@ class LeafShap:
         self._leaf_start = np.asarray(flat.leaf_start, dtype=np.int64)
         self._node_arrays(flat.nodes)
         self._leaf_arrays(flat.leaves)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything the kernels read, as named arrays (what `from_arrays` takes back)."""
+        return {name: np.asarray(getattr(self, name)) for name in _STATE}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> LeafShap:
+        """A LeafShap from `to_arrays()`'s output, without walking a single tree."""
+        engine = cls.__new__(cls)
+        for name in _STATE:
+            value = arrays[name]
+            setattr(engine, name, value.item() if value.ndim == 0 else value)
+        engine.n_boosters, engine.n_features = int(engine.n_boosters), int(engine.n_features)
+        engine._n_leaves, engine.supported = int(engine._n_leaves), bool(engine.supported)
+        return engine
 
     def _add_tree(self, b: int, tree: dict, flat: _Flattened) -> None:
         """One tree of booster `b`: its nodes and walk arrays, its share of the expected

@@ -6,30 +6,16 @@ checked data."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from ._errors import ConfigError, FeatureError, OrganoPredictError
+from ._errors import ConfigError, FeatureError, OrganoPredictError, did_you_mean
+from ._organs import ORGANS
 
 __all__ = ["ORGANS", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms",
            "did_you_mean", "feature_error", "validate"]
 
-# the organs of metastasis MSK-MET flags (DMETS_DX_<ORGAN>), the vocabulary of labels,
-# models and mechanisms
-ORGANS: tuple[str, ...] = (
-    "ADRENAL_GLAND", "BILIARY_TRACT", "BLADDER_UT", "BONE", "BOWEL", "BREAST", "CNS_BRAIN",
-    "DIST_LN", "FEMALE_GENITAL", "HEAD_NECK", "INTRA_ABDOMINAL", "KIDNEY", "LIVER", "LUNG",
-    "MALE_GENITAL", "MEDIASTINUM", "OVARY", "PLEURA", "PNS", "SKIN",
-)
-
-
-def did_you_mean(value: str, known: Iterable[str]) -> str:
-    """"; did you mean 'x'?" when a known name is close to `value`, else ""."""
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _one_of(known: tuple[str, ...], what: str):  # noqa: ANN202 - a pydantic validator

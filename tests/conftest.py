@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 
+# the tests' own per-user cache (TreeSHAP tables, the cohort index): never the user's
+if "ORGANO_PREDICT_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["ORGANO_PREDICT_CACHE_DIR"] = tempfile.mkdtemp(prefix="organo-predict-tests-")
+
 
 def require_program(program: str, install_hint: str) -> str:
     """The path of `program`, or skip the test; with ORGANO_PREDICT_STRICT_TESTS=1 (set by

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from organo_predict import ConfigError
+from organo_predict import ConfigError, OrganoPredictError
 from organo_predict._commands import print_table, say
 from organo_predict.cli import build_parser
 
@@ -36,8 +36,27 @@ def test_panel_and_label_flags_are_checked_before_any_work(tmp_path) -> None:
 
     args = build_parser().parse_args(["evaluate", str(tmp_path / "nowhere"), "--label",
                                       "liver=EVER_MET_SITE_LIVER", "--label", "LUNGS=X"])
-    with pytest.raises(ConfigError, match=r"--label LUNGS: not an organ; did you mean 'LUNG'"):
+    with pytest.raises(OrganoPredictError, match=r"--label LUNGS: not an organ; did you mean "
+                                                 r"'LUNG'"):
         cmd_evaluate(args)
     bad = argparse.Namespace(**{**vars(args), "label": None, "panel": ["=genes.txt"]})
     with pytest.raises(ConfigError, match=r"--panel =genes.txt: use NAME=FILE"):
         cmd_evaluate(bad)
+
+
+def test_an_organ_typo_in_explain_is_answered_before_any_heavy_import(tmp_path) -> None:
+    # `explain ... --organ brain` failed only after ~15 s (imports, model, cohort), without
+    # a suggestion; now the organ is checked first, in a process that loads none of them
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "from organo_predict.cli import main\n"
+             "rc = main(['explain', 'P-0000280-T01-IM3', '--organ', 'brain'])\n"
+             "heavy = sorted(m for m in ('pandas', 'lightgbm', 'mlflow', 'numba', 'sklearn')\n"
+             "               if m in sys.modules)\n"
+             "print(rc, heavy)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert done.stdout.strip() == "2 []", done.stderr
+    assert "--organ brain: not an organ; did you mean 'CNS_BRAIN'?" in done.stderr

@@ -20,3 +20,41 @@ def test_embedded_cohort_counts() -> None:
 def test_the_embedded_cohort_is_cached_and_cites_its_source() -> None:
     assert op.datasets.msk_met() is op.datasets.msk_met()
     assert "doi:10.1016/j.cell.2022.01.003" in op.datasets.CITATION
+
+
+def test_the_columnar_copy_reads_back_the_study_frame_for_frame(tmp_path, monkeypatch) -> None:
+    # explaining one patient parsed all 23,539 every time (1.25 s); the copy reads in ~0.2 s
+    import warnings
+
+    import pandas as pd
+
+    from organo_predict._cohort import load_study
+    from organo_predict.datasets import _columnar_copy, msk_met_path
+
+    monkeypatch.setenv("ORGANO_PREDICT_CACHE_DIR", str(tmp_path))
+    calls: list[int] = []
+
+    def parse(folder):
+        calls.append(1)
+        return load_study(folder)
+
+    runs = []
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as issued:
+            warnings.simplefilter("always")
+            runs.append((_columnar_copy(msk_met_path(), parse),
+                         sorted((type(w.message).__name__, str(w.message)) for w in issued)))
+    assert len(calls) == 1  # the second came from the copy
+    (parsed, said), (copied, said_again) = runs
+    assert said == said_again and said  # the reader's warnings, again
+    for name in ("patients", "samples", "mutations", "cna", "structural_variants",
+                 "panel_matrix"):
+        pd.testing.assert_frame_equal(getattr(parsed, name), getattr(copied, name),
+                                      check_exact=True)
+    for name in ("study_id", "fingerprint", "source", "profiles"):
+        assert getattr(parsed, name) == getattr(copied, name)
+    assert dict(parsed.panels) == dict(copied.panels) and dict(parsed.meta) == dict(copied.meta)
+    (copy,) = (tmp_path / next(p.name for p in tmp_path.iterdir()) / "cohorts").iterdir()
+    (copy / "mutations.parquet").write_bytes(b"damaged")
+    _columnar_copy(msk_met_path(), parse)  # a damaged copy is made again, never used
+    assert len(calls) == 2

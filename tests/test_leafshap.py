@@ -42,3 +42,18 @@ def test_leaf_shap_groups_subsets_and_raw_only(booster_and_data) -> None:  # noq
                                atol=1e-12)
     empty_raw, empty = engine.explain(x[:0])
     assert empty_raw.shape == (0, 2) and empty.shape == (0, 2, x.shape[1] + 1)
+
+
+def test_a_leaf_shap_read_back_from_its_arrays_gives_the_same_numbers(tmp_path,
+                                                                      booster_and_data) -> None:  # noqa: F811
+    # what the per-user cache stores and reads: bit-identical raw scores and TreeSHAP
+    booster, x = booster_and_data
+    engine = LeafShap([booster, booster])
+    path = tmp_path / "engine.npz"
+    np.savez(path, **engine.to_arrays())
+    with np.load(path, allow_pickle=False) as stored:
+        again = LeafShap.from_arrays({k: stored[k] for k in stored.files})
+    for a, b in zip(engine.explain(x[:50]), again.explain(x[:50]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(engine.predict_raw(x), again.predict_raw(x))
+    assert (again.n_boosters, again.supported) == (2, True)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .._cohort import Cohort, load_study
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .._cohort import Cohort
 
 __all__ = ["msk_met", "msk_met_path"]
 
@@ -27,4 +31,47 @@ def msk_met() -> Cohort:
     See PROVENANCE.md beside the data for what is complete, what is partial and the traps.
     Cached: the returned `Cohort` is shared, so treat its frames as read-only.
     """
-    return load_study(msk_met_path())
+    from .._cohort import load_study  # pandas and the readers load only when it is read
+
+    return _columnar_copy(msk_met_path(), load_study)
+
+
+def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
+    """The study at `folder` read once per user and version into a columnar copy in the
+    per-user cache (keyed by its files' names, sizes and times), then read from there:
+    1.25 s to parse the embedded study, ~0.2 s to read its copy, frame for frame equal.
+    A copy that cannot be read is made again; a cache that cannot be written is skipped."""
+    import contextlib
+    import hashlib
+    import shutil
+    import tempfile
+    import warnings
+
+    from .._cache import cache_dir
+    from .._cohort import load_columnar, save_columnar
+
+    stamp = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            info = path.stat()
+            stamp.update(f"{path.relative_to(folder)}:{info.st_size}:{info.st_mtime_ns};".encode())
+    copy = cache_dir() / "cohorts" / f"{folder.name}-{stamp.hexdigest()[:24]}"
+    if (copy / "cohort.json").is_file():
+        with contextlib.suppress(Exception):  # damaged: made again below
+            return load_columnar(copy)
+    with warnings.catch_warnings(record=True) as issued:
+        warnings.simplefilter("always")
+        cohort = load(folder)
+    for warning in issued:  # the caller sees them as it would without the copy
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+    with contextlib.suppress(OSError):
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{copy.name}-", dir=copy.parent))
+        try:
+            save_columnar(cohort, staging, issued)
+            shutil.rmtree(copy, ignore_errors=True)
+            staging.rename(copy)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return cohort

@@ -194,6 +194,24 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert client.get_run(run_id).data.tags["model.version"] == "3"
     assert f"MLflow run {run_id}" in capsys.readouterr().out
 
+    # the local registry is read without MLflow, and follows an alias that moves
+    from organo_predict import load_model
+    from organo_predict._loading import _from_local_registry
+
+    fast = _from_local_registry("models:/organotropism@local")
+    assert fast is not None and fast.info["version"] == "3"
+    client.set_registered_model_alias("organotropism", "local", "1")
+    moved_alias = load_model("models:/organotropism@local")
+    assert moved_alias.info["version"] == "1" and moved_alias.info["alias"] == "local"
+    by_mlflow = mlflow.pyfunc.load_model("models:/organotropism@local").unwrap_python_model()
+    from organo_predict import load_study
+
+    patients = load_study(sample_study)
+    np.testing.assert_array_equal(
+        moved_alias.model.predict_proba(moved_alias.builder.transform(patients)).to_numpy(),
+        by_mlflow.model.predict_proba(by_mlflow.builder.transform(patients)).to_numpy())
+    assert _from_local_registry("models:/organotropism@nosuchalias") is None
+
     # the MLflow home copied elsewhere: the artifacts it names are gone, and the message
     # says so (it said "run organo-predict experiment first")
     import shutil

@@ -3,7 +3,6 @@ a manifest of SHA-256 checksums verified on load."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,17 +18,15 @@ import numpy as np
 from ._cache import checked_before
 from ._errors import ModelError, OrganoPredictWarning
 from ._features import FeatureBuilder
+from ._manifest import FORMAT, checked_manifest, sha256_of
 from ._models import OrganFit, OrganotropismModel
 from ._prior import SubtypePrior
 from ._recipes import load_recipes
 
 __all__ = ["load_bundle", "save_bundle"]
 
-FORMAT = "organo-predict-bundle/1"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | Path,
@@ -77,7 +74,7 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
         (tmp / "metadata.json").write_text(json.dumps(metadata or {}, default=str))
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest = {"format": FORMAT,
-                    "files": {str(p.relative_to(tmp)): _sha256(p) for p in files}}
+                    "files": {str(p.relative_to(tmp)): sha256_of(p) for p in files}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         if path.exists():
             shutil.rmtree(path)
@@ -86,48 +83,6 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
-
-
-_REQUIRED_FILES = ("features.json", "model.json", "metadata.json")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _checked_manifest(path: Path) -> dict[str, str]:
-    """The manifest's files (name -> SHA-256), once it is well-formed, lists exactly the
-    bundle's files (none missing, none unlisted: a file swapped in beside a dropped entry
-    used to load without a word) and every file matches its checksum."""
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise ModelError(f"{path}: not a model bundle (no manifest.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{manifest_path}: not a readable manifest ({exc}); truncated or "
-                         "edited? refusing to load") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise ModelError(f"{manifest_path}: unsupported bundle format {found!r}")
-    files = manifest.get("files")
-    if not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str)
-                                            and _SHA256.fullmatch(v) for k, v in files.items())):
-        raise ModelError(f"{manifest_path}: 'files' is not a map of file names to SHA-256 "
-                         "checksums; refusing to load")
-    on_disk = {str(p.relative_to(path)) for p in path.rglob("*")
-               if p.is_file() and p != manifest_path}
-    missing = sorted(set(files) - on_disk)
-    if missing:
-        raise ModelError(f"{path}: file {missing[0]} listed in the manifest is missing")
-    unlisted = sorted(on_disk - set(files))
-    if unlisted:
-        raise ModelError(f"{path}: file {unlisted[0]} is not in the manifest; a bundle holds "
-                         "exactly the files it lists; refusing to load")
-    for name in _REQUIRED_FILES:
-        if name not in files:
-            raise ModelError(f"{path}: the manifest does not list {name}; refusing to load")
-    for name, digest in files.items():
-        if _sha256(path / name) != digest:
-            raise ModelError(f"{path}: checksum mismatch for {name}; refusing to load")
-    return files
 
 
 # A LightGBM text tree: one value per split, one per leaf (which fields are integers)
@@ -258,7 +213,7 @@ def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, d
     file matches its SHA-256; a bundle whose content is still unreadable is a ModelError
     naming the file, never a traceback or a crash inside LightGBM."""
     path = Path(path)
-    files = _checked_manifest(path)
+    files = checked_manifest(path)
     try:
         return _load_checked(path, files)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -179,7 +179,7 @@ SKILL_COLUMNS = ["organ", "prev.", "AUROC", "95% CI", "within type", "prior with
 
 def _skill_cells(organ: str, m: dict) -> list[str]:
     """The `SKILL_COLUMNS` cells of an organ's metrics (`experiment` and `evaluate`)."""
-    from ._reporting import NOT_ESTIMABLE, shown, signed_interval
+    from ._formatting import NOT_ESTIMABLE, shown, signed_interval
 
     lo, hi = (shown(v) for v in m["auroc_ci"])
     return [organ, shown(m["prevalence"]), shown(m["auroc"]),
@@ -250,15 +250,34 @@ def _waterfalls(explainer, features, organs: list[str], path: Path) -> list[Path
     return written
 
 
+def _stored_mechanisms(args: argparse.Namespace) -> dict | None:
+    """On the embedded cohort, the table the model was trained with, read from its
+    metadata alone when the cohort's fingerprint says it is the training cohort (no model
+    built, no cohort read: `mechanisms_on` gives the same table the long way)."""
+    from .datasets import msk_met_fingerprint
+
+    fingerprint = msk_met_fingerprint()
+    if fingerprint is None:
+        return None
+    from ._loading import load_metadata
+
+    metadata = load_metadata(args.model)
+    stored = metadata.get("mechanisms")
+    return stored if isinstance(stored, dict) and metadata.get("fingerprint") == fingerprint \
+        else None
+
+
 def cmd_mechanisms(args: argparse.Namespace) -> int:
     import json
 
-    from ._external import mechanisms_on
-    from ._loading import load_model
-
     labels, panels = _labels(args), _panels(args)  # bad flags fail before any work
-    loaded = load_model(args.model)
-    table = mechanisms_on(loaded, _load_cohort(args.cohort, panels), labels)
+    table = _stored_mechanisms(args) if args.cohort is None and not labels else None
+    if table is None:
+        from ._external import mechanisms_on
+        from ._loading import load_model
+
+        loaded = load_model(args.model)
+        table = mechanisms_on(loaded, _load_cohort(args.cohort, panels), labels)
     if args.json:
         out.print_json(json.dumps(table))
         return 0
@@ -282,7 +301,7 @@ def cmd_mechanisms(args: argparse.Namespace) -> int:
 
 
 def _interval(block: dict) -> str:
-    from ._reporting import signed_interval
+    from ._formatting import signed_interval
 
     return signed_interval(block["diff"], block["ci"])
 

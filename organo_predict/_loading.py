@@ -9,13 +9,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import ModelError, OrganoPredictError, braced
-from ._features import FeatureBuilder
-from ._models import OrganotropismModel
+
+if TYPE_CHECKING:  # the model's classes load with the model, not with this module
+    from ._features import FeatureBuilder
+    from ._models import OrganotropismModel
 
 __all__ = ["DEFAULT_MODEL_URI", "DEFAULT_TRACKING_URI", "LoadedModel", "configure_tracking",
-           "is_mlflow_uri", "load_model"]
+           "is_mlflow_uri", "load_metadata", "load_model"]
 
 DEFAULT_MODEL_URI = "models:/organotropism@champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -126,15 +129,42 @@ def load_model(uri: str | None = None) -> LoadedModel:
 def _from_local_registry(uri: str) -> LoadedModel | None:
     """`models:/NAME@ALIAS` or `models:/NAME/VERSION` read straight from a local SQLite
     registry whose artifacts are on this machine, without importing MLflow (2.7 s) or going
-    through its download: the alias is resolved in the registry's own tables at every call
-    (so a moved alias is followed), and the version's logged bundle is loaded where MLflow
-    stored it, every file checked against the bundle's manifest. None whenever anything is
-    not as expected (another store, another schema, a remote or missing artifact): the
-    caller then asks MLflow, which is the reference."""
+    through its download (`_local_registry_bundle`); the bundle's every file checked
+    against its manifest. None whenever that path does not apply: the caller then asks
+    MLflow, which is the reference."""
+    from ._bundle import load_bundle
+
+    found = _local_registry_bundle(uri)
+    if found is None:
+        return None
+    folder, info = found
+    builder, model, metadata = load_bundle(folder)  # checksums: a changed file is refused
+    return LoadedModel(builder, model, metadata, uri, info)
+
+
+def load_metadata(uri: str | None = None) -> dict:
+    """The metadata a model travels with (cohort fingerprint, mechanism table, ...), read
+    from a bundle folder or a local registry without building the model, its manifest
+    checked; any other URI through `load_model`."""
+    from ._manifest import read_metadata
+
+    uri = uri or DEFAULT_MODEL_URI
+    local = Path(uri)
+    for folder in (local, local / "artifacts" / "bundle"):
+        if folder.is_dir() and (folder / "manifest.json").is_file():
+            return read_metadata(folder)
+    found = _local_registry_bundle(uri)
+    return read_metadata(found[0]) if found is not None else load_model(uri).metadata
+
+
+def _local_registry_bundle(uri: str) -> tuple[Path, dict[str, object]] | None:
+    """Where a `models:/` URI's logged bundle lies when the tracking store is a local
+    SQLite registry with its artifacts on this machine, and the model's identity: the alias
+    resolved in the registry's own tables at every call (so a moved alias is followed).
+    None whenever anything is not as expected (another store, another schema, a remote or
+    missing artifact, a version not READY)."""
     import sqlite3
     from urllib.parse import unquote, urlparse
-
-    from ._bundle import load_bundle
 
     tracking = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     if not (uri.startswith("models:/") and tracking.startswith("sqlite:///")):
@@ -165,10 +195,8 @@ def _from_local_registry(uri: str) -> LoadedModel | None:
     folder = Path(unquote(where.path)) / "artifacts" / "bundle"
     if where.scheme not in ("", "file") or not (folder / "manifest.json").is_file():
         return None
-    builder, model, metadata = load_bundle(folder)  # checksums: a changed file is refused
-    info = {"source": "mlflow", "tracking_uri": tracking, "name": name, "alias": alias,
-            "version": version, "run_id": run_id}
-    return LoadedModel(builder, model, metadata, uri, info)
+    return folder, {"source": "mlflow", "tracking_uri": tracking, "name": name,
+                    "alias": alias, "version": version, "run_id": run_id}
 
 
 def _moved_home_hint(uri: str) -> str:

@@ -19,10 +19,11 @@ import pandas as pd
 from ._evaluation import OrganMetrics
 from ._explain import Explainer
 from ._external import Evaluation
+from ._formatting import interval, shown, signed_interval
 from ._shap import marker_data
 
 __all__ = ["REPORT_FILES", "atomic_write", "evaluation_metrics", "json_default",
-           "mechanism_lines", "organ_rows", "report_markdown", "signed_interval", "site_dict",
+           "mechanism_lines", "organ_rows", "report_markdown", "site_dict",
            "write_evaluation", "write_figures", "write_reports", "write_shap_figures"]
 
 # the files of a report folder logged to the MLflow run, when present
@@ -269,32 +270,6 @@ def mechanism_lines(entries: list[dict], summary: dict[str, object]) -> list[str
                f"{signed_interval(a['diff'], a['ci'])} | " if m else "| | ")
             + f"{verdict} |")
     return lines
-
-
-NOT_ESTIMABLE = "n/a"  # a value the data cannot give (no within-type pairs, one class)
-
-
-def shown(value: object, spec: str = ".3f") -> str:
-    """`value` formatted by `spec`, or "n/a" when it is missing or not finite (a NaN
-    printed as "nan" beside an interval of zeros read as a measured zero)."""
-    if value is None or not np.isfinite(float(value)):
-        return NOT_ESTIMABLE
-    return format(float(value), spec)
-
-
-def signed_interval(value: float, ci: list[float]) -> str:
-    """A signed difference and its interval: "+0.012 [+0.003, +0.021]"; "n/a" alone when
-    the difference is not estimable."""
-    if shown(value) == NOT_ESTIMABLE:
-        return NOT_ESTIMABLE
-    return f"{shown(value, '+.3f')} [{shown(ci[0], '+.3f')}, {shown(ci[1], '+.3f')}]"
-
-
-def interval(value: float, ci: list[float], spec: str = ".3f") -> str:
-    """An estimate and its interval: "0.612 [0.598, 0.627]"; "n/a" when not estimable."""
-    if shown(value) == NOT_ESTIMABLE:
-        return NOT_ESTIMABLE
-    return f"{shown(value, spec)} [{shown(ci[0], spec)}, {shown(ci[1], spec)}]"
 
 
 def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,

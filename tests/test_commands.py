@@ -60,3 +60,21 @@ def test_an_organ_typo_in_explain_is_answered_before_any_heavy_import(tmp_path) 
                           cwd=tmp_path, timeout=60)
     assert done.stdout.strip() == "2 []", done.stderr
     assert "--organ brain: not an organ; did you mean 'CNS_BRAIN'?" in done.stderr
+
+
+def test_mechanisms_on_the_training_cohort_print_the_stored_table_without_the_model(
+        luad_model, msk_features, tmp_path, capsys) -> None:
+    import json
+
+    from organo_predict import save_bundle
+    from organo_predict.cli import main
+    from organo_predict.datasets import msk_met_fingerprint
+
+    builder, model, _ = luad_model
+    cohort, _ = msk_features
+    assert msk_met_fingerprint() == cohort.fingerprint  # read from the columnar copy
+    table = {"summary": {"cohort": "msk_met_2021", "entries": 0}, "entries": []}
+    bundle = save_bundle(builder, model, tmp_path / "bundle",
+                         metadata={"fingerprint": cohort.fingerprint, "mechanisms": table})
+    assert main(["mechanisms", "--model", str(bundle), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == table

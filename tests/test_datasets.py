@@ -28,7 +28,7 @@ def test_the_columnar_copy_reads_back_the_study_frame_for_frame(tmp_path, monkey
 
     import pandas as pd
 
-    from organo_predict._cohort import load_study
+    from organo_predict import load_study
     from organo_predict.datasets import _columnar_copy, msk_met_path
 
     monkeypatch.setenv("ORGANO_PREDICT_CACHE_DIR", str(tmp_path))

@@ -140,7 +140,7 @@ def test_a_report_folder_in_the_way_of_a_file_is_refused(tmp_path: Path) -> None
 def test_a_value_that_is_not_estimable_prints_as_n_a_not_as_nan_with_an_interval() -> None:
     # evaluate printed "+nan [+0.000, +0.000]" for an organ with no within-type pairs
     from organo_predict._commands import _skill_cells
-    from organo_predict._reporting import interval, shown, signed_interval
+    from organo_predict._formatting import interval, shown, signed_interval
 
     nan = float("nan")
     assert signed_interval(nan, [0.0, 0.0]) == "n/a"

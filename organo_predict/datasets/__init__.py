@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from .._cohort import Cohort
 
-__all__ = ["msk_met", "msk_met_path"]
+__all__ = ["msk_met", "msk_met_fingerprint", "msk_met_path"]
 
 CITATION = ("Nguyen B, et al. Genomic characterization of metastatic patterns from prospective "
             "clinical sequencing of 25,000 patients. Cell 185(3):563-575 (2022). "
@@ -42,20 +42,13 @@ def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
     1.25 s to parse the embedded study, ~0.2 s to read its copy, frame for frame equal.
     A copy that cannot be read is made again; a cache that cannot be written is skipped."""
     import contextlib
-    import hashlib
     import shutil
     import tempfile
     import warnings
 
-    from .._cache import cache_dir
     from .._cohort import load_columnar, save_columnar
 
-    stamp = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            info = path.stat()
-            stamp.update(f"{path.relative_to(folder)}:{info.st_size}:{info.st_mtime_ns};".encode())
-    copy = cache_dir() / "cohorts" / f"{folder.name}-{stamp.hexdigest()[:24]}"
+    copy = _copy_folder(folder)
     if (copy / "cohort.json").is_file():
         with contextlib.suppress(Exception):  # damaged: made again below
             return load_columnar(copy)
@@ -75,3 +68,30 @@ def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return cohort
+
+
+def _copy_folder(folder: Path) -> Path:
+    """Where the columnar copy of the study at `folder` lives: keyed by its files' names,
+    sizes and modification times, under this user's cache for this version."""
+    import hashlib
+
+    from .._cache import cache_dir
+
+    stamp = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            info = path.stat()
+            stamp.update(f"{path.relative_to(folder)}:{info.st_size}:{info.st_mtime_ns};".encode())
+    return cache_dir() / "cohorts" / f"{folder.name}-{stamp.hexdigest()[:24]}"
+
+
+def msk_met_fingerprint() -> str | None:
+    """The embedded cohort's fingerprint from its columnar copy, without reading a frame
+    (None before the first read made the copy): what tells a model's training cohort."""
+    import contextlib
+    import json
+
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        return str(json.loads((_copy_folder(msk_met_path()) / "cohort.json").read_text())
+                   ["fingerprint"])
+    return None

@@ -105,6 +105,14 @@ def load_model(uri: str | None = None) -> LoadedModel:
     fast = _from_local_registry(uri)
     if fast is not None:
         return fast
+    tracking = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if tracking.startswith("sqlite:///") and uri.startswith("models:/"):
+        database = Path(tracking[len("sqlite:///"):])
+        if not database.is_file():  # MLflow would create an empty one, then not find it
+            raise ModelError.about(
+                f"model {braced(repr(uri))}: no MLflow registry at {braced(database.absolute())}"
+                " (none was created). Run {run_experiment} in this folder, set "
+                "MLFLOW_TRACKING_URI to the registry, or pass {model}a bundle folder.")
     configure_tracking()
     import mlflow
 

@@ -57,3 +57,14 @@ def test_a_web_address_is_named_as_not_a_model(uri: str) -> None:
     with pytest.raises(ModelError, match="a web address is not a model. Set "
                                          "MLFLOW_TRACKING_URI to the MLflow server"):
         load_model(uri)
+
+
+def test_no_registry_here_is_said_and_none_is_created(tmp_path, monkeypatch) -> None:
+    # load_model() outside a project silently created an empty ./mlflow.db, then said
+    # "run run_experiment() first" without saying where it looked
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(ModelError, match=r"no MLflow registry at .*mlflow.db \(none was "
+                                         r"created\)\. Run run_experiment\(\) in this folder"):
+        load_model()
+    assert not (tmp_path / "mlflow.db").exists()

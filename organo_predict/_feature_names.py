@@ -21,6 +21,8 @@ class FittedCategories(Protocol):
     categories_: dict[str, list[str]]
     feature_names_: list[str]
 
+    def match(self, name: str, value: object) -> str | None: ...
+
 
 CATEGORICAL_FEATURES = ("cancer_type", "subtype", "primary_site")
 CONTEXT_FEATURES = ("cancer_type", "subtype", "primary_site", "sex", "age")
@@ -67,15 +69,17 @@ def categories_to_strings(x: pd.DataFrame, builder: FittedCategories) -> pd.Data
 
 
 def categories_from_strings(frame: pd.DataFrame, builder: FittedCategories) -> pd.DataFrame:
-    """The inverse of `categories_to_strings`, tolerant of unseen names (-> NaN) and of
-    missing feature columns (-> NaN); returns float32 in the fitted column order."""
+    """The inverse of `categories_to_strings`, names matched as `FeatureBuilder.match`
+    does, tolerant of unseen names (-> NaN) and of missing feature columns (-> NaN);
+    returns float32 in the fitted column order."""
     out = {}
     for name in builder.feature_names_:
         if name not in frame.columns:
             out[name] = np.full(len(frame), np.nan, dtype=np.float32)
-        elif name in CATEGORICAL_FEATURES:
-            codes = pd.Index(builder.categories_[name]).get_indexer(
-                frame[name].astype(object).where(frame[name].notna(), None))
+        elif name in CATEGORICAL_FEATURES:  # matched as a study's are ("PRAD", any case)
+            values = frame[name].astype(object).where(frame[name].notna(), None)
+            matched = {v: builder.match(name, v) for v in pd.unique(values) if v is not None}
+            codes = pd.Index(builder.categories_[name]).get_indexer(values.map(matched))
             out[name] = np.where(codes >= 0, codes, np.nan).astype(np.float32)
         else:
             out[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32)

@@ -29,7 +29,7 @@ from ._feature_names import (
     marker_of,
 )
 from ._maf import MafIndex, lookup
-from ._recipes import Recipes, load_recipes
+from ._recipes import Recipes, load_cancer_types, load_recipes, spelling
 from ._status import receptor_status, tmb_from_mutations
 from ._tables import isin
 
@@ -193,9 +193,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         genes = set(cohort.mutations["Hugo_Symbol"].unique())
         ct = cohort.clinical(recipes.cancer_type_columns)
         panels = cohort.panel_ids(cohort.samples.index, "mutations")
-        known_ct = set(self.categories_["cancer_type"])
+        matched = {v: self.match("cancer_type", v) for v in pd.unique(ct.dropna())}
         return {
-            "samples_unknown_cancer_type": int((~ct.isin(known_ct)).sum()),
+            "samples_unknown_cancer_type": int((~ct.map(matched).notna()).sum()),
             "genes_unknown": len(genes - known_genes),
             "samples_without_mutations": int(
                 (~cohort.samples.index.isin(cohort.mutations["SAMPLE_ID"].unique())).sum()),
@@ -371,7 +371,8 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                   on_panel: np.ndarray, cols: dict[str, np.ndarray]) -> None:
         """Receptor status, whole-tumor summaries and the clinical context."""
         n = len(cohort.samples)
-        cancer_type = cohort.clinical(recipes.cancer_type_columns)
+        # as the model spells it: receptor status and the type's code read the same name
+        cancer_type = self._matched(cohort.clinical(recipes.cancer_type_columns), "cancer_type")
         for receptor in recipes.receptors:
             cols[f"status_{receptor.name}"] = receptor_status(cohort, receptor, cancer_type)
         for summary in recipes.summaries:
@@ -399,12 +400,46 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         positions = self._index(vocabulary).get_indexer(list(genes))
         return positions[positions >= 0]
 
-    def _codes(self, values: pd.Series, name: str) -> np.ndarray:
-        """Category codes (NaN: missing or not a fitted level), looked up per distinct
-        value."""
+    def match(self, name: str, value: object) -> str | None:
+        """The fitted level of categorical `name` ("cancer_type", "subtype",
+        "primary_site") that `value` stands for: itself, the same ignoring case and spacing,
+        or (cancer types) an OncoTree code or name of features/cancer_types.toml
+        ("prostate cancer", "PRAD" -> "Prostate Cancer"); None when it stands for none."""
+        check_is_fitted(self, "categories_")
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        return self._aliases(name).get(spelling(str(value)))
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        def build() -> dict[str, str]:
+            levels = [str(level) for level in self.categories_[name]]
+            aliases = {spelling(level): level for level in levels}
+            if name == "cancer_type":
+                fitted = set(levels)
+                for alias, level in load_cancer_types().items():
+                    if level in fitted:
+                        aliases.setdefault(alias, level)
+            return aliases
+        return self._cached(("aliases", name), build)
+
+    def _matched(self, values: pd.Series, name: str) -> pd.Series:
+        """`values` with each one that is no fitted level but stands for one (`match`)
+        replaced by it; the rest as they are. Per distinct value."""
         levels = self._cached(("levels", name),
                               lambda: pd.Index(self.categories_[name], dtype=object))
-        codes = lookup(values, levels)
+        odd = [v for v in pd.unique(values) if v is not None and v == v and v not in levels]
+        mapping = {v: found for v in odd if (found := self.match(name, v)) is not None}
+        if not mapping:
+            return values
+        mapped = values.map(mapping)
+        return mapped.where(mapped.notna(), values)
+
+    def _codes(self, values: pd.Series, name: str) -> np.ndarray:
+        """Category codes (NaN: missing or not a fitted level), looked up per distinct
+        value; a value that is no level is matched (`match`) before it is called unknown."""
+        levels = self._cached(("levels", name),
+                              lambda: pd.Index(self.categories_[name], dtype=object))
+        codes = lookup(self._matched(values, name), levels)
         return np.where(codes >= 0, codes, np.nan).astype(np.float32)
 
 def _assemble(columns: Mapping[str, np.ndarray], names: Sequence[str],

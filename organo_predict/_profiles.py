@@ -8,7 +8,7 @@ computation apart from reading the shipped reference panels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Annotated, Literal
 
@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ._cohort import Cohort
-from ._errors import ProfileError
+from ._errors import ProfileError, did_you_mean
 from ._readers import GENE_SYMBOL_PATTERN
 from ._recipes import Recipes, load_recipes
 
@@ -67,7 +67,14 @@ class PatientProfile(_Strict):
     'no alteration'. Genes off the panel are unknown too."""
 
     cancer_type: Label = Field(description="OncoTree main type, e.g. 'Non-Small Cell Lung "
-                                           "Cancer' (see /metadata for the known ones)")
+                                           "Cancer' (see /metadata for the known ones); "
+                                           "matched ignoring case, or by OncoTree code "
+                                           "('PRAD'); an unknown one is refused unless "
+                                           "unknown_cancer_type is 'pooled'")
+    unknown_cancer_type: Literal["refuse", "pooled"] = Field(
+        "refuse", description="a cancer type the model does not know: refused (422, with the "
+                              "closest known), or scored with the pooled prior of all types "
+                              "('pooled', said in the answer's warnings)")
     subtype: Label | None = Field(None, description="e.g. 'LUAD', 'IDC HR+HER2-'")
     primary_site: Label | None = None
     sex: Literal["Female", "Male"] | None = None
@@ -107,6 +114,29 @@ class PatientProfile(_Strict):
                                  f"two different calls ({calls[j].value} and "  # type: ignore[index]
                                  f"{call.value}); send one call per gene")
         return calls
+
+
+def with_known_cancer_types(profiles: Sequence[PatientProfile],
+                            match: Callable[[str], str | None], known: Sequence[str],
+                            loc: tuple[str | int, ...] = ("body",)) -> list[PatientProfile]:
+    """Each profile with its cancer type as the model spells it (`match`: "prostate
+    cancer" or "PRAD" -> "Prostate Cancer"); ProfileError for the first one the model does
+    not know, with the closest known type, unless it asks for the pooled prior
+    (`unknown_cancer_type: "pooled"`). A type spelled differently was silently scored as an
+    unknown type: pooled baselines and no documented mechanism."""
+    out = []
+    for i, profile in enumerate(profiles):
+        found = match(profile.cancer_type)
+        if found is None and profile.unknown_cancer_type != "pooled":
+            where = loc + (i,) if len(profiles) > 1 or loc != ("body",) else loc
+            hint = did_you_mean(profile.cancer_type, known) or (
+                "; see /metadata for the known types")
+            raise ProfileError(f"unknown cancer type {profile.cancer_type!r}{hint}; send "
+                               "unknown_cancer_type: \"pooled\" to score it with the pooled "
+                               "prior of all types", where + ("cancer_type",))
+        out.append(profile if found in (None, profile.cancer_type)
+                   else profile.model_copy(update={"cancer_type": found}))
+    return out
 
 
 def check_panels(profiles: Sequence[PatientProfile], panels: Mapping[str, frozenset[str]],
@@ -269,6 +299,8 @@ def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
         panel_id = panel.get(sid)
         out.append(PatientProfile.model_validate({
             "cancer_type": _text(cancer_type[sid]) or "unknown",
+            # a sample without a type can only be scored with the pooled prior: say so
+            "unknown_cancer_type": "refuse" if _text(cancer_type[sid]) else "pooled",
             "subtype": _text(subtype[sid]), "primary_site": _text(site[sid]),
             "sex": sex[sid] if sex[sid] in ("Female", "Male") else None,
             "age": _number(age[sid]),

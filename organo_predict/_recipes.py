@@ -16,7 +16,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from ._errors import FeatureError
-from ._schemas import GeneSets, Leakage, Markers, Mechanisms, did_you_mean, feature_error
+from ._schemas import (
+    CancerTypes,
+    GeneSets,
+    Leakage,
+    Markers,
+    Mechanisms,
+    did_you_mean,
+    feature_error,
+)
 
 __all__ = ["ALTERATIONS", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
            "Receptor", "Recipes", "load_mechanisms", "load_recipes", "parse_mechanisms"]
@@ -346,6 +354,27 @@ class KnowledgeBase:
 
     def for_marker(self, marker: str, organ: str) -> list[Mechanism]:
         return [m for m in self.mechanisms if m.marker == marker and m.organ == organ]
+
+
+def spelling(value: str) -> str:
+    """How two spellings of a name are compared: case and runs of spaces ignored."""
+    return " ".join(str(value).split()).casefold()
+
+
+@cache
+def load_cancer_types() -> dict[str, str]:
+    """cancer_types.toml as spelling (`spelling()` of a code or name) -> the CANCER_TYPE it
+    stands for; a spelling claimed by two types is a FeatureError naming both."""
+    data = read_toml("cancer_types.toml")
+    feature_error(CancerTypes, data, "cancer_types.toml")
+    aliases: dict[str, str] = {}
+    for entry in data["type"]:
+        for alias in (entry["name"], *entry.get("codes", []), *entry.get("names", [])):
+            key = spelling(alias)
+            if aliases.setdefault(key, entry["name"]) != entry["name"]:
+                raise FeatureError(f"cancer_types.toml: {alias!r} names both "
+                                   f"{aliases[key]!r} and {entry['name']!r}")
+    return aliases
 
 
 @cache

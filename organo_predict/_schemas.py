@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from ._errors import ConfigError, FeatureError, OrganoPredictError, did_you_mean
 from ._organs import ORGANS
 
-__all__ = ["ORGANS", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms",
+__all__ = ["ORGANS", "CancerTypes", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms",
            "did_you_mean", "feature_error", "validate"]
 
 
@@ -251,6 +251,17 @@ class _Mechanism(_Strict):
 class Mechanisms(_Cited):
     version: Text = "unversioned"
     mechanism: list[_Mechanism] = Field(min_length=1)
+
+
+class _CancerType(_Strict):
+    name: Text
+    codes: list[Text] = Field(default_factory=list)
+    names: list[Text] = Field(default_factory=list)
+
+
+class CancerTypes(_Cited):
+    version: Text = "unversioned"
+    type: list[_CancerType] = Field(min_length=1)
 
 
 def validate(schema: type[BaseModel], data: dict[str, Any], file: str,

@@ -43,7 +43,13 @@ from ._asgi import (
 from ._errors import OrganoPredictError
 from ._explain import Explainer
 from ._loading import LoadedModel
-from ._profiles import PatientProfile, ProfileError, check_panels, cohort_from_profiles
+from ._profiles import (
+    PatientProfile,
+    ProfileError,
+    check_panels,
+    cohort_from_profiles,
+    with_known_cancer_types,
+)
 from ._study import reference_panels
 
 __all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "create_app",
@@ -92,12 +98,16 @@ class Predictor:
         self.panels = reference_panels()
         self._genes = set(self.builder.genes_) | set(self.builder.cna_genes_) | set(
             self.builder.sv_genes_)
-        self._known = {name: set(levels) for name, levels in self.builder.categories_.items()}
 
-    def check(self, profiles: Sequence[PatientProfile], loc: tuple[str | int, ...]) -> None:
-        """Refuse unknown panels before queuing: one bad profile must not fail the other
-        requests of its micro-batch."""
+    def check(self, profiles: Sequence[PatientProfile], loc: tuple[str | int, ...]
+              ) -> list[PatientProfile]:
+        """The profiles with their cancer types as the model spells them; unknown types
+        and panels refused before queuing: one bad profile must not fail the other requests
+        of its micro-batch."""
         check_panels(profiles, self.panels, loc)
+        return with_known_cancer_types(
+            profiles, lambda value: self.builder.match("cancer_type", value),
+            self.builder.categories_["cancer_type"], loc)
 
     def predict(self, profiles: list[PatientProfile], top_k: int = 3) -> list[dict]:
         cohort = cohort_from_profiles(profiles, self.panels)
@@ -112,9 +122,11 @@ class Predictor:
         out = []
         for name, value in (("cancer_type", profile.cancer_type), ("subtype", profile.subtype),
                             ("primary_site", profile.primary_site)):
-            if value is not None and value not in self._known.get(name, set()):
+            if value is not None and self.builder.match(name, value) is None:
                 out.append(f"{name} {value!r} is not one the model was trained on: it is "
-                           "treated as unknown (see /metadata for the known values)")
+                           "treated as unknown" + (" (the pooled prior of all types)"
+                                                   if name == "cancer_type" else "")
+                           + " (see /metadata for the known values)")
         genes = {m.gene for m in profile.mutations} | {c.gene for c in profile.copy_number or []}
         unseen = sorted(genes - self._genes)
         if unseen:
@@ -189,7 +201,7 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     batcher = MicroBatcher(lambda profiles, k: predictor.predict(profiles, k),  # late-bound
                            _fewer_drivers)
     if warm_up:
-        predictor.predict([PatientProfile(cancer_type="warm-up")])
+        predictor.predict([PatientProfile(cancer_type="warm-up", unknown_cancer_type="pooled")])
     page = (resources.files("organo_predict.serving") / "index.html").read_text("utf-8")
     examples = json.loads((resources.files("organo_predict.serving") / "examples.json")
                           .read_text("utf-8"))
@@ -259,15 +271,15 @@ def _add_routes(app: FastAPI, predictor: Predictor, batcher: MicroBatcher[Patien
               response_model=PredictionOut, responses=_ERRORS)
     async def predict(profile: PatientProfile,
                       top_drivers: Annotated[int, Query(ge=0, le=10)] = 3) -> Response:
-        predictor.check([profile], ("body",))
-        results = await batcher.submit([profile], top_drivers)
+        checked = predictor.check([profile], ("body",))
+        results = await batcher.submit(checked, top_drivers)
         return json_response(results[0])
 
     @app.post("/predict/batch", summary="Up to 1,000 patients",
               response_model=BatchOut, responses=_ERRORS)
     async def predict_batch(request: BatchRequest) -> Response:
-        predictor.check(request.patients, ("body", "patients"))
-        results = await batcher.submit(list(request.patients), request.top_drivers)
+        checked = predictor.check(request.patients, ("body", "patients"))
+        results = await batcher.submit(checked, request.top_drivers)
         return json_response({"results": results})
 
 

@@ -24,9 +24,12 @@ def test_features_map_to_their_markers() -> None:
 
 
 def test_category_codes_round_trip_through_names() -> None:
-    builder = SimpleNamespace(categories_={"cancer_type": ["Breast Cancer", "Melanoma"],
-                                           "subtype": ["IDC"], "primary_site": []},
-                              feature_names_=["cancer_type", "subtype", "primary_site", "tmb"])
+    categories = {"cancer_type": ["Breast Cancer", "Melanoma"], "subtype": ["IDC"],
+                  "primary_site": []}
+    builder = SimpleNamespace(categories_=categories,
+                              feature_names_=["cancer_type", "subtype", "primary_site", "tmb"],
+                              match=lambda name, v: v.title() if v.title() in categories[name]
+                              else None)
     codes = pd.DataFrame({"cancer_type": [1.0, np.nan], "subtype": [0.0, 0.0],
                           "primary_site": [np.nan, np.nan], "tmb": [3.5, 1.0]},
                          dtype=np.float32)
@@ -34,4 +37,6 @@ def test_category_codes_round_trip_through_names() -> None:
     assert names["cancer_type"].tolist() == ["Melanoma", ""]
     back = categories_from_strings(names.drop(columns="tmb"), builder)
     np.testing.assert_array_equal(back["cancer_type"], [1.0, np.nan])
+    lower = categories_from_strings(names.assign(cancer_type=["melanoma", "mars"]), builder)
+    np.testing.assert_array_equal(lower["cancer_type"], [1.0, np.nan])  # matched, or unknown
     assert back["tmb"].isna().all()  # a missing column reads as missing

@@ -144,3 +144,23 @@ def test_unseen_genes_are_listed(tiny_study) -> None:
     unseen = builder.unseen_genes(cohort)
     # CXCR4 is mutated in S3, and not on the IMPACT341 panel the builder was fitted on
     assert "CXCR4" in unseen and "EGFR" not in unseen and unseen == sorted(unseen)
+
+
+def test_a_cancer_type_spelled_differently_gets_the_same_features(msk_features) -> None:
+    # "prostate cancer" or "PRAD" was read as an unknown type (the pooled prior, no mechanism)
+    import dataclasses
+
+    from organo_predict import FeatureBuilder
+
+    cohort, _ = msk_features
+    builder = FeatureBuilder().fit(cohort)
+    assert builder.match("cancer_type", "prostate cancer") == "Prostate Cancer"
+    assert builder.match("cancer_type", "PRAD") == "Prostate Cancer"
+    assert builder.match("cancer_type", "nsclc") == "Non-Small Cell Lung Cancer"
+    assert builder.match("cancer_type", "Martian Cancer") is None
+    assert builder.match("subtype", "luad") == "LUAD"
+    some = cohort.subset(list(cohort.samples.index[:300]))
+    respelled = dataclasses.replace(some, samples=some.samples.assign(
+        CANCER_TYPE=some.samples["CANCER_TYPE"].str.lower()))
+    pd.testing.assert_frame_equal(builder.transform(respelled), builder.transform(some))
+    assert builder.unseen(respelled)["samples_unknown_cancer_type"] == 0

@@ -54,3 +54,15 @@ def test_a_bad_missing_policy_is_refused_naming_the_summary(monkeypatch) -> None
     finally:
         monkeypatch.undo()
         load_recipes.cache_clear()
+
+
+def test_the_cancer_type_spellings_name_each_shipped_type_once() -> None:
+    from organo_predict._recipes import load_cancer_types, spelling
+
+    aliases = load_cancer_types()
+    assert aliases[spelling("PRAD")] == "Prostate Cancer"
+    assert aliases[spelling(" non-small  cell lung CANCER ")] == "Non-Small Cell Lung Cancer"
+    import organo_predict as op
+
+    shipped = set(op.datasets.msk_met().samples["CANCER_TYPE"].dropna())
+    assert set(aliases.values()) == shipped  # every type of the cohort, and no other

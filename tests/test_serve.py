@@ -94,7 +94,8 @@ def test_predict_equals_the_explainer_and_cites_mechanisms(client, loaded) -> No
 
 def test_top_drivers_and_warnings_for_what_the_model_never_saw(client) -> None:
     body = client.post("/predict?top_drivers=1", json={
-        "cancer_type": "Martian Cancer", "mutations": [{"gene": "NOTAGENE1"}]}).json()
+        "cancer_type": "Martian Cancer", "unknown_cancer_type": "pooled",
+        "mutations": [{"gene": "NOTAGENE1"}]}).json()
     assert all(len(o["drivers_up"]) <= 1 for o in body["organs"])
     assert any("Martian Cancer" in w for w in body["warnings"])
     assert any("NOTAGENE1" in w for w in body["warnings"])
@@ -423,3 +424,25 @@ def test_a_twenty_digit_integer_is_a_422_naming_the_field(client, field, loc) ->
     response = client.post("/predict", json={**EGFR_LUAD, **field})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == loc
+
+
+
+def test_a_cancer_type_spelled_differently_is_matched_and_an_unknown_one_refused(client) -> None:
+    # "prostate cancer" (lower case) was scored as an unknown type: pooled baselines, no
+    # documented mechanism, one warning line as the only sign
+    exact = client.post("/predict", json=EGFR_LUAD).json()
+    for spelling in ("non-small cell lung cancer", "NSCLC", "LUAD", " Non-Small  Cell Lung Cancer"):
+        answer = client.post("/predict", json={**EGFR_LUAD, "cancer_type": spelling}).json()
+        assert answer == exact, spelling
+    refused = client.post("/predict", json={**EGFR_LUAD, "cancer_type": "Lung Cancr"})
+    assert refused.status_code == 422
+    detail = refused.json()["detail"][0]
+    assert detail["loc"] == ["body", "cancer_type"]
+    assert "unknown cancer type 'Lung Cancr'" in detail["msg"]
+    assert 'unknown_cancer_type: "pooled"' in detail["msg"]
+    batch = client.post("/predict/batch", json={"patients": [EGFR_LUAD, {"cancer_type": "X"}]})
+    assert batch.status_code == 422
+    assert batch.json()["detail"][0]["loc"] == ["body", "patients", 1, "cancer_type"]
+    pooled = client.post("/predict", json={**EGFR_LUAD, "cancer_type": "Lung Cancr",
+                                           "unknown_cancer_type": "pooled"}).json()
+    assert any("pooled prior" in w for w in pooled["warnings"])

@@ -157,8 +157,31 @@ ChunkScorer = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 DEFAULT_CHUNK = 10_000  # samples per chunk without explanations
 # Parquet schema metadata: {mechanism id: does the training cohort replicate it}, as JSON
 MECHANISM_REPLICATION_KEY = "organo_predict.mechanism_replication"
+# Parquet schema metadata: which model scored which cohort, with which code (JSON)
+PROVENANCE_KEY = "organo_predict.provenance"
 DEFAULT_EXPLAIN_CHUNK = 50_000  # with: TreeSHAP's per-pattern reuse grows with the chunk
 _COMPILE_ABOVE = 5_000  # samples; below, LightGBM's own predict is done before compiling is
+
+
+def _provenance(loaded: LoadedModel, cohort: Cohort) -> dict[str, object]:
+    """What a scored table came from: the model (URI, registry name, version, alias, run),
+    the cohort (id, fingerprint), the package and recipes versions, and when."""
+    from datetime import UTC, datetime
+    from importlib import metadata as package_metadata
+
+    info = dict(loaded.info)
+    try:
+        version = package_metadata.version("organo-predict")
+    except package_metadata.PackageNotFoundError:
+        version = "source"
+    return {"model_uri": loaded.uri,
+            **{f"model_{k}": info.get(k) for k in ("name", "version", "alias", "run_id",
+                                                    "source")},
+            "trained_on": loaded.metadata.get("cohort"),
+            "training_fingerprint": loaded.metadata.get("fingerprint"),
+            "cohort": cohort.study_id, "cohort_fingerprint": cohort.fingerprint,
+            "organo_predict": version, "recipes_version": loaded.builder.recipes_version_,
+            "scored_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k: int = 0,
@@ -190,8 +213,9 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
 
     # what the training run found about each cited mechanism, for the mechanism columns
     replication = loaded.metadata.get("mechanism_replication") if explain_k > 0 else None
-    metadata = ({MECHANISM_REPLICATION_KEY: json.dumps(replication)}
-                if isinstance(replication, dict) else None)
+    metadata = {PROVENANCE_KEY: json.dumps(_provenance(loaded, cohort))}
+    if isinstance(replication, dict):
+        metadata[MECHANISM_REPLICATION_KEY] = json.dumps(replication)
     with atomic_output(out, fmt, overwrite, metadata) as write:
         sums, n_chunks = _score_chunks(cohort, chunk_size, builder.transform, scorer, write,
                                        [f"p_{o}" for o in model.organs_], progress)

@@ -198,3 +198,24 @@ def test_a_parquet_with_explanations_carries_what_the_training_run_replicated(
     assert MECHANISM_REPLICATION_KEY.encode() not in (
         pq.read_schema(tmp_path / "plain.parquet").metadata or {})
     assert pd.read_parquet(tmp_path / "explained.parquet").shape[0] == len(small.samples)
+
+
+def test_a_parquet_says_which_model_scored_which_cohort(loaded, small, tmp_path) -> None:
+    # the parquet recorded no model version or run id
+    import json
+
+    import pyarrow.parquet as pq
+
+    from organo_predict._score import PROVENANCE_KEY
+
+    registered = replace(loaded, uri="models:/organotropism@champion",
+                         info={"source": "mlflow", "name": "organotropism", "version": "7",
+                               "alias": "champion", "run_id": "abc123"},
+                         metadata={"cohort": "msk_met_2021", "fingerprint": "f00"})
+    score_cohort(small, registered, tmp_path / "scores.parquet")
+    said = json.loads(pq.read_schema(tmp_path / "scores.parquet").metadata[
+        PROVENANCE_KEY.encode()])
+    assert said["model_uri"] == "models:/organotropism@champion"
+    assert (said["model_version"], said["model_run_id"]) == ("7", "abc123")
+    assert said["cohort"] == small.study_id and said["cohort_fingerprint"] == small.fingerprint
+    assert said["trained_on"] == "msk_met_2021" and said["scored_at"].endswith("+00:00")

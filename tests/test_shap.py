@@ -49,11 +49,20 @@ def test_the_explanations_render_through_shap_plots(explained, tmp_path) -> None
     for draw in (lambda: shap.plots.waterfall(one[0], show=False),
                  lambda: shap.plots.beeswarm(one, show=False),
                  lambda: shap.plots.heatmap(one, show=False),
-                 lambda: shap.plots.scatter(one[:, "TP53"], show=False)):
+                 lambda: shap.plots.scatter(one[:, "TP53"], show=False),
+                 lambda: shap.plots.bar(one, show=False),
+                 lambda: shap.plots.violin(one, show=False),
+                 lambda: shap.plots.force(one[0], matplotlib=True, show=False)):
         draw()
         plt.savefig(tmp_path / "plot.png")
         plt.close("all")
     assert (tmp_path / "plot.png").stat().st_size > 1000
+    # the all-organs object has an output axis: the README says to pick one organ first
+    every = explainer.shap_values(x)
+    with pytest.raises(ValueError, match="beeswarm plot does not support"):
+        shap.plots.beeswarm(every, show=False)
+    shap.plots.beeswarm(every[:, :, list(every.output_names).index("BONE")], show=False)
+    plt.close("all")
 
 
 def test_an_unknown_organ_or_level_is_named(explained) -> None:

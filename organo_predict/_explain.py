@@ -21,7 +21,13 @@ from cachetools import LRUCache
 
 from ._drivers import rank_drivers
 from ._engine import ShapEngine
-from ._feature_names import CATEGORICAL_FEATURES, CONTEXT_FEATURES, feature_groups, marker_of
+from ._feature_names import (
+    ALTERATION_PREFIXES,
+    CATEGORICAL_FEATURES,
+    CONTEXT_FEATURES,
+    feature_groups,
+    marker_of,
+)
 from ._features import FeatureBuilder
 from ._models import ModelInputs, OrganotropismModel
 from ._prior import sigmoid
@@ -66,9 +72,28 @@ class Driver:
     values: dict[str, float | None]  # the patient's values of the marker's features
     mechanisms: tuple[MechanismMatch, ...] = ()
 
+    @property
+    def status(self) -> str:
+        """What this patient has of the marker, so that "- TP53 -0.023" is not read as
+        "mutant TP53 lowers risk": the altered features ("altered: mut_EGFR,
+        hotspot_EGFR_L858R"), "not altered", "not profiled", a receptor's "positive" /
+        "negative", or a measured value ("value 2.22")."""
+        known = {k: v for k, v in self.values.items() if v is not None and v == v}
+        flags = all(k.startswith(ALTERATION_PREFIXES) for k in self.values)
+        if not known:
+            return "not profiled" if flags or self.marker.endswith(" status") else "not measured"
+        if self.marker.endswith(" status"):
+            return "positive" if next(iter(known.values())) == 1 else "negative"
+        if not flags:
+            return f"value {next(iter(known.values())):.3g}"
+        altered = [k for k, v in known.items() if v == 1.0]
+        if altered:
+            return "altered: " + ", ".join(altered)
+        return "not altered" + ("" if len(known) == len(self.values) else " where profiled")
+
     def to_dict(self) -> dict[str, object]:
         return {"marker": self.marker, "contribution": self.contribution,
-                "values": self.values,
+                "values": self.values, "status": self.status,
                 "mechanisms": [m.to_dict() for m in self.mechanisms],
                 "documented": bool(self.mechanisms)}
 
@@ -121,15 +146,14 @@ class PatientExplanation:
                  + (f" ({self.subtype})" if self.subtype else "")]
         chosen = [o for o in self.organs if organs is None or o.organ in organs]
         for o in sorted(chosen, key=lambda o: -o.probability):
-            lines.append(f"\n{o.organ}: {o.probability:.1%} (cancer-type baseline "
-                         f"{o.baseline_rate:.1%}; context {o.context_contribution:+.2f} "
-                         "log-odds)")
+            lines.append(f"\n{o.organ}: {o.probability:.1%}; baseline for this cancer type "
+                         f"and subtype {o.baseline_rate:.1%}; clinical context (sex, age, "
+                         f"primary site) {o.context_contribution:+.2f}; markers (log-odds):")
             for title, drivers in (("up", o.drivers_up), ("down", o.drivers_down)):
                 for d in drivers:
                     lines.append(f"  {'+' if title == 'up' else '-'} {d.marker:<16} "
-                                 f"{d.contribution:+.3f}")
-                    if not d.mechanisms:
-                        lines.append(f"      {NO_MECHANISM}")
+                                 f"{d.contribution:+.3f}  ({d.status})"
+                                 + ("" if d.mechanisms else f"; {NO_MECHANISM}"))
                     for m in d.mechanisms:
                         carrier = {True: "carrier", False: "not a carrier",
                                    None: "not profiled"}[m.carrier]

@@ -309,6 +309,9 @@ class DriverOut(BaseModel):
     contribution: float = Field(description="log-odds added to this organ's prediction")
     values: dict[str, float | None] = Field(description="the patient's values of the "
                                                         "marker's features (null: not measured)")
+    status: str = Field(description="what the patient has of the marker: 'altered: "
+                                    "mut_EGFR, ...', 'not altered', 'not profiled', "
+                                    "'positive'/'negative' (a receptor), or 'value X'")
     mechanisms: list[MechanismOut]
     documented: bool = Field(description="does a documented mechanism apply")
 

@@ -156,3 +156,33 @@ def test_cli_explain_draws_shap_waterfalls(fitted, tmp_path, capsys) -> None:
     assert main(["explain", sample, "--model", str(bundle), "--plot",
                  str(tmp_path / "no" / "x.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_driver_says_what_the_patient_has_of_it() -> None:
+    # "- TP53 -0.023" for a patient whose TP53 is not altered read as "mutant TP53 lowers risk"
+    from organo_predict._explain import Driver
+
+    def status(marker: str, values: dict) -> str:
+        return Driver(marker, -0.02, values).status
+
+    assert status("EGFR", {"mut_EGFR": 1.0, "hotspot_EGFR_L858R": 1.0, "amp_EGFR": 0.0}) == (
+        "altered: mut_EGFR, hotspot_EGFR_L858R")
+    assert status("TP53", {"mut_TP53": 0.0, "del_TP53": 0.0}) == "not altered"
+    assert status("TP53", {"mut_TP53": 0.0, "del_TP53": None}) == "not altered where profiled"
+    assert status("MET", {"mut_MET": None, "amp_MET": float("nan")}) == "not profiled"
+    assert status("TP53 pathway", {"path_TP53": 0.0}) == "not altered"
+    assert status("HR status", {"status_HR": 1.0}) == "positive"
+    assert status("HR status", {"status_HR": None}) == "not profiled"
+    assert status("tmb", {"tmb": 2.2183}) == "value 2.22"
+    assert status("fga", {"fga": None}) == "not measured"
+
+
+def test_the_text_defines_its_baseline_and_context_and_gives_each_driver_its_status(
+        fitted) -> None:
+    builder, model, x = fitted
+    text = Explainer(model, builder).explain(x.iloc[:1], organs=["LIVER"])[0].render()
+    header = next(line for line in text.splitlines() if line.startswith("LIVER: "))
+    assert "baseline for this cancer type and subtype" in header
+    assert "clinical context (sex, age, primary site)" in header
+    drivers = [line for line in text.splitlines() if line.startswith(("  + ", "  - "))]
+    assert drivers and all("(" in line and ")" in line for line in drivers)

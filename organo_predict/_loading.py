@@ -46,6 +46,20 @@ def configure_tracking() -> None:
         mlflow.set_tracking_uri(DEFAULT_TRACKING_URI)
 
 
+def _tracking_uri() -> str:
+    """The tracking store this process logs to and reads from (MLflow's own rule)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _sqlite_store(tracking: str) -> Path | None:
+    """The database file of a `sqlite:///PATH` tracking URI (relative to the working
+    folder, as MLflow reads it), else None."""
+    from urllib.parse import unquote
+
+    prefix = "sqlite:///"
+    return Path(unquote(tracking[len(prefix):])) if tracking.startswith(prefix) else None
+
+
 def check_tracking_writable(otherwise: str = "pass --no-mlflow") -> None:
     """OrganoPredictError, before any work, if the tracking store this process would log to
     is a local SQLite file (or folder) it cannot write, or its artifact folder cannot be
@@ -53,11 +67,11 @@ def check_tracking_writable(otherwise: str = "pass --no-mlflow") -> None:
     the report folder without metrics.json). Other stores (a server) are not probed."""
     from urllib.parse import unquote, urlparse
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = _tracking_uri()
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":
-        store = Path(unquote(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else "")
-        targets = [store, store.parent / "mlruns"] if store.name else []
+        store = _sqlite_store(uri)
+        targets = [store, store.parent / "mlruns"] if store is not None and store.name else []
     elif parsed.scheme in ("", "file"):
         targets = [Path(unquote(parsed.path))]
     else:
@@ -105,14 +119,13 @@ def load_model(uri: str | None = None) -> LoadedModel:
     fast = _from_local_registry(uri)
     if fast is not None:
         return fast
-    tracking = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    if tracking.startswith("sqlite:///") and uri.startswith("models:/"):
-        database = Path(tracking[len("sqlite:///"):])
-        if not database.is_file():  # MLflow would create an empty one, then not find it
-            raise ModelError.about(
-                f"model {braced(repr(uri))}: no MLflow registry at {braced(database.absolute())}"
-                " (none was created). Run {run_experiment} in this folder, set "
-                "MLFLOW_TRACKING_URI to the registry, or pass {model}a bundle folder.")
+    database = _sqlite_store(_tracking_uri())
+    # MLflow would create an empty database, then not find the model in it
+    if database is not None and uri.startswith("models:/") and not database.is_file():
+        raise ModelError.about(
+            f"model {braced(repr(uri))}: no MLflow registry at {braced(database.absolute())}"
+            " (none was created). Run {run_experiment} in this folder, set "
+            "MLFLOW_TRACKING_URI to the registry, or pass {model}a bundle folder.")
     configure_tracking()
     import mlflow
 
@@ -174,10 +187,10 @@ def _local_registry_bundle(uri: str) -> tuple[Path, dict[str, object]] | None:
     import sqlite3
     from urllib.parse import unquote, urlparse
 
-    tracking = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    if not (uri.startswith("models:/") and tracking.startswith("sqlite:///")):
+    tracking = _tracking_uri()
+    database = _sqlite_store(tracking)
+    if database is None or not uri.startswith("models:/"):
         return None
-    database = Path(unquote(tracking[len("sqlite:///"):]))
     ref = uri[len("models:/"):]
     name, alias = ref.split("@", 1) if "@" in ref else (ref.partition("/")[0], None)
     version = None if alias is not None else ref.partition("/")[2]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._errors import OrganoPredictError, braced
+from ._threads import process_alive
 
 __all__ = ["atomic_output", "check_output", "output_format", "remove_stale_partials"]
 
@@ -68,20 +69,10 @@ def remove_stale_partials(out: Path) -> list[Path]:
     removed = []
     for partial in out.parent.glob(f".{out.name}.partial-*"):
         pid = partial.name.rpartition("-")[2]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             partial.unlink(missing_ok=True)
             removed.append(partial)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def _writer(path: Path, suffix: str, metadata: Mapping[str, str]):

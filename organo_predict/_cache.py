@@ -2,7 +2,8 @@
 the flattened TreeSHAP tables of a model's boosters (1.2 s to build from ~2,500 trees, a few
 ms to read). Keyed by the package version and a hash of the exact booster text, so a new
 model or a new version never reads an old entry; written atomically; an entry that cannot
-be read is rebuilt, never used. IO edge: computation stays in the modules that own it.
+be read is rebuilt, never used; bounded per kind (`KEEP`, least recently used removed).
+IO edge: computation stays in the modules that own it.
 
 Location: $ORGANO_PREDICT_CACHE_DIR, else $XDG_CACHE_HOME/organo-predict, else
 ~/.cache/organo-predict; a cache that cannot be written is skipped silently (the work is
@@ -20,9 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CACHE_ENV", "cache_dir", "cached_arrays", "checked_before"]
+__all__ = ["CACHE_ENV", "KEEP", "cache_dir", "cached_arrays", "checked_before", "prune"]
 
 CACHE_ENV = "ORGANO_PREDICT_CACHE_DIR"
+# entries kept per kind, the least recently used removed past it: a model's TreeSHAP tables
+# are ~8 MB, and every retrained model (each experiment, each test) makes a new one
+KEEP = {"leafshap": 8, "checked-boosters": 4096, "cohorts": 2}
+DEFAULT_KEEP = 8  # a kind not named above
 
 
 def _version() -> str:
@@ -51,7 +56,9 @@ def cached_arrays(kind: str, key_parts: list[bytes],
     path = cache_dir() / kind / f"{key}.npz"
     with contextlib.suppress(Exception), np.load(path, allow_pickle=False) as stored:
         if str(stored["__key__"]) == key:  # missing, truncated, another layout: rebuilt
-            return {name: stored[name] for name in stored.files if name != "__key__"}
+            found = {name: stored[name] for name in stored.files if name != "__key__"}
+            _used(path)
+            return found
     arrays = dict(build())
     with contextlib.suppress(OSError):  # a read-only home: no cache, same answers
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +70,7 @@ def cached_arrays(kind: str, key_parts: list[bytes],
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        prune(path.parent, KEEP.get(kind, DEFAULT_KEEP))
     return arrays
 
 
@@ -73,8 +81,32 @@ def checked_before(kind: str, digest: str, check: Callable[[], None]) -> None:
     checked, and refused, every time)."""
     mark = cache_dir() / kind / digest
     if mark.is_file():
+        _used(mark)
         return
     check()
     with contextlib.suppress(OSError):
         mark.parent.mkdir(parents=True, exist_ok=True)
         mark.touch()
+        prune(mark.parent, KEEP.get(kind, DEFAULT_KEEP))
+
+
+def _used(path: Path) -> None:
+    """Mark an entry as just used (its modification time: what `prune` orders by)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Keep the `keep` most recently used entries of `folder` (files or folders; hidden
+    ones, being written, are left alone), removing the others."""
+    import shutil
+
+    with contextlib.suppress(OSError):
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
+        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
+        for entry in entries[keep:]:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)

@@ -11,9 +11,11 @@ import pytest
 
 # the tests' own per-user cache (TreeSHAP tables, the cohort index): never the user's
 if "ORGANO_PREDICT_CACHE_DIR" not in os.environ:
+    import atexit
     import tempfile
 
     os.environ["ORGANO_PREDICT_CACHE_DIR"] = tempfile.mkdtemp(prefix="organo-predict-tests-")
+    atexit.register(shutil.rmtree, os.environ["ORGANO_PREDICT_CACHE_DIR"], ignore_errors=True)
 
 
 def require_program(program: str, install_hint: str) -> str:

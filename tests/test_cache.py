@@ -67,3 +67,27 @@ def test_a_check_passed_once_is_not_run_again_and_a_failure_never_remembered(
         with pytest.raises(ValueError):
             checked_before("k", "b" * 64, bad)
     assert runs == ["good", "bad", "bad"]
+
+
+def test_each_kind_keeps_its_most_recently_used_entries(tmp_path, monkeypatch) -> None:
+    # every retrained model wrote ~8 MB of TreeSHAP tables that nothing ever removed
+    import os
+    import time
+
+    monkeypatch.setenv("ORGANO_PREDICT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(_cache.KEEP, "kind", 3)
+    for i in range(3):
+        cached_arrays("kind", [f"model {i}".encode()], lambda: {"a": np.zeros(1)})
+    folder = cache_dir() / "kind"
+    oldest = min(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    past = time.time() - 100
+    for k, path in enumerate(sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)):
+        os.utime(path, (past + k, past + k))
+    calls: list[int] = []
+    cached_arrays("kind", [b"model 0"], lambda: calls.append(1) or {"a": np.zeros(1)})
+    assert not calls  # read, and so used just now
+    for i in range(3, 5):
+        cached_arrays("kind", [f"model {i}".encode()], lambda: {"a": np.zeros(1)})
+    assert len(list(folder.iterdir())) == 3 and oldest.exists()  # model 0 kept: used
+    cached_arrays("kind", [b"model 1"], lambda: calls.append(1) or {"a": np.zeros(1)})
+    assert calls == [1]  # removed as least recently used, built again

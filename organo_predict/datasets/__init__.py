@@ -42,16 +42,20 @@ def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
     1.25 s to parse the embedded study, ~0.2 s to read its copy, frame for frame equal.
     A copy that cannot be read is made again; a cache that cannot be written is skipped."""
     import contextlib
+    import os
     import shutil
     import tempfile
     import warnings
 
+    from .._cache import KEEP, prune
     from .._cohort import load_columnar, save_columnar
 
     copy = _copy_folder(folder)
     if (copy / "cohort.json").is_file():
         with contextlib.suppress(Exception):  # damaged: made again below
-            return load_columnar(copy)
+            cohort = load_columnar(copy)
+            os.utime(copy)  # just used: what the cache's pruning orders by
+            return cohort
     with warnings.catch_warnings(record=True) as issued:
         warnings.simplefilter("always")
         cohort = load(folder)
@@ -67,6 +71,7 @@ def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
             staging.rename(copy)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        prune(copy.parent, KEEP["cohorts"])  # copies of earlier installs' data
     return cohort
 
 

@@ -33,6 +33,11 @@ from ._recipes import Recipes, load_cancer_types, load_recipes, spelling
 from ._status import receptor_status, tmb_from_mutations
 from ._tables import isin
 
+# categoricals matched ignoring case and spacing (and cancer types by OncoTree code). Not
+# primary_site: its training values differ by case alone ("Sigmoid colon", "Sigmoid Colon";
+# 6 spellings, 35 samples of MSK-MET), so matching them would change the trained model:
+# left to a change that measures it.
+SPELLING_MATCHED = ("cancer_type", "subtype")
 PANEL_CACHE_SIZE = 64  # gene lists a caller sent (`panel_genes`) whose columns are kept
 
 __all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "categories_from_strings",
@@ -402,12 +407,15 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
 
     def match(self, name: str, value: object) -> str | None:
         """The fitted level of categorical `name` ("cancer_type", "subtype",
-        "primary_site") that `value` stands for: itself, the same ignoring case and spacing,
-        or (cancer types) an OncoTree code or name of features/cancer_types.toml
-        ("prostate cancer", "PRAD" -> "Prostate Cancer"); None when it stands for none."""
+        "primary_site") that `value` stands for: itself, the same ignoring case and spacing
+        (`SPELLING_MATCHED` only), or (cancer types) an OncoTree code or name of
+        features/cancer_types.toml ("prostate cancer", "PRAD" -> "Prostate Cancer"); None
+        when it stands for none."""
         check_is_fitted(self, "categories_")
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return None
+        if name not in SPELLING_MATCHED:  # exact: see SPELLING_MATCHED
+            return str(value) if str(value) in self.categories_[name] else None
         return self._aliases(name).get(spelling(str(value)))
 
     def _aliases(self, name: str) -> dict[str, str]:

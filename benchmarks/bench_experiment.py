@@ -84,7 +84,10 @@ def start(folder: Path, args: argparse.Namespace, engine: str = "local",
     if args.no_mlflow:
         command.append("--no-mlflow")
     folder.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL)
+    log = (folder / "log.txt").open("w")  # the run's progress lines, read by `tail_s`
+    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                               stderr=log)
+    log.close()
     return process, time.perf_counter(), TreeMemory(process.pid)
 
 
@@ -96,6 +99,15 @@ def finish(job: tuple[subprocess.Popen, float, TreeMemory], folder: Path
     elapsed = time.perf_counter() - started
     peak_gb = memory.stop()
     return elapsed, peak_gb, json.loads((folder / "rep" / "metrics.json").read_text())
+
+
+def tail_s(folder: Path, elapsed: float) -> float:
+    """Seconds from the final model's fit to the end of the run, both on the run's own
+    clock (its progress line, and `elapsed` from its metrics.json)."""
+    for line in (folder / "log.txt").read_text().splitlines():
+        if line.startswith("final model fitted ("):
+            return elapsed - float(line.split("(")[1].split()[0])
+    return float("nan")
 
 
 def main() -> None:
@@ -117,7 +129,8 @@ def main() -> None:
         if args.baseline is not None:
             elapsed, peak, before = finish(start(root / "baseline", args, code=args.baseline),
                                            root / "baseline")
-            print(f"baseline {args.baseline} alone: {elapsed:.1f} s wall, peak RSS "
+            print(f"baseline {args.baseline} alone: {elapsed:.1f} s wall "
+                  f"({tail_s(root / 'baseline', before['elapsed_s']):.1f} s after the last fit), peak RSS "
                   f"{peak:.2f} GB, macro within-type AUROC main 8 "
                   f"{before['macro_within_type_auroc_main8']!r}")
         alone: dict[str, tuple[float, dict]] = {}
@@ -126,7 +139,8 @@ def main() -> None:
             elapsed, peak, metrics = finish(start(folder, args, engine), folder)
             alone[engine] = (elapsed, metrics)
             same = _same(metrics, alone[engines[0]][1])
-            print(f"default experiment alone, {engine} engine: {elapsed:.1f} s wall, peak RSS "
+            print(f"default experiment alone, {engine} engine: {elapsed:.1f} s wall "
+                  f"({tail_s(folder, metrics['elapsed_s']):.1f} s after the last fit), peak RSS "
                   f"(all its processes) {peak:.2f} GB, "
                   f"{metrics['n_patients']} patients, macro within-type AUROC main 8 "
                   f"{metrics['macro_within_type_auroc_main8']!r} (prior "

@@ -140,6 +140,7 @@ class _OutOfFold:
 class _Clock:
     def __init__(self, log: Log) -> None:
         self.log, self.t0 = log, time.perf_counter()
+        self.started_s = time.time()  # wall clock, for the MLflow run's start
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -191,7 +192,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
 
             run_id, model_uri, version, champion = log_run(
                 config, metrics, staging, data.builder, final, x_used, site_metrics, audit,
-                data.cohort, replication, log)
+                data.cohort, replication, log, start_time_s=clock.started_s)
             metrics["mlflow"] = {"run_id": run_id, "model_uri": model_uri,
                                  "version": version, "champion": champion}
         metrics["elapsed_s"] = round(clock.elapsed(), 1)

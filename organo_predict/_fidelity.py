@@ -141,12 +141,19 @@ def residual_slope(y: np.ndarray, p: np.ndarray, prior: np.ndarray,
     intercepts, logit(prior) and that residual (unpenalised); NaN without both classes."""
     y = np.asarray(y, dtype=float)
     keep = ~np.isnan(y) & ~np.isnan(p) & ~np.isnan(prior)
+    kind = pd.Series(np.asarray(cancer_type)[keep], dtype="string").fillna("unknown")
     y, p, prior = y[keep], p[keep], prior[keep]
+    # a type with one class alone has an intercept at infinity and no say in the slope
+    # (its rows' likelihood is 1 in the limit): left out, so the fit is finite and exact
+    codes = pd.factorize(kind)[0]
+    positives, size = np.bincount(codes, weights=y), np.bincount(codes)
+    both = (positives[codes] > 0) & (positives[codes] < size[codes])
+    y, p, prior, codes = y[both], p[both], prior[both], codes[both]
     if len(np.unique(y)) < 2:
         return float("nan")
-    types = pd.get_dummies(pd.Series(np.asarray(cancer_type)[keep], dtype="string")
-                           .fillna("unknown")).to_numpy(float)
+    types = pd.get_dummies(codes).to_numpy(float)
     prior_logit = logit(prior)
     design = np.column_stack([types, prior_logit, logit(p) - prior_logit])
-    fit = LogisticRegression(C=np.inf, fit_intercept=False, max_iter=1000).fit(design, y)
+    fit = LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cholesky",
+                             max_iter=1000, tol=1e-10).fit(design, y)  # exact, a few steps
     return float(fit.coef_[0, -1])

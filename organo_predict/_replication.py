@@ -21,6 +21,7 @@ threshold on the point estimate.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,8 @@ from ._stratified import (
 )
 
 __all__ = ["Refit", "Replication", "ReplicationEntry", "replicate"]
+
+_THREADS = 2  # models explained at once: TreeSHAP spends its time in LightGBM and numpy
 REFERENCE_OR = 2.0  # the effect whose power is reported: a doubling (or halving) of the odds
 PRIOR = "cancer-type/subtype prior"  # what carries an association through the SHAP baseline
 
@@ -290,10 +293,10 @@ class _Check:
         organs = sorted({t.mech.organ for t in tested if self._modelled(t.mech.organ)})
         rows_of = {organ: np.logical_or.reduce([t.rows for t in tested if t.mech.organ == organ])
                    for organ in organs}
-        full: dict[str, np.ndarray] = {}
         inputs = self.explainer.model.inputs(self.x)
-        for organ in organs:
-            full[organ] = self._values_of(self.explainer, inputs, organ, rows_of[organ])
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:  # LightGBM and numpy release the GIL
+            full = dict(zip(organs, pool.map(lambda organ: self._values_of(
+                self.explainer, inputs, organ, rows_of[organ]), organs), strict=True))
         del inputs
         n_markers = len(self.marker_index)
         for t in tested:
@@ -313,12 +316,17 @@ class _Check:
                             | {j for t in tested if t.mech.organ == organ for j in t.ranked})
             self.values[organ] = _OrganValues(full.pop(organ)[:, needed], [],
                                               {c: k for k, c in enumerate(needed)})
-        for refit in self.refits:
+        def refit_values(refit: Refit) -> dict[str, np.ndarray]:
             explainer = Explainer(refit.model, self.explainer.builder, self.explainer.knowledge)
             inputs = refit.model.inputs(self.x)
-            for organ in organs:
-                values = self._values_of(explainer, inputs, organ, rows_of[organ] & refit.rows)
-                self.values[organ].per_refit.append(values[:, list(self.values[organ].column)])
+            return {organ: self._values_of(explainer, inputs, organ, rows_of[organ] & refit.rows
+                                           )[:, list(self.values[organ].column)]
+                    for organ in organs}
+
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            for values in pool.map(refit_values, self.refits):
+                for organ in organs:
+                    self.values[organ].per_refit.append(values[organ])
 
     def _values_of(self, explainer: Explainer, inputs: ModelInputs, organ: str,
                    rows: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ move of the `champion` alias."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import tempfile
@@ -23,7 +24,7 @@ from ._features import FeatureBuilder
 from ._leakage import AuditReport
 from ._models import OrganotropismModel
 from ._replication import Replication
-from ._reporting import REPORT_FILES
+from ._reporting import REPORT_FILES, json_default
 from ._threads import process_alive
 
 __all__ = ["MODEL_PACKAGES", "PRIMARY_METRIC", "log_evaluation", "log_model", "log_run",
@@ -34,20 +35,68 @@ PID_TAG, HOST_TAG = "organo_predict.pid", "organo_predict.host"  # the process a
 PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
 
 
-@contextlib.contextmanager
-def _run(run_name: str, experiment: str | None = None,
-         nested: bool = False) -> Iterator[object]:
-    """`mlflow.start_run` in `experiment` (set active; a nested run: the parent's), tagged
-    with this process (pid and host); a run of the experiment still RUNNING whose process on
-    this host is gone (killed during logging) is first marked FAILED, so it does not stay
-    RUNNING for good."""
-    import mlflow
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}  # not the GenAI view
 
+
+@contextlib.contextmanager
+def _run(run_name: str, experiment: str | None = None, nested: bool = False,
+         start_time_s: float | None = None) -> Iterator[object]:
+    """`mlflow.start_run` in `experiment` (set active, tagged as model development so the UI
+    opens on runs, not traces; a nested run: the parent's), tagged with this process (pid
+    and host); a run of the experiment still RUNNING whose process on this host is gone
+    (killed during logging) is first marked FAILED, so it does not stay RUNNING for good.
+    `start_time_s` (epoch seconds): when the work the run records began (the experiment's
+    start, not the moment logging began), so the UI shows its true duration."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    found = None
     if experiment is not None:
-        mark_dead_runs_failed(mlflow.set_experiment(experiment).experiment_id)
+        found = mlflow.set_experiment(experiment)
+        if found.tags.get("mlflow.experimentKind") is None:
+            MlflowClient().set_experiment_tag(found.experiment_id, *next(iter(
+                EXPERIMENT_KIND.items())))
+        mark_dead_runs_failed(found.experiment_id)
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    if start_time_s is not None and found is not None and not nested:
+        created = MlflowClient().create_run(found.experiment_id,
+                                            start_time=int(start_time_s * 1000),
+                                            run_name=run_name, tags=tags)
+        with mlflow.start_run(run_id=created.info.run_id) as run:
+            yield run
+        return
     with mlflow.start_run(run_name=run_name, nested=nested) as run:
-        mlflow.set_tags({PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+        mlflow.set_tags(tags)
         yield run
+
+
+def _log_organ_runs(parent, experiment_id: str, site_metrics: dict[str, OrganMetrics],
+                    organ_params: dict[str, dict[str, object]]) -> None:
+    """One child run per organ, in one batch each (create, log, end: three store calls
+    instead of the fluent API's eight): its metrics, their 95% interval bounds as
+    `<name>_low` / `<name>_high`, and the organ's fitted parameters."""
+    import time
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient()
+    now = int(time.time() * 1000)
+    for organ, m in site_metrics.items():
+        values: dict[str, float] = {}
+        for key, value in m.to_dict().items():
+            if isinstance(value, float):
+                values[key] = value
+            elif isinstance(value, tuple) and len(value) == 2:
+                values[f"{key}_low"], values[f"{key}_high"] = map(float, value)
+        child = client.create_run(experiment_id, run_name=organ, tags={
+            "mlflow.parentRunId": parent.info.run_id, "organ": organ,
+            PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+        client.log_batch(child.info.run_id, metrics=[
+            Metric(k, v, now, 0) for k, v in values.items() if np.isfinite(v)], params=[
+            Param(k, str(v)) for k, v in {"status": m.status,
+                                          **organ_params.get(organ, {})}.items()])
+        client.set_terminated(child.info.run_id)
 
 
 def mark_dead_runs_failed(experiment_id: str) -> list[str]:
@@ -73,8 +122,8 @@ def mark_dead_runs_failed(experiment_id: str) -> list[str]:
 def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
             builder: FeatureBuilder, final: OrganotropismModel, x_used: pd.DataFrame,
             site_metrics: dict[str, OrganMetrics], audit: AuditReport,
-            cohort: Cohort, replication: Replication, log: Log = print
-            ) -> tuple[str, str, str, bool]:
+            cohort: Cohort, replication: Replication, log: Log = print,
+            start_time_s: float | None = None) -> tuple[str, str, str, bool]:
     """Log the run and its model, register it, move `champion` if it wins: (run id, model
     URI, version, whether it became champion). The mechanism replication travels with the
     model: one line per mechanism for its explanations, and the table."""
@@ -85,7 +134,7 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
 
     configure_tracking()
     primary_metric = PRIMARY_METRIC
-    with _run(config.name, config.mlflow_experiment) as run:
+    with _run(config.name, config.mlflow_experiment, start_time_s=start_time_s) as run:
         mlflow.log_params({"population": config.population, "n_splits": config.n_splits,
                            "min_carriers": config.min_carriers, "seed": config.seed,
                            "config": config.path, "leakage.unprofiled": config.unprofiled,
@@ -103,11 +152,9 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                             **{f"mechanisms_{k}": v for k, v in replication.shares().items()
                                if v is not None}})
         mlflow.log_dict(replication.table(), "report/mechanisms.json")
-        for organ, m in site_metrics.items():
-            with _run(organ, nested=True):
-                mlflow.set_tag("organ", organ)
-                mlflow.log_metrics({k: float(v) for k, v in m.to_dict().items()
-                                    if isinstance(v, float) and np.isfinite(v)})
+        _log_organ_runs(run, run.info.experiment_id, site_metrics, _organ_params(final, metrics))
+        mlflow.log_text(json.dumps(metrics, indent=1, default=json_default),
+                        "report/metrics.json")  # as of logging: no "mlflow" block yet
         for name in REPORT_FILES:
             if (report_dir / name).exists():
                 mlflow.log_artifact(str(report_dir / name), artifact_path="report")
@@ -124,10 +171,46 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                          registered_model_name=config.registered_model)
         version = str(info.registered_model_version)
         client = MlflowClient()
+        _describe(client, config.registered_model, version, metrics, run.info.run_id)
         champion = promote(client, config.registered_model, version,
                             metrics[primary_metric], primary_metric, leakage_policy(config),
                             log)
         return run.info.run_id, f"models:/{config.registered_model}/{version}", version, champion
+
+
+def _organ_params(model: OrganotropismModel, metrics: dict) -> dict[str, dict[str, object]]:
+    """Per organ: the boosting rounds the CV chose and the Platt calibration."""
+    rounds = (metrics.get("rounds") or {}).get("final") or {}
+    out: dict[str, dict[str, object]] = {}
+    for organ, fit in model.fits_.items():
+        slope, intercept = fit.calibration
+        out[organ] = {"rounds": rounds.get(organ, ""), "calibration_slope": round(slope, 6),
+                      "calibration_intercept": round(intercept, 6)}
+    return out
+
+
+MODEL_DESCRIPTION = (
+    "organo-predict: one calibrated LightGBM per metastatic organ over the cancer-type/"
+    "subtype prior, from tumor DNA panel alterations (cBioPortal format). Research use only. "
+    "Judge skill within cancer type: each version's description gives its out-of-fold macro "
+    "within-type AUROC over the main organs against the prior's.")
+
+
+def _describe(client, name: str, version: str, metrics: dict, run_id: str) -> None:
+    """Descriptions a reader of the registry sees: what the model is, and per version what
+    it was trained on and how well it does within cancer type."""
+    client.update_registered_model(name, description=MODEL_DESCRIPTION)
+    fidelity = metrics.get("fidelity") or {}
+    ratio = fidelity.get("pooled_ratio")
+    client.update_model_version(name, version, description=(
+        f"Trained on {metrics['cohort']} ({metrics['population']} population, "
+        f"{metrics['n_patients']:,} patients, {metrics['n_features']} features; data "
+        f"{metrics['data_fingerprint'][:12]}). Out-of-fold macro within-type AUROC, main "
+        f"organs: {metrics[PRIMARY_METRIC]:.3f} (cancer-type prior "
+        f"{metrics['macro_prior_within_type_auroc_main8']:.3f})"
+        + (f"; documented contrasts reproduced at {ratio:.2f} of the observed" if
+           isinstance(ratio, float) and np.isfinite(ratio) else "")
+        + f". Run {run_id}."))
 
 
 def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.DataFrame,

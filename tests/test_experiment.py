@@ -162,6 +162,29 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
         "models:/organotropism@champion")).read_text().split()
     assert f"lightgbm=={metadata.version('lightgbm')}" in requirements
     assert f"organo-predict=={metadata.version('organo-predict')}" in requirements
+    # what the MLflow UI shows: a model-development experiment (not the GenAI traces view),
+    # the parent run as long as the experiment, organ runs with parameters and intervals,
+    # metrics.json among the artifacts, and a registry that says what the model is
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name("small")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    parent = client.get_run(metrics["mlflow"]["run_id"])
+    assert (parent.info.end_time - parent.info.start_time) / 1000 >= metrics["elapsed_s"] - 1
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert {c.info.run_name for c in children} == set(metrics["sites"])
+    lung = next(c for c in children if c.info.run_name == "LUNG")
+    assert lung.data.params["rounds"] == str(metrics["rounds"]["final"]["LUNG"])
+    assert {"calibration_slope", "calibration_intercept", "status"} <= set(lung.data.params)
+    assert lung.data.metrics["auroc_ci_low"] == metrics["sites"]["LUNG"]["auroc_ci"][0]
+    assert "gain_within_type_ci_high" in lung.data.metrics
+    logged = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=parent.info.run_id, artifact_path="report/metrics.json",
+        dst_path=str(tmp_path / "dl"))).read_text())
+    assert logged["macro_within_type_auroc_main8"] == metrics["macro_within_type_auroc_main8"]
+    assert "Research use only" in client.get_registered_model("organotropism").description
+    assert "within-type AUROC" in client.get_model_version("organotropism", "1").description
+
 
     # on its training cohort, `mechanisms` prints the run's own table (jackknife intervals)
     assert main(["mechanisms", "--cohort", str(sample_study), "--json"]) == 0

@@ -218,9 +218,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     explainer = Explainer.from_loaded(loaded)
     explanation = explainer.explain(features, [sample_id], top_k=args.top, organs=organs)[0]
     if args.plot:
-        written = _waterfalls(explainer, features, organs or list(loaded.model.organs_),
-                              args.plot)
-        say(f"waterfall plots: {', '.join(str(p) for p in written)}")
+        from ._models import MAIN_ORGANS
+
+        shown = organs or [o for o in MAIN_ORGANS if o in loaded.model.organs_]
+        _waterfalls(explainer, features, shown, args.plot)
+        say(f"waterfall plot of {', '.join(shown)}: {args.plot}"
+            + ("" if organs else " (the main organs; --organ picks others)"))
     if args.json:
         out.print_json(json.dumps(explanation.to_dict()))
     else:
@@ -228,26 +231,43 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _waterfalls(explainer, features, organs: list[str], path: Path) -> list[Path]:  # noqa: ANN001
-    """`shap.plots.waterfall` of one patient for each organ: `path` itself for one organ,
-    `<stem>_<ORGAN><suffix>` beside it for several."""
+def _waterfalls(explainer, features, organs: list[str], path: Path) -> Path:  # noqa: ANN001
+    """One file, `path`: `shap.plots.waterfall` of the patient for each organ, side by
+    side (shap draws one waterfall per figure, so each is drawn alone and placed)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.image
     import matplotlib.pyplot as plt
     import shap
 
-    written = []
+    panels = []
     for organ in organs:
-        target = path if len(organs) == 1 else path.with_name(
-            f"{path.stem}_{organ}{path.suffix}")
         shap.plots.waterfall(explainer.shap_values(features, organ)[0], max_display=12,
                              show=False)
-        plt.title(f"{organ}: SHAP on the calibrated log-odds", fontsize=10)
-        plt.savefig(target, bbox_inches="tight", dpi=90)
+        plt.title(f"{organ}: SHAP on the calibrated log-odds of metastasis there; "
+                  "E[f(X)] is the patient's cancer-type/subtype prior", fontsize=10)
+        buffer = io.BytesIO()
+        plt.savefig(buffer, format="png", bbox_inches="tight", dpi=90)
         plt.close("all")
-        written.append(target)
-    return written
+        buffer.seek(0)
+        panels.append(matplotlib.image.imread(buffer))
+    columns = min(len(panels), 2)
+    rows = -(-len(panels) // columns)
+    height = max(p.shape[0] for p in panels) / 90
+    width = max(p.shape[1] for p in panels) / 90
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        ax.imshow(panel)
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def _stored_mechanisms(args: argparse.Namespace) -> dict | None:

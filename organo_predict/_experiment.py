@@ -183,7 +183,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     run_id = model_uri = version = None
     champion = False
     with staged_folder(report_dir) as staging:  # this run's files only, renamed into place
-        write_reports(staging, metrics, site_metrics, data.y, oof.model, oof.prior, main)
+        write_reports(staging, metrics, site_metrics, data.y, oof.model, oof.prior, main,
+                      cancer_type=data.cancer_type)
         write_shap_figures(staging, explainer, beeswarm_x, beeswarm_shap, main,
                            metrics["mechanisms"])
         clock.say("evaluation done")

@@ -50,6 +50,7 @@ class Evaluation:
     proba: pd.DataFrame = field(repr=False)
     prior: pd.DataFrame = field(repr=False)
     fidelity: Fidelity | None = None  # documented contrasts, observed against predicted
+    cancer_type: np.ndarray | None = field(default=None, repr=False)  # per row of y
 
     @property
     def main_organs(self) -> list[str]:
@@ -125,7 +126,8 @@ def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str
         citl[organ] = float(flags.mean() - p.mean())
     return Evaluation(cohort.study_id, loaded.uri, len(x), sites, citl, skipped, y, proba,
                       prior, _fidelity_on(loaded, x, y, proba, prior, cancer_type, sites,
-                                          cohort.study_id, n_bootstrap, seed))
+                                          cohort.study_id, n_bootstrap, seed),
+                      cancer_type)
 
 
 def _fidelity_on(loaded: LoadedModel, x: pd.DataFrame, y: pd.DataFrame, proba: pd.DataFrame,

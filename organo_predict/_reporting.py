@@ -180,39 +180,61 @@ def fidelity_lines(fidelity: dict, main: Sequence[str]) -> list[str]:
 
 def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, OrganMetrics],
                   y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
-                  main: list[str]) -> None:
-    """per_organ.csv, per_cancer_type.csv, roc.png, calibration.png and report.md."""
+                  main: list[str], cancer_type: np.ndarray | None = None) -> None:
+    """per_organ.csv, per_cancer_type.csv, roc.png (within type with `cancer_type`),
+    calibration.png and report.md."""
     rows = organ_rows(site_metrics)
     pd.DataFrame(rows).to_csv(report_dir / "per_organ.csv", index=False)
     per_type = pd.DataFrame([{"organ": o, "cancer_type": t, **v}
                              for o, m in site_metrics.items() for t, v in m.per_type.items()])
     per_type.to_csv(report_dir / "per_cancer_type.csv", index=False)
-    write_figures(report_dir, y, oof, oof_prior, main)
+    write_figures(report_dir, y, oof, oof_prior, main, cancer_type=cancer_type)
     atomic_write(report_dir / "report.md", report_markdown(metrics, rows))
 
 
 def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
-                  main: list[str], scope: str = "out-of-fold") -> None:
-    """roc.png and calibration.png (`scope`: how the predictions were made), main organs."""
+                  main: list[str], scope: str = "out-of-fold",
+                  cancer_type: np.ndarray | None = None) -> None:
+    """roc.png and calibration.png (`scope`: how the predictions were made), main organs.
+    With `cancer_type`, roc.png shows each organ's ROC within its three cancer types with
+    the most positives (at least 20 positives and 20 negatives), the way skill is judged;
+    without, the pooled ROC against the prior's."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     organs = list(y.columns)
-    fig, axes = plt.subplots(2, 4, figsize=(16, 8))
+    fig, axes = plt.subplots(2, 4, figsize=(16, 8.5))
     for ax, organ in zip(axes.ravel(), main, strict=False):
         j = organs.index(organ)
+        known = y[organ].notna().to_numpy()
         truth = y[organ].to_numpy() == 1
-        for score, name in ((oof[:, j], "model"), (oof_prior[:, j], "subtype prior")):
-            fpr, tpr, _ = roc_curve(truth, score)
+        if cancer_type is None:
+            curves = [(known, oof[:, j], "model, pooled"),
+                      (known, oof_prior[:, j], "subtype prior, pooled")]
+        else:
+            curves = []
+            for kind in _types_with_most_positives(truth[known], cancer_type[known], 3):
+                rows = known & (cancer_type == kind)
+                auc = roc_auc_score(truth[rows], oof[rows, j])
+                curves.append((rows, oof[:, j], f"{kind} (AUROC {auc:.2f})"))
+        for rows, score, name in curves:
+            fpr, tpr, _ = roc_curve(truth[rows], score[rows])
             ax.plot(fpr, tpr, label=name)
         ax.plot([0, 1], [0, 1], "k:", lw=0.8)
         ax.set_title(organ)
-        ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"ROC, {scope} (pooled across cancer types)")
-    fig.tight_layout()
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+        ax.legend(loc="lower right", fontsize=7)
+    for ax in axes.ravel()[len(main):]:
+        ax.set_visible(False)
+    fig.suptitle(f"ROC, {scope}: " + (
+        "model within each organ's three cancer types with the most positives (pooled "
+        "AUROC is mostly cancer type)" if cancer_type is not None
+        else "pooled across cancer types"))
+    fig.tight_layout(rect=(0, 0, 1, 0.96))  # the title above the panels, not over them
     fig.savefig(report_dir / "roc.png", dpi=80)
     plt.close(fig)
     fig, axes = plt.subplots(2, 4, figsize=(16, 8))
@@ -229,9 +251,18 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
         ax.set_xlabel("predicted")
         ax.set_ylabel("observed")
     fig.suptitle(f"Calibration, {scope} deciles")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(report_dir / "calibration.png", dpi=80)
     plt.close(fig)
+
+
+def _types_with_most_positives(truth: np.ndarray, cancer_type: np.ndarray,
+                               k: int, min_each: int = 20) -> list[str]:
+    """The k cancer types with the most positives among those with `min_each` of each."""
+    table = pd.DataFrame({"type": cancer_type, "y": truth}).groupby("type")["y"].agg(
+        ["sum", "size"])
+    table = table[(table["sum"] >= min_each) & (table["size"] - table["sum"] >= min_each)]
+    return list(table.sort_values("sum", ascending=False, kind="stable").index[:k])
 
 
 def _skill_cells(r: dict[str, object]) -> str:
@@ -308,7 +339,7 @@ def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
     for ax in axes.ravel()[len(shown):]:
         ax.set_visible(False)
     fig.suptitle("Marker SHAP, final model (red: altered / high, blue: not altered / low)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.96))  # the title above the panels, not over them
     fig.savefig(report_dir / "shap_beeswarm.png", dpi=70)
     plt.close(fig)
 
@@ -374,7 +405,8 @@ def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) ->
     shown = evaluation.main_organs or list(evaluation.sites)[:8]
     organs = list(evaluation.y.columns)
     write_figures(report_dir, evaluation.y, evaluation.proba[organs].to_numpy(),
-                  evaluation.prior[organs].to_numpy(), shown, scope="external cohort")
+                  evaluation.prior[organs].to_numpy(), shown, scope="external cohort",
+                  cancer_type=evaluation.cancer_type)
     rows = organ_rows(evaluation.sites)
     lines = [f"# organo-predict evaluation on `{metrics['cohort']}`", "",
              f"Model `{metrics['model_uri']}` on {metrics['n_samples']:,} samples it was not "

@@ -108,8 +108,8 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=_number(int, 1), default=5, help="drivers listed each way (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--plot", type=Path, metavar="FILE.png",
-                   help="also draw shap.plots.waterfall per organ asked (FILE_<ORGAN>.png "
-                        "for several)")
+                   help="also draw shap.plots.waterfall of each organ asked (default: the "
+                        "main organs) into this one file")
     _add_cohort_options(p)
     p.set_defaults(handler=commands.cmd_explain)
 

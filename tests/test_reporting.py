@@ -151,3 +151,36 @@ def test_a_value_that_is_not_estimable_prints_as_n_a_not_as_nan_with_an_interval
                                     "gain_within_type": nan, "gain_within_type_ci": [0.0, 0.0]})
     assert cells == ["PLEURA", "0.100", "0.600", "n/a", "n/a", "n/a", "n/a"]
     assert not any("nan" in c for c in cells)
+
+
+def test_roc_figure_is_within_cancer_type_and_labelled(tmp_path: Path, monkeypatch) -> None:
+    """roc.png judges as the project does: per organ, ROC curves within its cancer types
+    with the most positives (named, with their AUROC), axes labelled, title clear of them."""
+    import matplotlib.figure
+    import pandas as pd
+
+    from organo_predict._reporting import write_figures
+
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, path, **_: drawn.append((Path(path).name, fig)))
+    rng = np.random.default_rng(0)
+    n = 1200
+    kinds = rng.choice(["Breast", "Colorectal", "Lung", "Rare"], n, p=[0.4, 0.3, 0.28, 0.02])
+    score = rng.random(n)
+    y = pd.DataFrame({"LIVER": (rng.random(n) < score).astype(float)})
+    write_figures(tmp_path, y, score[:, None], np.full((n, 1), 0.5), ["LIVER"],
+                  cancer_type=kinds)
+    fig = dict(drawn)["roc.png"]
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "false positive rate" and ax.get_ylabel() == "true positive rate"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.split(" (")[0] for t in legend] == ["Breast", "Colorectal", "Lung"]  # not Rare
+    assert all("AUROC 0." in t for t in legend)
+    assert "within" in fig._suptitle.get_text()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    title_bottom = fig._suptitle.get_window_extent(renderer).y0
+    assert all(a.get_tightbbox(renderer).y1 <= title_bottom
+               for a in fig.axes if a.get_visible())

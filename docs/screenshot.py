@@ -1,5 +1,6 @@
 """Draw docs/page.png: the page of `organo-predict serve` after the first example (an
-EGFR-mutant lung adenocarcinoma), brain selected, in headless Chromium.
+EGFR-mutant lung adenocarcinoma), brain selected, in headless Chromium; and docs/api-docs.png,
+its /docs (Swagger UI) with every request off the machine refused.
 
 Run (after `organo-predict experiment` has registered a champion; Debian's chromium):
     python docs/screenshot.py [--model URI] [--chromium /usr/bin/chromium]
@@ -51,6 +52,12 @@ def main() -> None:
         page.locator("tr.organ[data-organ='CNS_BRAIN']").click()
         expect(page.locator("#drivers")).to_contain_text("EGFR_LUAD_BRAIN")
         page.screenshot(path=str(args.out), full_page=False)
+        docs = browser.new_page(viewport={"width": 1280, "height": 900})
+        docs.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            base) else route.abort())  # offline: only this server answers
+        docs.goto(base + "/docs")
+        expect(docs.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+        docs.screenshot(path=str(args.out.with_name("api-docs.png")), full_page=False)
         browser.close()
     server.should_exit = True
     print(f"wrote {args.out}")

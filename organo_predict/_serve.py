@@ -29,6 +29,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._asgi import (
@@ -207,11 +208,14 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
                           .read_text("utf-8"))
     metadata = predictor.metadata()
 
-    app = FastAPI(title="organo-predict", version=str(loaded.info.get("version") or "bundle"),
-                  description="Where will a cancer spread, and why: per-organ probabilities "
-                              "of metastasis from tumor genomics, with SHAP drivers tied to "
-                              "documented mechanisms.",
-                  dependencies=[Depends(refuse_unknown_query)])
+    # /docs and /redoc from the assets fastapi-offline ships: the tool runs offline, and
+    # FastAPI's own pages load Swagger UI from a CDN (blank without a network)
+    app = FastAPIOffline(
+        title="organo-predict", version=str(loaded.info.get("version") or "bundle"),
+        description="Where will a cancer spread, and why: per-organ probabilities of "
+                    "metastasis from tumor genomics, with SHAP drivers tied to documented "
+                    "mechanisms.",
+        dependencies=[Depends(refuse_unknown_query)], static_url="/docs/assets")
     app.add_middleware(BodyGuard, limit=max_body_bytes)
     app.add_middleware(HeadAsGet)
     if log_requests:
@@ -223,6 +227,7 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     _add_error_handlers(app)
     _add_routes(app, predictor, batcher, page, examples, metadata)
     return app
+
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -99,3 +99,33 @@ def test_page_predicts_an_example_and_shows_drivers_with_citations(server: str,
         expect(page.locator("#error")).to_contain_text("mutations.0.gene")
         browser.close()
     assert errors == []
+
+
+def test_api_docs_render_with_the_network_off(server: str, tmp_path: Path) -> None:
+    """/docs draws Swagger UI from the package's own assets: every request off this machine
+    is refused, and the operations still appear (FastAPI's default page, from a CDN, was
+    blank offline)."""
+    executable = _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    refused: list[str] = []
+
+    def loopback_only(route) -> None:  # noqa: ANN001
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.route("**/*", loopback_only)
+        page.goto(server + "/docs")
+        expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert "/predict" in paths and "/health" in paths
+        page.screenshot(path=str(tmp_path / "docs.png"))
+        browser.close()
+    assert refused == []  # nothing was even asked of the network

@@ -167,7 +167,8 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                                    "train_prevalence": final.train_prevalence_,
                                    "recipes_version": builder.recipes_version_,
                                    "mechanism_replication": replication.summaries(),
-                                   "mechanisms": replication.table()},
+                                   "mechanisms": replication.table(),
+                                   "skill": skill_summary(site_metrics)},
                          registered_model_name=config.registered_model)
         version = str(info.registered_model_version)
         client = MlflowClient()
@@ -176,6 +177,19 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                             metrics[primary_metric], primary_metric, leakage_policy(config),
                             log)
         return run.info.run_id, f"models:/{config.registered_model}/{version}", version, champion
+
+
+def skill_summary(site_metrics: dict[str, OrganMetrics]) -> dict[str, dict[str, object]]:
+    """Per organ, what a reader of one prediction needs of the run's out-of-fold skill:
+    within-type AUROC, the prior's, and the gain's 95% interval (None where not estimable)."""
+    def value(v: float) -> float | None:
+        return float(v) if np.isfinite(v) else None
+
+    return {organ: {"auroc_within_type": value(m.auroc_within_type),
+                    "prior_auroc_within_type": value(m.prior_auroc_within_type),
+                    "gain_within_type_ci": [value(v) for v in m.gain_within_type_ci],
+                    "status": m.status}
+            for organ, m in site_metrics.items()}
 
 
 def _organ_params(model: OrganotropismModel, metrics: dict) -> dict[str, dict[str, object]]:

@@ -226,6 +226,8 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     client.set_registered_model_alias("organotropism", "local", "1")
     moved_alias = load_model("models:/organotropism@local")
     assert moved_alias.info["version"] == "1" and moved_alias.info["alias"] == "local"
+    skill = moved_alias.metadata["skill"]  # the run's within-type skill travels with it
+    assert skill["LUNG"]["auroc_within_type"] == metrics["sites"]["LUNG"]["auroc_within_type"]
     by_mlflow = mlflow.pyfunc.load_model("models:/organotropism@local").unwrap_python_model()
     from organo_predict import load_study
 

@@ -6,6 +6,7 @@ browser fails; elsewhere the test is skipped with the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -35,8 +36,11 @@ def server(luad_model) -> Iterator[str]:
     import uvicorn
 
     builder, model, _ = luad_model
+    skill = {"CNS_BRAIN": {"auroc_within_type": 0.613, "prior_auroc_within_type": 0.483},
+             "BONE": {"auroc_within_type": 0.521, "prior_auroc_within_type": 0.483}}
     loaded = LoadedModel(builder, model, {"cohort": "msk_met_2021",
-                                          "citation": "Nguyen et al. Cell 2022"},
+                                          "citation": "Nguyen et al. Cell 2022",
+                                          "skill": skill},
                          "test-bundle", {"source": "bundle"})
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -86,7 +90,36 @@ def test_page_predicts_an_example_and_shows_drivers_with_citations(server: str,
         drivers = page.locator("#drivers")
         expect(drivers).to_contain_text("EGFR")
         expect(drivers).to_contain_text("EGFR_LUAD_BRAIN")
-        expect(drivers).to_contain_text("Shin DY")  # the citation is on the page
+        expect(drivers).to_contain_text("Shin DY")  # the citation is on the page ...
+        link = drivers.locator("a", has_text="Shin DY").first  # ... and a PubMed search
+        assert link.get_attribute("href").startswith("https://pubmed.ncbi.nlm.nih.gov/?term=Shin")
+        # each organ's skill within cancer type beside its probability; weak ones greyed
+        brain = page.locator("tr.organ[data-organ='CNS_BRAIN'] td.skill")
+        expect(brain).to_have_text("0.61")
+        expect(page.locator("tr.organ[data-organ='BONE'] td.skill")).to_have_class(
+            "num skill weak")
+        expect(page.locator("tr.organ[data-organ='LIVER'] td.skill")).to_have_text("n/a")
+        # the bars share one 0-100% axis: a 50% bar fills half of its track
+        track = page.locator("tr.organ").first.locator(".bar")
+        fill = track.locator(".p")
+        ratio = fill.bounding_box()["width"] / track.bounding_box()["width"]
+        assert abs(ratio - first["probability"]) < 0.02
+        expect(page.locator("th .axis")).to_contain_text("100%")
+        # the result downloads as JSON (the profile with it) and as tidy CSV
+        with page.expect_download() as got:
+            page.click("#download-json")
+        saved = json.loads(Path(got.value.path()).read_text())
+        assert saved["organs"][0]["organ"] == first["organ"] and "profile" in saved
+        with page.expect_download() as got:
+            page.click("#download-csv")
+        header, *body = Path(got.value.path()).read_text().splitlines()
+        assert header.startswith("organ,probability,baseline_rate,skill_within_type")
+        assert any(row.startswith("CNS_BRAIN,") and ",EGFR," in row for row in body)
+        # aneuploidy is a field of the form, sent with the profile
+        page.fill("#aneuploidy", "12")
+        with page.expect_request("**/predict*") as sent:
+            page.click("#predict")
+        assert json.loads(sent.value.post_data)["aneuploidy"] == 12
         page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
         # an out-of-range age is stopped by the form itself ...
         page.fill("#age", "300")

@@ -66,6 +66,7 @@ def test_health_and_metadata(client: TestClient) -> None:
     assert meta["training_cohort"]["citation"] == "Nguyen et al. Cell 2022"
     assert "Non-Small Cell Lung Cancer" in meta["cancer_types"]
     assert "IMPACT468" in meta["gene_panels"]
+    assert meta["skill"] == {}  # a model saved without its run's skill says nothing
 
 
 def test_predict_equals_the_explainer_and_cites_mechanisms(client, loaded) -> None:

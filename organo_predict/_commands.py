@@ -449,6 +449,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             summary = score_cohort(cohort, loaded, args.out, explain_k=args.explain,
                                    chunk_size=args.chunk_size, scorer=scorer,
                                    overwrite=args.overwrite,
+                                   layout="long" if args.long else "wide",
                                    progress=lambda done, total: bar.update(task,
                                                                            completed=done))
         finally:

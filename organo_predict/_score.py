@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,9 @@ def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
     `p_<ORGAN>`; with `explain_k` = K, for each organ and rank r = 1..K the r-th
     tumor-intrinsic marker by |SHAP| (`<ORGAN>_driver_<r>`), its contribution in log-odds
     (`<ORGAN>_shap_<r>`) and the ids of the documented mechanisms that apply to this patient
-    (`<ORGAN>_mechanisms_<r>`, comma-separated; empty: no documented mechanism)."""
+    (`<ORGAN>_mechanisms_<r>`, comma-separated). Missing is null, never an empty string:
+    no driver at that rank (driver, SHAP and mechanisms null), no documented mechanism
+    (mechanisms null), no cancer type."""
     model = loaded.model
     engine = engine or (explainer.engine if explainer is not None else ShapEngine(model))
     inputs = model.inputs(features)
@@ -147,9 +150,37 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
                         inputs.as_built[i]))
                 ids[u] = found[value]
             zero = none[:, r]
-            out[f"{organ}_driver_{r + 1}"] = np.where(zero, None, markers[marker_idx])
-            out[f"{organ}_shap_{r + 1}"] = values[:, r]
-            out[f"{organ}_mechanisms_{r + 1}"] = np.where(zero, "", ids[np.ravel(inverse)])
+            mechanisms = ids[np.ravel(inverse)]
+            # string columns even when every value is null: each chunk's Parquet schema
+            # is the first chunk's
+            out[f"{organ}_driver_{r + 1}"] = pd.array(np.where(zero, None, markers[marker_idx]),
+                                                      dtype="string")
+            out[f"{organ}_shap_{r + 1}"] = np.where(zero, np.nan, values[:, r])
+            out[f"{organ}_mechanisms_{r + 1}"] = pd.array(
+                np.where(zero | (mechanisms == ""), None, mechanisms), dtype="string")
+    return out
+
+
+def long_form(table: pd.DataFrame, organs: Sequence[str], explain_k: int) -> pd.DataFrame:
+    """The wide table of `score_frame` as tidy rows: one per sample and organ (and driver
+    rank r = 1..K with explanations): the ids, `organ`, `probability`, and `rank`, `driver`,
+    `shap_log_odds`, `mechanisms` (null where the wide table has no driver)."""
+    ids = table[["SAMPLE_ID", "PATIENT_ID", "CANCER_TYPE"]]
+    parts = []
+    for organ in organs:
+        for r in range(1, explain_k + 1) if explain_k else [None]:
+            part = ids.assign(organ=organ, probability=table[f"p_{organ}"].to_numpy())
+            if r is not None:
+                part = part.assign(rank=r, driver=table[f"{organ}_driver_{r}"].to_numpy(),
+                                   shap_log_odds=table[f"{organ}_shap_{r}"].to_numpy(),
+                                   mechanisms=table[f"{organ}_mechanisms_{r}"].to_numpy())
+            parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    order = ["SAMPLE_ID", "organ"] + (["rank"] if explain_k else [])
+    out = out.sort_values(order, kind="stable", ignore_index=True)
+    for column in ("organ", "driver", "mechanisms"):
+        if column in out:
+            out[column] = out[column].astype("string")
     return out
 
 
@@ -159,6 +190,16 @@ DEFAULT_CHUNK = 10_000  # samples per chunk without explanations
 MECHANISM_REPLICATION_KEY = "organo_predict.mechanism_replication"
 # Parquet schema metadata: which model scored which cohort, with which code (JSON)
 PROVENANCE_KEY = "organo_predict.provenance"
+# Parquet schema metadata: what each kind of column holds, with its unit (JSON)
+COLUMNS_KEY = "organo_predict.columns"
+COLUMN_UNITS = {
+    "p_<ORGAN>": "calibrated probability of metastasis to the organ (0-1)",
+    "<ORGAN>_driver_<r>": "the r-th tumor-intrinsic marker by |SHAP| (null: none at rank r)",
+    "<ORGAN>_shap_<r>": "that marker's SHAP, log-odds of the calibrated probability "
+                        "(+ raises, - lowers)",
+    "<ORGAN>_mechanisms_<r>": "ids of the documented mechanisms that apply, comma-separated "
+                              "(null: none documented)",
+}
 DEFAULT_EXPLAIN_CHUNK = 50_000  # with: TreeSHAP's per-pattern reuse grows with the chunk
 _COMPILE_ABOVE = 5_000  # samples; below, LightGBM's own predict is done before compiling is
 
@@ -186,14 +227,17 @@ def _provenance(loaded: LoadedModel, cohort: Cohort) -> dict[str, object]:
 
 def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k: int = 0,
                  chunk_size: int | None = None, progress: Progress | None = None,
-                 scorer: ChunkScorer | None = None, overwrite: bool = False) -> ScoreSummary:
+                 scorer: ChunkScorer | None = None, overwrite: bool = False,
+                 layout: Literal["wide", "long"] = "wide") -> ScoreSummary:
     """Score every sample of `cohort` into `out`, atomically (see the module docstring).
 
     `scorer(features, ids) -> table` scores one chunk; default: `score_frame` in this process.
     The Spark engine (`_spark.SparkScorer`) plugs in here, so chunking, atomic output and
     the summary are the same whatever computes the probabilities. `chunk_size` defaults to
     10,000 samples, or 50,000 with explanations (TreeSHAP per decision pattern gains from
-    larger chunks)."""
+    larger chunks). `layout="long"`: tidy rows instead (`long_form`)."""
+    if layout not in ("wide", "long"):
+        raise OrganoPredictError.about(f"{{layout}}{layout!r}: use 'wide' or 'long'")
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK if explain_k == 0 else DEFAULT_EXPLAIN_CHUNK
     if chunk_size < 1:
@@ -213,12 +257,15 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
 
     # what the training run found about each cited mechanism, for the mechanism columns
     replication = loaded.metadata.get("mechanism_replication") if explain_k > 0 else None
-    metadata = {PROVENANCE_KEY: json.dumps(_provenance(loaded, cohort))}
+    metadata = {PROVENANCE_KEY: json.dumps(_provenance(loaded, cohort)),
+                COLUMNS_KEY: json.dumps(COLUMN_UNITS)}
     if isinstance(replication, dict):
         metadata[MECHANISM_REPLICATION_KEY] = json.dumps(replication)
     with atomic_output(out, fmt, overwrite, metadata) as write:
+        reshape = (None if layout == "wide"
+                   else lambda table: long_form(table, model.organs_, explain_k))
         sums, n_chunks = _score_chunks(cohort, chunk_size, builder.transform, scorer, write,
-                                       [f"p_{o}" for o in model.organs_], progress)
+                                       [f"p_{o}" for o in model.organs_], progress, reshape)
     n = len(cohort.samples)
     return ScoreSummary(
         output=str(out), n_samples=n, n_chunks=n_chunks,
@@ -233,7 +280,9 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
 def _score_chunks(cohort: Cohort, chunk_size: int,
                   transform: Callable[[Cohort], pd.DataFrame], scorer: ChunkScorer,
                   write: Callable[[pd.DataFrame], None], probability_columns: list[str],
-                  progress: Progress | None) -> tuple[np.ndarray, int]:
+                  progress: Progress | None,
+                  reshape: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+                  ) -> tuple[np.ndarray, int]:
     """Build, score and write the chunks in turn: (per-organ sum of probabilities, number of
     chunks)."""
     n = len(cohort.samples)
@@ -248,7 +297,7 @@ def _score_chunks(cohort: Cohort, chunk_size: int,
         })
         table = scorer(features, ids)
         sums += table[probability_columns].to_numpy().sum(0)
-        write(table)
+        write(table if reshape is None else reshape(table))
         n_chunks += 1
         done += len(chunk.samples)
         if progress is not None:
@@ -285,4 +334,4 @@ def _cancer_type(chunk: Cohort) -> np.ndarray:
     from ._recipes import load_recipes
 
     values = chunk.clinical(load_recipes().cancer_type_columns)
-    return values.fillna("").astype(str).to_numpy() if len(values) else np.array([], str)
+    return pd.array(values.astype("string").to_numpy() if len(values) else [], dtype="string")

@@ -178,6 +178,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
                    help="replace --out if it exists (default: refuse)")
     p.add_argument("--explain", type=_number(int, 0), default=0, metavar="K",
                    help="add the top K drivers per organ with their mechanism ids")
+    p.add_argument("--long", action="store_true",
+                   help="tidy rows (one per sample, organ and driver rank) instead of one "
+                        "wide row per sample")
     p.add_argument("--chunk-size", type=_number(int, 1), default=None,
                    help="samples per chunk (bounds memory; default 10,000, or 50,000 with "
                         "--explain)")

@@ -219,3 +219,38 @@ def test_a_parquet_says_which_model_scored_which_cohort(loaded, small, tmp_path)
     assert (said["model_version"], said["model_run_id"]) == ("7", "abc123")
     assert said["cohort"] == small.study_id and said["cohort_fingerprint"] == small.fingerprint
     assert said["trained_on"] == "msk_met_2021" and said["scored_at"].endswith("+00:00")
+
+
+def test_missing_values_are_null_units_are_declared_and_a_long_form_is_tidy(
+        loaded, small, tmp_path) -> None:
+    """No empty strings for "nothing" (no driver, no documented mechanism); the columns'
+    units in the Parquet schema; `layout="long"` one row per sample, organ and rank with
+    the wide table's numbers."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    wide_path, long_path = tmp_path / "wide.parquet", tmp_path / "long.parquet"
+    score_cohort(small, loaded, wide_path, explain_k=3, chunk_size=250)
+    score_cohort(small, loaded, long_path, explain_k=3, chunk_size=250, layout="long")
+    wide = pd.read_parquet(wide_path)
+    text = wide.select_dtypes(include=["object", "string"])
+    assert not (text == "").any().any()
+    organ = loaded.model.organs_[0]
+    mechanisms = wide[[c for c in wide.columns if "_mechanisms_" in c]]
+    assert mechanisms.isna().any().any() and mechanisms.notna().any().any()
+    units = json.loads(pq.read_schema(wide_path).metadata[b"organo_predict.columns"])
+    assert "log-odds" in units["<ORGAN>_shap_<r>"]
+    tidy = pd.read_parquet(long_path)
+    assert list(tidy.columns) == ["SAMPLE_ID", "PATIENT_ID", "CANCER_TYPE", "organ",
+                                  "probability", "rank", "driver", "shap_log_odds",
+                                  "mechanisms"]
+    assert len(tidy) == len(wide) * len(loaded.model.organs_) * 3
+    one = tidy[(tidy["SAMPLE_ID"] == wide["SAMPLE_ID"].iloc[7]) & (tidy["organ"] == organ)]
+    row = wide.iloc[7]
+    assert list(one["rank"]) == [1, 2, 3]
+    assert one["probability"].tolist() == [row[f"p_{organ}"]] * 3
+    assert one["shap_log_odds"].tolist() == [row[f"{organ}_shap_{r}"] for r in (1, 2, 3)]
+    assert one["driver"].tolist() == [row[f"{organ}_driver_{r}"] for r in (1, 2, 3)]
+    with pytest.raises(OrganoPredictError, match="'wide' or 'long'"):
+        score_cohort(small, loaded, tmp_path / "x.parquet", layout="tall")  # type: ignore[arg-type]

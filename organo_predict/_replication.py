@@ -293,11 +293,7 @@ class _Check:
         organs = sorted({t.mech.organ for t in tested if self._modelled(t.mech.organ)})
         rows_of = {organ: np.logical_or.reduce([t.rows for t in tested if t.mech.organ == organ])
                    for organ in organs}
-        inputs = self.explainer.model.inputs(self.x)
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:  # LightGBM and numpy release the GIL
-            full = dict(zip(organs, pool.map(lambda organ: self._values_of(
-                self.explainer, inputs, organ, rows_of[organ]), organs), strict=True))
-        del inputs
+        full = self._model_values(self.explainer, organs, rows_of)
         n_markers = len(self.marker_index)
         for t in tested:
             if t.mech.organ in full:
@@ -316,17 +312,24 @@ class _Check:
                             | {j for t in tested if t.mech.organ == organ for j in t.ranked})
             self.values[organ] = _OrganValues(full.pop(organ)[:, needed], [],
                                               {c: k for k, c in enumerate(needed)})
-        def refit_values(refit: Refit) -> dict[str, np.ndarray]:
+        for refit in self.refits:
             explainer = Explainer(refit.model, self.explainer.builder, self.explainer.knowledge)
-            inputs = refit.model.inputs(self.x)
-            return {organ: self._values_of(explainer, inputs, organ, rows_of[organ] & refit.rows
-                                           )[:, list(self.values[organ].column)]
-                    for organ in organs}
+            values = self._model_values(explainer, organs, {
+                organ: rows_of[organ] & refit.rows for organ in organs})
+            for organ in organs:
+                self.values[organ].per_refit.append(values[organ][:, list(self.values[organ].column)])
+
+    def _model_values(self, explainer: Explainer, organs: list[str],
+                      rows_of: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`_values_of` every organ for one model, two organs at a time (LightGBM and
+        NumPy release the GIL; the model's inputs are converted once and shared)."""
+        inputs = explainer.model.inputs(self.x)
+
+        def one(organ: str) -> np.ndarray:
+            return self._values_of(explainer, inputs, organ, rows_of[organ])
 
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            for values in pool.map(refit_values, self.refits):
-                for organ in organs:
-                    self.values[organ].per_refit.append(values[organ])
+            return dict(zip(organs, pool.map(one, organs), strict=True))
 
     def _values_of(self, explainer: Explainer, inputs: ModelInputs, organ: str,
                    rows: np.ndarray) -> np.ndarray:

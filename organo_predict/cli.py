@@ -111,6 +111,7 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
                    help="also draw shap.plots.waterfall of each organ asked (default: the "
                         "main organs) into this one file")
     _add_cohort_options(p)
+    _add_unknown_type_option(p)
     p.set_defaults(handler=commands.cmd_explain)
 
 
@@ -140,6 +141,13 @@ def _add_cohort_options(p: argparse.ArgumentParser, labels: bool = False) -> Non
                             "true/false; default DMETS_DX_<ORGAN>; repeatable)")
 
 
+def _add_unknown_type_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unknown-cancer-type", choices=("refuse", "pooled"), default="refuse",
+                   help="a cancer type the model has not seen, under any spelling or OncoTree "
+                        "code it knows: refuse the cohort, naming it (default), or score "
+                        "those samples with the pooled prior")
+
+
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model on a labelled cohort it was not "
                                         "trained on (metrics.json, report.md, MLflow)")
@@ -149,6 +157,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-bootstrap", type=_number(int, 1, 100_000), default=200, help="bootstrap draws (default 200)")
     p.add_argument("--no-mlflow", action="store_true", help="no MLflow run")
     _add_cohort_options(p, labels=True)
+    _add_unknown_type_option(p)
     p.set_defaults(handler=commands.cmd_evaluate)
 
 
@@ -190,6 +199,7 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spark-master", default="local[*]",
                    help="Spark master URL for --engine spark (default local[*])")
     _add_cohort_options(p)
+    _add_unknown_type_option(p)
     p.set_defaults(handler=commands.cmd_score)
 
 

@@ -254,3 +254,27 @@ def test_missing_values_are_null_units_are_declared_and_a_long_form_is_tidy(
     assert one["driver"].tolist() == [row[f"{organ}_driver_{r}"] for r in (1, 2, 3)]
     with pytest.raises(OrganoPredictError, match="'wide' or 'long'"):
         score_cohort(small, loaded, tmp_path / "x.parquet", layout="tall")  # type: ignore[arg-type]
+
+
+def test_a_cancer_type_the_model_has_not_seen_is_refused_unless_pooled_is_asked(
+        loaded, edit, tmp_path, capsys) -> None:
+    """`score`, `explain` and `evaluate` used to score a misspelt type with the pooled
+    prior, as another patient; now the cohort is refused naming it (exit 2, nothing
+    written), and `--unknown-cancer-type pooled` is the explicit way to accept that."""
+    study = edit("data_clinical_sample.txt",
+                 lambda t: t.replace("Breast Cancer", "Brest Cancer")
+                 .replace("Colorectal Cancer", "colorectal cancer"))  # a case: matched
+    bundle = save_bundle(loaded.builder, loaded.model, tmp_path / "bundle")
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(study), "--model", str(bundle), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'Brest Cancer' (1 sample(s); did you mean 'Breast Cancer'?)" in err
+    assert "colorectal" not in err and "--unknown-cancer-type pooled" in err
+    assert not out.exists()
+    assert main(["explain", "S3", "--cohort", str(study), "--model", str(bundle)]) == 2
+    assert "Brest Cancer" in capsys.readouterr().err
+    assert main(["explain", "S4", "--cohort", str(study), "--model", str(bundle)]) == 0
+    capsys.readouterr()
+    assert main(["score", str(study), "--model", str(bundle), "--out", str(out),
+                 "--unknown-cancer-type", "pooled"]) == 0
+    assert len(pd.read_csv(out)) == 4

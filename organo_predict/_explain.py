@@ -110,10 +110,21 @@ class OrganExplanation:
     drivers_up: tuple[Driver, ...]
     drivers_down: tuple[Driver, ...]
 
+    @property
+    def probability_steps(self) -> dict[str, float]:
+        """The same sum on the probability scale, exact at each step: the SHAP baseline
+        (the prior's log-odds plus the trees' expected value), then with the clinical
+        context added, then with every marker (the prediction)."""
+        with_context = self.expected_log_odds + self.context_contribution
+        return {"expected": float(1 / (1 + np.exp(-self.expected_log_odds))),
+                "with_context": float(1 / (1 + np.exp(-with_context))),
+                "with_markers": self.probability}
+
     def to_dict(self) -> dict[str, object]:
         return {"organ": self.organ, "probability": self.probability,
                 "baseline_rate": self.baseline_rate, "log_odds": self.log_odds,
                 "expected_log_odds": self.expected_log_odds,
+                "probability_steps": self.probability_steps,
                 "context_contribution": self.context_contribution, "context": self.context,
                 "drivers_up": [d.to_dict() for d in self.drivers_up],
                 "drivers_down": [d.to_dict() for d in self.drivers_down]}
@@ -149,6 +160,11 @@ class PatientExplanation:
             lines.append(f"\n{o.organ}: {o.probability:.1%}; baseline for this cancer type "
                          f"and subtype {o.baseline_rate:.1%}; clinical context (sex, age, "
                          f"primary site) {o.context_contribution:+.2f}; markers (log-odds):")
+            steps = o.probability_steps
+            lines.append(f"  (as probabilities: the model's expectation for this type "
+                         f"{steps['expected']:.1%}, with the clinical context "
+                         f"{steps['with_context']:.1%}, with the markers "
+                         f"{steps['with_markers']:.1%})")
             for title, drivers in (("up", o.drivers_up), ("down", o.drivers_down)):
                 for d in drivers:
                     lines.append(f"  {'+' if title == 'up' else '-'} {d.marker:<16} "

@@ -192,3 +192,17 @@ def test_the_text_defines_its_baseline_and_context_and_gives_each_driver_its_sta
     assert "clinical context (sex, age, primary site)" in header
     drivers = [line for line in text.splitlines() if line.startswith(("  + ", "  - "))]
     assert drivers and all("(" in line and ")" in line for line in drivers)
+
+
+def test_the_explanation_walks_to_the_probability_on_the_probability_scale(fitted) -> None:
+    """Log-odds alone left "+0.16 context" unreadable: each organ also gives the exact
+    probabilities along the sum (expectation, + context, + markers = the prediction)."""
+    builder, model, x = fitted
+    explanation = Explainer(model, builder).explain(x.iloc[:1], organs=["LIVER"])[0]
+    liver = explanation.organ("LIVER")
+    steps = liver.probability_steps
+    assert steps["with_markers"] == liver.probability
+    assert abs(steps["with_context"] - 1 / (1 + np.exp(
+        -(liver.expected_log_odds + liver.context_contribution)))) < 1e-12
+    assert liver.to_dict()["probability_steps"] == steps
+    assert f"with the markers {liver.probability:.1%}" in explanation.render()

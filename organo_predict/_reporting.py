@@ -20,6 +20,7 @@ from ._evaluation import OrganMetrics
 from ._explain import Explainer
 from ._external import Evaluation
 from ._formatting import interval, shown, signed_interval
+from ._model_card import model_card
 from ._shap import marker_data
 
 __all__ = ["REPORT_FILES", "atomic_write", "evaluation_metrics", "json_default",
@@ -27,7 +28,7 @@ __all__ = ["REPORT_FILES", "atomic_write", "evaluation_metrics", "json_default",
            "write_evaluation", "write_figures", "write_reports", "write_shap_figures"]
 
 # the files of a report folder logged to the MLflow run, when present
-REPORT_FILES = ("per_organ.csv", "per_cancer_type.csv", "report.md", "roc.png",
+REPORT_FILES = ("per_organ.csv", "per_cancer_type.csv", "report.md", "model_card.md", "roc.png",
                 "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png")
 
 
@@ -182,7 +183,7 @@ def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, Organ
                   y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
                   main: list[str], cancer_type: np.ndarray | None = None) -> None:
     """per_organ.csv, per_cancer_type.csv, roc.png (within type with `cancer_type`),
-    calibration.png and report.md."""
+    calibration.png, report.md and model_card.md."""
     rows = organ_rows(site_metrics)
     pd.DataFrame(rows).to_csv(report_dir / "per_organ.csv", index=False)
     per_type = pd.DataFrame([{"organ": o, "cancer_type": t, **v}
@@ -190,6 +191,7 @@ def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, Organ
     per_type.to_csv(report_dir / "per_cancer_type.csv", index=False)
     write_figures(report_dir, y, oof, oof_prior, main, cancer_type=cancer_type)
     atomic_write(report_dir / "report.md", report_markdown(metrics, rows))
+    atomic_write(report_dir / "model_card.md", model_card(metrics))
 
 
 def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,

@@ -141,9 +141,11 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     # the rounds the cross-validation chose are the final trees
     for organ, rounds in metrics["rounds"]["final"].items():
         assert len(metrics["rounds"]["folds"][organ]) == 3 and rounds >= 0
-    for name in ("report.md", "per_organ.csv", "per_cancer_type.csv", "roc.png",
-                 "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png"):
+    for name in ("report.md", "model_card.md", "per_organ.csv", "per_cancer_type.csv",
+                 "roc.png", "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png"):
         assert (tmp_path / "rep" / name).is_file()
+    card = (tmp_path / "rep" / "model_card.md").read_text()
+    assert "Research use only" in card and f"{metrics['n_patients']:,} patients" in card
     assert (tmp_path / "mlflow.db").is_file()
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -178,6 +180,8 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert {"calibration_slope", "calibration_intercept", "status"} <= set(lung.data.params)
     assert lung.data.metrics["auroc_ci_low"] == metrics["sites"]["LUNG"]["auroc_ci"][0]
     assert "gain_within_type_ci_high" in lung.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/model_card.md", "report/metrics.json"} <= artifacts
     logged = json.loads(Path(mlflow.artifacts.download_artifacts(
         run_id=parent.info.run_id, artifact_path="report/metrics.json",
         dst_path=str(tmp_path / "dl"))).read_text())

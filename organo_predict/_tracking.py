@@ -35,38 +35,39 @@ PID_TAG, HOST_TAG = "organo_predict.pid", "organo_predict.host"  # the process a
 PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
 
 
-EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}  # not the GenAI view
+# the experiment's kind, which the MLflow UI opens on: its runs, not the GenAI traces view
+KIND_TAG, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
+
+
+def _run_tags(run_name: str, **tags: str) -> dict[str, str]:
+    """What every run of ours is tagged with: the context MLflow's fluent API records (user,
+    source), the run's name, and this process (pid and host)."""
+    from mlflow.tracking.context import registry as context_registry
+
+    return context_registry.resolve_tags({"mlflow.runName": run_name, PID_TAG: str(os.getpid()),
+                                          HOST_TAG: socket.gethostname(), **tags})
 
 
 @contextlib.contextmanager
-def _run(run_name: str, experiment: str | None = None, nested: bool = False,
-         start_time_s: float | None = None) -> Iterator[object]:
-    """`mlflow.start_run` in `experiment` (set active, tagged as model development so the UI
-    opens on runs, not traces; a nested run: the parent's), tagged with this process (pid
-    and host); a run of the experiment still RUNNING whose process on this host is gone
+def _run(run_name: str, experiment: str, start_time_s: float | None = None
+         ) -> Iterator[object]:
+    """An active MLflow run in `experiment` (set active, tagged as model development), tagged
+    by `_run_tags`; a run of the experiment still RUNNING whose process on this host is gone
     (killed during logging) is first marked FAILED, so it does not stay RUNNING for good.
-    `start_time_s` (epoch seconds): when the work the run records began (the experiment's
-    start, not the moment logging began), so the UI shows its true duration."""
+    `start_time_s` (epoch seconds; default now): when the work the run records began (the
+    experiment's start, not the moment logging began), so the UI shows its true duration."""
     import mlflow
     from mlflow import MlflowClient
 
-    found = None
-    if experiment is not None:
-        found = mlflow.set_experiment(experiment)
-        if found.tags.get("mlflow.experimentKind") is None:
-            MlflowClient().set_experiment_tag(found.experiment_id, *next(iter(
-                EXPERIMENT_KIND.items())))
-        mark_dead_runs_failed(found.experiment_id)
-    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-    if start_time_s is not None and found is not None and not nested:
-        created = MlflowClient().create_run(found.experiment_id,
-                                            start_time=int(start_time_s * 1000),
-                                            run_name=run_name, tags=tags)
-        with mlflow.start_run(run_id=created.info.run_id) as run:
-            yield run
-        return
-    with mlflow.start_run(run_name=run_name, nested=nested) as run:
-        mlflow.set_tags(tags)
+    client = MlflowClient()
+    found = mlflow.set_experiment(experiment)
+    if found.tags.get(KIND_TAG) is None:
+        client.set_experiment_tag(found.experiment_id, KIND_TAG, MODEL_DEVELOPMENT)
+    mark_dead_runs_failed(found.experiment_id)
+    created = client.create_run(
+        found.experiment_id, run_name=run_name, tags=_run_tags(run_name),
+        start_time=None if start_time_s is None else int(start_time_s * 1000))
+    with mlflow.start_run(run_id=created.info.run_id) as run:
         yield run
 
 
@@ -89,9 +90,8 @@ def _log_organ_runs(parent, experiment_id: str, site_metrics: dict[str, OrganMet
                 values[key] = value
             elif isinstance(value, tuple) and len(value) == 2:
                 values[f"{key}_low"], values[f"{key}_high"] = map(float, value)
-        child = client.create_run(experiment_id, run_name=organ, tags={
-            "mlflow.parentRunId": parent.info.run_id, "organ": organ,
-            PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+        child = client.create_run(experiment_id, run_name=organ, tags=_run_tags(
+            organ, **{"mlflow.parentRunId": parent.info.run_id, "organ": organ}))
         client.log_batch(child.info.run_id, metrics=[
             Metric(k, v, now, 0) for k, v in values.items() if np.isfinite(v)], params=[
             Param(k, str(v)) for k, v in {"status": m.status,

@@ -180,6 +180,8 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert {"calibration_slope", "calibration_intercept", "status"} <= set(lung.data.params)
     assert lung.data.metrics["auroc_ci_low"] == metrics["sites"]["LUNG"]["auroc_ci"][0]
     assert "gain_within_type_ci_high" in lung.data.metrics
+    for run in (parent, lung):  # the context MLflow's own start_run records, kept
+        assert {"mlflow.user", "mlflow.source.name", "organo_predict.pid"} <= set(run.data.tags)
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {"report/model_card.md", "report/metrics.json"} <= artifacts
     logged = json.loads(Path(mlflow.artifacts.download_artifacts(

@@ -195,21 +195,18 @@ def _refuse_unknown_cancer_types(builder, cohort, policy: str) -> None:  # noqa:
     no cancer type at all is not refused (there is no spelling to fix); it is counted in
     the score summary."""
     from ._errors import did_you_mean
-    from ._recipes import load_recipes
 
     if policy == "pooled":
         return
-    kinds = cohort.clinical(load_recipes().cancer_type_columns).dropna().astype(str)
-    counts = kinds.value_counts()
-    unknown = [k for k in counts.index if builder.match("cancer_type", k) is None]
-    if not unknown:
+    unknown = builder.unmatched_cancer_types(cohort)
+    if unknown.empty:
         return
     known = [str(k) for k in builder.categories_["cancer_type"]]
-    named = "; ".join(f"{k!r} ({counts[k]:,} sample(s){did_you_mean(k, known)})"
-                      for k in unknown[:10])
+    named = "; ".join(f"{k!r} ({n:,} sample(s){did_you_mean(k, known)})"
+                      for k, n in unknown.iloc[:10].items())
     more = f"; and {len(unknown) - 10} more" if len(unknown) > 10 else ""
     raise OrganoPredictError(
-        f"{int(counts[unknown].sum()):,} sample(s) of cohort {cohort.study_id} have a cancer "
+        f"{int(unknown.sum()):,} sample(s) of cohort {cohort.study_id} have a cancer "
         f"type the model has not seen: {named}{more}. Fix the spelling (an OncoTree code or "
         "name in features/cancer_types.toml is matched), or pass --unknown-cancer-type "
         "pooled to score them with the pooled prior")

@@ -116,8 +116,8 @@ class OrganExplanation:
         (the prior's log-odds plus the trees' expected value), then with the clinical
         context added, then with every marker (the prediction)."""
         with_context = self.expected_log_odds + self.context_contribution
-        return {"expected": float(1 / (1 + np.exp(-self.expected_log_odds))),
-                "with_context": float(1 / (1 + np.exp(-with_context))),
+        return {"expected": float(sigmoid(self.expected_log_odds)),
+                "with_context": float(sigmoid(with_context)),
                 "with_markers": self.probability}
 
     def to_dict(self) -> dict[str, object]:

@@ -190,6 +190,14 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         return sorted(set(cohort.mutations["Hugo_Symbol"].dropna().astype(str))
                       - set(self.genes_))
 
+    def unmatched_cancer_types(self, cohort: Cohort) -> pd.Series:
+        """Samples per cancer type of `cohort` that matches no fitted type (`match`: not
+        under any spelling or code), most first; a sample without a type is not counted."""
+        check_is_fitted(self, "categories_")
+        counts = cohort.clinical(load_recipes().cancer_type_columns).dropna().astype(
+            str).value_counts()
+        return counts[[self.match("cancer_type", kind) is None for kind in counts.index]]
+
     def unseen(self, cohort: Cohort) -> dict[str, int]:
         """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""
         check_is_fitted(self, "feature_names_")
@@ -198,9 +206,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         genes = set(cohort.mutations["Hugo_Symbol"].unique())
         ct = cohort.clinical(recipes.cancer_type_columns)
         panels = cohort.panel_ids(cohort.samples.index, "mutations")
-        matched = {v: self.match("cancer_type", v) for v in pd.unique(ct.dropna())}
         return {
-            "samples_unknown_cancer_type": int((~ct.map(matched).notna()).sum()),
+            "samples_unknown_cancer_type": int(ct.isna().sum()
+                                               + self.unmatched_cancer_types(cohort).sum()),
             "genes_unknown": len(genes - known_genes),
             "samples_without_mutations": int(
                 (~cohort.samples.index.isin(cohort.mutations["SAMPLE_ID"].unique())).sum()),

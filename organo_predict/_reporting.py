@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._evaluation import OrganMetrics
+from ._evaluation import OrganMetrics, auroc
 from ._explain import Explainer
 from ._external import Evaluation
 from ._formatting import interval, shown, signed_interval
@@ -205,7 +205,7 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import roc_curve
 
     organs = list(y.columns)
     fig, axes = plt.subplots(2, 4, figsize=(16, 8.5))
@@ -220,7 +220,7 @@ def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior:
             curves = []
             for kind in _types_with_most_positives(truth[known], cancer_type[known], 3):
                 rows = known & (cancer_type == kind)
-                auc = roc_auc_score(truth[rows], oof[rows, j])
+                auc = float(auroc(truth[rows], oof[rows, j])[0])
                 curves.append((rows, oof[:, j], f"{kind} (AUROC {auc:.2f})"))
         for rows, score, name in curves:
             fpr, tpr, _ = roc_curve(truth[rows], score[rows])

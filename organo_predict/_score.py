@@ -330,7 +330,7 @@ def _prefetched(chunks: Iterator[Cohort], transform: Callable[[Cohort], pd.DataF
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _cancer_type(chunk: Cohort) -> np.ndarray:
+def _cancer_type(chunk: Cohort) -> pd.api.extensions.ExtensionArray:
     from ._recipes import load_recipes
 
     values = chunk.clinical(load_recipes().cancer_type_columns)

@@ -232,7 +232,6 @@ def create_app(loaded: LoadedModel, max_body_bytes: int = MAX_BODY_BYTES,
     return app
 
 
-
 def _add_error_handlers(app: FastAPI) -> None:
     """400 for malformed JSON, 422 naming the field, 500 without a stack trace."""
     @app.exception_handler(RequestValidationError)

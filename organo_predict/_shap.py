@@ -67,7 +67,8 @@ def shap_explanation(explainer: Explainer, x: pd.DataFrame, organ: str | None = 
     if organ is not None:
         values, base = values[..., 0], base[..., 0]
     return shap.Explanation(values=values, base_values=base, data=data,
-                            display_data=shown, feature_names=names, output_names=None if organ else organs,
+                            display_data=shown, feature_names=names,
+                            output_names=None if organ else organs,
                             instance_names=[str(i) for i in inputs.index])
 
 

@@ -7,6 +7,8 @@ The public API, one name per thing a user touches, stage by stage (data flows do
     model        OrganotropismModel, labels_from_cohort, labels_from_samples, ORGANS, MAIN_ORGANS
     explain      Explainer, PatientExplanation, OrganExplanation, ShapEngine, rank_drivers
     leakage      audit_leakage, AuditReport, population_rows, audit_strata
+    evaluate     ProbabilityIntervals, check_intervals, net_benefit, decision_curve,
+                 subgroup_performance
     persistence  save_bundle, load_bundle, load_model, LoadedModel, DEFAULT_MODEL_URI
     scoring      score_cohort, ScoreSummary
     experiment   load_config, ExperimentConfig, run_experiment, ExperimentResult, train_model
@@ -60,6 +62,9 @@ _LAZY = {  # public name -> the private module that owns it
     "audit_strata": "_experiment", "audit_leakage": "_leakage", "AuditReport": "_leakage",
     "DEFAULT_MODEL_URI": "_loading", "profiles_from_cohort": "_profiles",
     "create_app": "_serve", "PatientProfile": "_profiles",
+    "ProbabilityIntervals": "_intervals", "check_intervals": "_intervals",
+    "net_benefit": "_decision_curves", "decision_curve": "_decision_curves",
+    "subgroup_performance": "_subgroups",
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
@@ -67,6 +72,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._bundle import load_bundle, save_bundle
     from ._cohort import Cohort, load_study
     from ._config import ExperimentConfig, load_config
+    from ._decision_curves import decision_curve, net_benefit
     from ._drivers import rank_drivers
     from ._engine import ShapEngine
     from ._experiment import (
@@ -77,6 +83,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     )
     from ._explain import Explainer, OrganExplanation, PatientExplanation
     from ._features import FeatureBuilder
+    from ._intervals import ProbabilityIntervals, check_intervals
     from ._leakage import AuditReport, audit_leakage
     from ._loading import DEFAULT_MODEL_URI, LoadedModel, load_model
     from ._models import (
@@ -90,6 +97,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._profiles import PatientProfile, profiles_from_cohort
     from ._score import ScoreSummary, score_cohort
     from ._serve import create_app
+    from ._subgroups import subgroup_performance
 
 
 def __getattr__(name: str) -> object:
@@ -130,6 +138,7 @@ __all__ = [
     "OrganotropismModel",
     "PatientExplanation",
     "PatientProfile",
+    "ProbabilityIntervals",
     "ProfileError",
     "ScoreSummary",
     "ShapEngine",
@@ -137,7 +146,9 @@ __all__ = [
     "__version__",
     "audit_leakage",
     "audit_strata",
+    "check_intervals",
     "create_app",
+    "decision_curve",
     "datasets",
     "labels_from_cohort",
     "labels_from_samples",
@@ -145,11 +156,13 @@ __all__ = [
     "load_config",
     "load_model",
     "load_study",
+    "net_benefit",
     "population_rows",
     "profiles_from_cohort",
     "rank_drivers",
     "run_experiment",
     "save_bundle",
     "score_cohort",
+    "subgroup_performance",
     "train_model",
 ]

@@ -18,12 +18,15 @@ import numpy as np
 from ._cache import checked_before
 from ._errors import ModelError, OrganoPredictWarning
 from ._features import FeatureBuilder
+from ._intervals import ProbabilityIntervals
 from ._manifest import FORMAT, checked_manifest, sha256_of
 from ._models import OrganFit, OrganotropismModel
 from ._prior import SubtypePrior
 from ._recipes import load_recipes
 
 __all__ = ["load_bundle", "save_bundle"]
+
+INTERVALS_FILE = "intervals.json"
 
 
 
@@ -71,6 +74,9 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
             "organs": organs,
         }
         (tmp / "model.json").write_text(json.dumps(state))
+        intervals = getattr(model, "intervals_", None)
+        if intervals is not None:  # the probability intervals travel with the model
+            (tmp / INTERVALS_FILE).write_text(json.dumps(intervals.to_state()))
         (tmp / "metadata.json").write_text(json.dumps(metadata or {}, default=str))
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest = {"format": FORMAT,
@@ -251,6 +257,9 @@ def _load_checked(path: Path, files: dict[str, str]) -> tuple[FeatureBuilder,
                    else None)
         model.fits_[organ] = OrganFit(organ, booster, tuple(info["calibration"]),
                                       info["n_positives"], info["best_iteration"], info["status"])
+    if INTERVALS_FILE in files:  # bundles written before intervals existed have none
+        model.intervals_ = ProbabilityIntervals.from_state(
+            json.loads((path / INTERVALS_FILE).read_text()))
     metadata = json.loads((path / "metadata.json").read_text())
     installed = load_recipes().version
     if getattr(builder, "recipes_version_", installed) != installed:

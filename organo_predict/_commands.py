@@ -465,10 +465,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     scorer = None
     if args.engine == "spark":
         from ._loading import DEFAULT_MODEL_URI
+        from ._models import probability_column_names
         from ._spark import SparkScorer
 
         scorer = SparkScorer(args.model or DEFAULT_MODEL_URI, loaded.builder,
-                             list(loaded.model.organs_), master=args.spark_master)
+                             list(loaded.model.organs_), master=args.spark_master,
+                             output=probability_column_names(loaded.model))
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeRemainingColumn(), console=console,
                   transient=True) as bar:

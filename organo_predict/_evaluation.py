@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from ._prior import fit_logistic_on_logit, logit
 
 __all__ = ["OrganMetrics", "auroc", "bootstrap_auroc", "cv_splits", "evaluate_organ",
-           "sample_context"]
+           "largest_types", "sample_context"]
 
 
 def sample_context(samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -26,6 +26,13 @@ def sample_context(samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     sample_type = samples.get("SAMPLE_TYPE", pd.Series("", index=samples.index))
     return (cancer_type.astype(str).to_numpy(),
             (sample_type.astype(str).str.lower() == "primary").to_numpy())
+
+
+def largest_types(cancer_type: np.ndarray, k: int = 8) -> list[str]:
+    """The `k` cancer types with the most rows (ties by name): the scopes reported type by
+    type (intervals, decision curves)."""
+    names, counts = np.unique(np.asarray(cancer_type).astype(str), return_counts=True)
+    return [str(t) for t in names[np.argsort(-counts, kind="stable")][:k]]
 
 
 def cv_splits(strata: np.ndarray, groups: np.ndarray, n_splits: int = 5,
@@ -153,10 +160,13 @@ class OrganMetrics:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _within_type_boot(y: np.ndarray, scores: Sequence[np.ndarray], cancer_type: np.ndarray,
-                      n_boot: int, seed: int, min_each: int) -> np.ndarray:
-    """(len(scores), n_boot) within-type AUROCs on shared bootstrap weights."""
-    weights = poisson_weights(n_boot, len(y), seed)
+def within_type_boot(y: np.ndarray, scores: Sequence[np.ndarray], cancer_type: np.ndarray,
+                     n_boot: int, seed: int, min_each: int,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+    """(len(scores), n_boot) within-type AUROCs on shared bootstrap weights (`weights`
+    (n_boot, len(y)) when given: the columns of a larger population's draw)."""
+    if weights is None:
+        weights = poisson_weights(n_boot, len(y), seed)
     out = np.zeros((len(scores), n_boot))
     total = np.zeros(n_boot)
     for t in pd.unique(cancer_type):
@@ -184,7 +194,7 @@ def evaluate_organ(organ: str, y: np.ndarray, p_model: np.ndarray, p_prior: np.n
     wt_prior, per_type_prior = within_type_auroc(y, p_prior, cancer_type, min_each)
     wt_clin = (within_type_auroc(y, p_clinical, cancer_type, min_each)[0]
                if p_clinical is not None else float("nan"))
-    wt_boot = _within_type_boot(y, [p_model, p_prior], cancer_type, n_boot, seed + 1, min_each)
+    wt_boot = within_type_boot(y, [p_model, p_prior], cancer_type, n_boot, seed + 1, min_each)
     wt_gain = wt_boot[0] - wt_boot[1]
     prim = np.asarray(primary, dtype=bool)
     counts = pd.Series(cancer_type[y]).value_counts()

@@ -24,13 +24,15 @@ import pandas as pd
 from ._cohort import Cohort, load_source
 from ._config import ExperimentConfig, leakage_policy
 from ._crossfit import CrossFit, cross_fit
+from ._decision_curves import decision_curve_metrics
 from ._errors import ConfigError, UnknownGeneWarning
-from ._evaluation import OrganMetrics, cv_splits, evaluate_organ, sample_context
+from ._evaluation import OrganMetrics, cv_splits, evaluate_organ, largest_types, sample_context
 from ._explain import Explainer
 from ._feature_names import CONTEXT_FEATURES
 from ._features import FeatureBuilder
 from ._fidelity import Fidelity, measure_fidelity, residual_slope
 from ._folds import Engine, check_engine
+from ._intervals import Z_LIMIT, ProbabilityIntervals, check_intervals, cross_fitted_intervals
 from ._leakage import AuditReport, audit_leakage
 from ._loading import LoadedModel
 from ._models import OrganotropismModel, label_column, labels_from_cohort, population_rows
@@ -45,6 +47,7 @@ from ._reporting import (
     write_reports,
     write_shap_figures,
 )
+from ._subgroups import subgroup_context, subgroup_metrics
 
 __all__ = ["ExperimentResult", "audit_strata", "load_cohort", "run_experiment", "train_model"]
 
@@ -168,6 +171,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     make_model = _model_factory(config, data, used, log)
     oof, final, fitted = _fit_models(config, data, make_model, clock, engine, scheduler)
     clock.say("final model fitted")
+    final, interval_checks = _intervals(data, oof, final)
     site_metrics = _evaluate(config, data, oof, final)
     explainer = Explainer(final, data.builder)
     x_used = data.x[used]
@@ -176,6 +180,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     beeswarm_x, beeswarm_shap = _beeswarm_sample(config, explainer, x_used)
     metrics = _metrics(config, data, used, audit, site_metrics, explainer, replication, clock)
     metrics["fidelity"] = fidelity.to_dict()
+    metrics["intervals"] = interval_checks
+    metrics.update(_decisions_and_subgroups(data, oof, metrics["main_organs"], clock))
     metrics["rounds"] = {"chosen_by": "cross-validation, held-out log loss (_crossfit)",
                          "final": fitted.rounds, "folds": fitted.fold_rounds}
     metrics["engine"] = engine if scheduler is None else f"{engine} {scheduler}"
@@ -208,8 +214,9 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     clock = _Clock(log)
     data = _load_population(config, clock)
     _, used = _audit(config, data, clock)
-    _, final, _ = _fit_models(config, data, _model_factory(config, data, used, log), clock,
-                              "local", None)
+    oof, final, _ = _fit_models(config, data, _model_factory(config, data, used, log), clock,
+                                "local", None)
+    final, _ = _intervals(data, oof, final, check=False)
     clock.say("model fitted")
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
 
@@ -335,6 +342,55 @@ def _fit_models(config: ExperimentConfig, data: _Data,
     final = fitted.final
     final.set_params(n_jobs=config.model.get("n_jobs"))  # fitted on one thread, used on all
     return oof, final, fitted
+
+
+def _intervals(data: _Data, oof: _OutOfFold, final: OrganotropismModel, check: bool = True
+               ) -> tuple[OrganotropismModel, dict[str, object]]:
+    """The final model with Venn-ABERS intervals fitted on every out-of-fold probability,
+    and their out-of-fold test (`_intervals`): per organ, pooled and within each of the 8
+    largest cancer types, the intervals cross-fitted over the same folds."""
+    probabilities = pd.DataFrame(oof.model, columns=data.organs)
+    codes = data.x["cancer_type"].to_numpy(np.float64)
+    intervals = ProbabilityIntervals().fit(probabilities, data.y, codes)
+    out: dict[str, object] = {
+        "method": "Venn-ABERS (venn-abers), Mondrian by cancer type",
+        "min_patients": intervals.min_patients, "precision": intervals.precision,
+        "criterion": "bins of predicted risk (deciles): observed rate within the bin's mean "
+                     f"[p0, p1], up to {Z_LIMIT} binomial SE; a scope passes when no more "
+                     "bins are outside than the binomial(bins, 0.05) 99th percentile"}
+    if not check:
+        return final.with_intervals(intervals), out
+    held_out = [np.flatnonzero(~refit.rows) for refit in oof.refits]
+    low, high = cross_fitted_intervals(probabilities, data.y, codes, held_out,
+                                       min_patients=intervals.min_patients,
+                                       precision=intervals.precision)
+    largest = largest_types(data.cancer_type)
+    organs = {}
+    for organ in data.organs:
+        labels = data.y[organ].to_numpy() == 1
+        p, lo, hi = probabilities[organ].to_numpy(), low[organ].to_numpy(), high[organ].to_numpy()
+        if np.isnan(lo).all():
+            continue
+        organs[organ] = {"pooled": check_intervals(p, lo, hi, labels).to_dict(), "types": {
+            t: check_intervals(p[rows], lo[rows], hi[rows], labels[rows]).to_dict()
+            for t in largest if (rows := data.cancer_type == t).any()}}
+    out["largest_types"] = largest
+    out["organs"] = organs
+    return final.with_intervals(intervals), out
+
+
+def _decisions_and_subgroups(data: _Data, oof: _OutOfFold, main: list[str], clock: _Clock
+                             ) -> dict[str, object]:
+    """Decision curves (pooled and within the 8 largest cancer types) and subgroup
+    performance of the main organs, on the out-of-fold predictions."""
+    y = data.y
+    context = subgroup_context(data.cohort, data.x.index)
+    out = {"decision_curves": decision_curve_metrics(y, oof.model, oof.prior, data.cancer_type,
+                                                     main, largest_types(data.cancer_type)),
+           "subgroups": subgroup_metrics(y, oof.model, oof.prior, data.cancer_type, context,
+                                         main)}
+    clock.say("decision curves and subgroups")
+    return out
 
 
 def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,

@@ -36,6 +36,7 @@ from ._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
 if TYPE_CHECKING:
     import shap
 
+    from ._intervals import ProbabilityIntervals
     from ._loading import LoadedModel
 
 __all__ = ["Driver", "Explainer", "MechanismMatch", "OrganExplanation", "PatientExplanation"]
@@ -109,6 +110,8 @@ class OrganExplanation:
     context: dict[str, float]
     drivers_up: tuple[Driver, ...]
     drivers_down: tuple[Driver, ...]
+    # the Venn-ABERS [p0, p1] within the cancer type (`_intervals`); None: the model has none
+    interval: tuple[float, float] | None = None
 
     @property
     def probability_steps(self) -> dict[str, float]:
@@ -125,6 +128,8 @@ class OrganExplanation:
                 "baseline_rate": self.baseline_rate, "log_odds": self.log_odds,
                 "expected_log_odds": self.expected_log_odds,
                 "probability_steps": self.probability_steps,
+                "interval": (None if self.interval is None else
+                             {"low": self.interval[0], "high": self.interval[1]}),
                 "context_contribution": self.context_contribution, "context": self.context,
                 "drivers_up": [d.to_dict() for d in self.drivers_up],
                 "drivers_down": [d.to_dict() for d in self.drivers_down]}
@@ -157,7 +162,9 @@ class PatientExplanation:
                  + (f" ({self.subtype})" if self.subtype else "")]
         chosen = [o for o in self.organs if organs is None or o.organ in organs]
         for o in sorted(chosen, key=lambda o: -o.probability):
-            lines.append(f"\n{o.organ}: {o.probability:.1%}; baseline for this cancer type "
+            interval = ("" if o.interval is None else
+                        f" (calibrated within type: {o.interval[0]:.1%}-{o.interval[1]:.1%})")
+            lines.append(f"\n{o.organ}: {o.probability:.1%}{interval}; baseline for this cancer type "
                          f"and subtype {o.baseline_rate:.1%}; clinical context (sex, age, "
                          f"primary site) {o.context_contribution:+.2f}; markers (log-odds):")
             steps = o.probability_steps
@@ -316,6 +323,7 @@ class Explainer:
         markers = self.layout_.markers
         context_names = [markers[k] for k in context_idx]
         selected = self._chosen(shap, organs, intrinsic_idx, top_k)
+        bounds = self._intervals(inputs, shap, organs)
         for organ in organs:
             contrib, baseline = shap[organ]
             context_totals = contrib[:, context_idx].sum(axis=1).tolist()
@@ -337,11 +345,32 @@ class Explainer:
                     baseline_rate=rates[i], log_odds=log_odds,
                     expected_log_odds=baselines[i], context_contribution=context_totals[i],
                     context=dict(zip(context_names, context_values[i], strict=True)),
-                    drivers_up=drivers[0], drivers_down=drivers[1]))
+                    drivers_up=drivers[0], drivers_down=drivers[1],
+                    interval=None if bounds is None else bounds[organ][i]))
             per_organ[organ] = rows
         return [PatientExplanation(ids[i], cancer_types[i], subtypes[i],
                             tuple(per_organ[o][i] for o in organs), self.knowledge.version)
                 for i in range(len(x))]
+
+    @property
+    def intervals(self) -> ProbabilityIntervals | None:
+        """The model's Venn-ABERS interval predictors (one per organ and large cancer type,
+        fitted on the experiment's out-of-fold probabilities), which give every explained
+        probability its `interval`; None for a model without them."""
+        return getattr(self.model, "intervals_", None)
+
+    def _intervals(self, inputs: ModelInputs, shap: dict[str, tuple[np.ndarray, np.ndarray]],
+                   organs: list[str]) -> dict[str, list[tuple[float, float] | None]] | None:
+        """Each organ's (low, high) per row, from the probabilities the SHAP sums give."""
+        if self.intervals is None:
+            return None
+        probabilities = pd.DataFrame(
+            {o: sigmoid(shap[o][1] + shap[o][0].sum(axis=1)) for o in organs},
+            index=inputs.index)
+        low, high = self.model.predict_interval(inputs, probabilities)
+        return {o: [None if np.isnan(lo) else (lo, hi)  # an organ not trained: none
+                    for lo, hi in zip(low[o].tolist(), high[o].tolist(), strict=True)]
+                for o in organs}
 
     def _chosen(self, shap: dict[str, tuple[np.ndarray, np.ndarray]], organs: list[str],
                 intrinsic_idx: np.ndarray, top_k: int

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ._cohort import Cohort
+from ._decision_curves import decision_curve_metrics
 from ._errors import CohortError
-from ._evaluation import OrganMetrics, evaluate_organ, sample_context
+from ._evaluation import OrganMetrics, evaluate_organ, largest_types, sample_context
 from ._explain import Explainer
 from ._fidelity import Fidelity, measure_fidelity, residual_slope
 from ._loading import LoadedModel
@@ -30,6 +31,7 @@ from ._models import (
 )
 from ._prior import fit_logistic_on_logit
 from ._replication import replicate
+from ._subgroups import subgroup_context, subgroup_metrics
 
 __all__ = ["Evaluation", "Recalibration", "evaluate_model", "labelled_population",
            "mechanisms_on", "recalibrate_model"]
@@ -51,6 +53,7 @@ class Evaluation:
     prior: pd.DataFrame = field(repr=False)
     fidelity: Fidelity | None = None  # documented contrasts, observed against predicted
     cancer_type: np.ndarray | None = field(default=None, repr=False)  # per row of y
+    clinical: dict[str, object] = field(default_factory=dict)  # decision curves, subgroups
 
     @property
     def main_organs(self) -> list[str]:
@@ -105,7 +108,8 @@ def mechanisms_on(loaded: LoadedModel, cohort: Cohort,
 def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str] | None = None,
                    n_bootstrap: int = 200, seed: int = 0, min_each: int = 20) -> Evaluation:
     """Every organ the cohort labels: AUROC pooled, within cancer type and on primaries,
-    against the model's own cancer-type prior, with bootstrap intervals; calibration."""
+    against the model's own cancer-type prior, with bootstrap intervals; calibration;
+    decision curves and subgroups of the main organs."""
     x, y = labelled_population(loaded, cohort, labels)
     model = loaded.model
     inputs = model.inputs(x)  # converted once for both
@@ -124,10 +128,19 @@ def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str
             primary[known], n_boot=n_bootstrap, seed=seed, min_each=min_each,
             status=model.fits_[organ].status)
         citl[organ] = float(flags.mean() - p.mean())
+    evaluated = [o for o in MAIN_ORGANS if o in sites] or list(sites)[:8]
+    organs = list(y.columns)
+    clinical = {
+        "decision_curves": decision_curve_metrics(
+            y, proba[organs].to_numpy(), prior[organs].to_numpy(), cancer_type, evaluated,
+            largest_types(cancer_type), n_bootstrap, seed),
+        "subgroups": subgroup_metrics(
+            y, proba[organs].to_numpy(), prior[organs].to_numpy(), cancer_type,
+            subgroup_context(cohort, x.index), evaluated, n_bootstrap, seed)}
     return Evaluation(cohort.study_id, loaded.uri, len(x), sites, citl, skipped, y, proba,
                       prior, _fidelity_on(loaded, x, y, proba, prior, cancer_type, sites,
                                           cohort.study_id, n_bootstrap, seed),
-                      cancer_type)
+                      cancer_type, clinical)
 
 
 def _fidelity_on(loaded: LoadedModel, x: pd.DataFrame, y: pd.DataFrame, proba: pd.DataFrame,

@@ -19,12 +19,14 @@ def shown(value: object, spec: str = ".3f") -> str:
     return format(float(value), spec)
 
 
-def signed_interval(value: float, ci: list[float]) -> str:
-    """A signed difference and its interval: "+0.012 [+0.003, +0.021]"; "n/a" alone when
-    the difference is not estimable."""
+def signed_interval(value: float | None, ci: list[float] | None, spec: str = "+.3f") -> str:
+    """A signed difference and its interval: "+0.012 [+0.003, +0.021]" (the value alone
+    without `ci`); "n/a" alone when the difference is not estimable."""
     if shown(value) == NOT_ESTIMABLE:
         return NOT_ESTIMABLE
-    return f"{shown(value, '+.3f')} [{shown(ci[0], '+.3f')}, {shown(ci[1], '+.3f')}]"
+    if ci is None:
+        return shown(value, spec)
+    return f"{shown(value, spec)} [{shown(ci[0], spec)}, {shown(ci[1], spec)}]"
 
 
 def interval(value: float, ci: list[float], spec: str = ".3f") -> str:

@@ -21,11 +21,10 @@ class OrganotropismPyfunc(PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from organo_predict._feature_names import categories_from_strings
+        from organo_predict._models import probability_columns
 
         features = categories_from_strings(pd.DataFrame(model_input), self.builder)
-        proba = self.model.predict_proba(features)
-        proba.columns = [f"p_{organ}" for organ in proba.columns]
-        return proba.reset_index(drop=True)
+        return probability_columns(self.model, features).reset_index(drop=True)
 
 
 mlflow.models.set_model(OrganotropismPyfunc())

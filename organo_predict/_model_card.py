@@ -9,7 +9,7 @@ from ._formatting import interval, shown, signed_interval
 
 __all__ = ["model_card"]
 
-_NOT_YET = "not yet reported by this release"
+_NOT_YET = "not reported by this run"
 
 
 def model_card(metrics: dict) -> str:
@@ -95,11 +95,11 @@ def model_card(metrics: dict) -> str:
         f"{(metrics.get('mechanism_replication') or {}).get('replicated', 'n/a')}; the "
         f"model's out-of-fold contrasts are {ratio} of the observed ones over the {fidelity.get('n_pooled', 'n/a')} replicated "
         "entries (report.md, fidelity).", "",
-        "## Not yet reported", "",
-        f"- Intervals on each probability: {_NOT_YET}.",
-        f"- Decision curves (net benefit against the prior, treat-all, treat-none): {_NOT_YET}.",
-        f"- Subgroups by sex, age band and panel version: {_NOT_YET}; primary tumors only is "
-        "in the table above.", "",
+    ]
+    lines += _interval_lines(metrics.get("intervals") or {}, main)
+    lines += _decision_lines(metrics.get("decision_curves") or {}, main)
+    lines += _subgroup_lines(metrics.get("subgroups") or {}, main)
+    lines += [
         "## Known limits", "",
         "- DNA panel only: no expression, so the CXCR4/CXCL12 and HGF/MET axes are seen only "
         "through proxy alterations.",
@@ -110,3 +110,65 @@ def model_card(metrics: dict) -> str:
         "- Internal validation only (grouped, stratified cross-validation); no external cohort.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _interval_lines(intervals: dict, main: list[str]) -> list[str]:
+    organs = intervals.get("organs") or {}
+    if not organs:
+        return ["## Intervals on each probability", "", f"{_NOT_YET}.", ""]
+    scopes = [(o, t) for o in main if o in organs for t in organs[o]["types"].values()]
+    pooled = [organs[o]["pooled"] for o in main if o in organs]
+    widths = [c["mean_width"] for c in pooled]
+    return [
+        "## Intervals on each probability", "",
+        f"{intervals.get('method')}; every probability shown carries its [p0, p1]. Checked "
+        f"out of fold ({intervals.get('criterion')}): pooled, "
+        f"{sum(c['passed'] for c in pooled)} of {len(pooled)} main organs pass; within the "
+        f"{len(intervals.get('largest_types') or [])} largest cancer types, "
+        f"{sum(t['passed'] for _, t in scopes)} of {len(scopes)} organ-type scopes pass. "
+        f"Mean pooled width {min(widths):.1%}–{max(widths):.1%}.", ""]
+
+
+def _decision_lines(decision: dict, main: list[str]) -> list[str]:
+    organs = decision.get("organs") or {}
+    if not organs:
+        return ["## Decision curves", "", f"{_NOT_YET}.", ""]
+    lines = ["## Decision curves", "",
+             f"Net benefit of acting on the model against acting on the cancer-type prior, "
+             f"pooled, over {decision.get('range')}; gain: {decision.get('gain')}.", "",
+             "| organ | thresholds | gain per 100 [95% CI] | share of range best |",
+             "|---|---|---|---|"]
+    for organ in main:
+        if organ not in organs:
+            continue
+        c = organs[organ]["pooled"]
+        lines.append(f"| {organ} | {c['thresholds'][0]:.0%}–{c['thresholds'][-1]:.0%} | "
+                     f"{signed_interval(c['gain_over_prior_per_100'], c['gain_over_prior_per_100_ci'], '+.2f')} | "
+                     f"{c['share_of_range_best']:.0%} |")
+    return lines + [""]
+
+
+def _subgroup_lines(subgroups: dict, main: list[str]) -> list[str]:
+    per_organ = subgroups.get("organs") or {}
+    organs = [o for o in main if per_organ.get(o)]
+    if not organs:
+        return ["## Subgroups", "", f"{_NOT_YET}.", ""]
+    levels: dict[tuple[str, str], list[dict]] = {}
+    for organ in organs:
+        for row in per_organ[organ]:
+            levels.setdefault((row["variable"], row["level"]), []).append(row)
+    lines = ["## Subgroups", "",
+             "Per subgroup level, over the main organs: the mean within-type AUROC, the mean "
+             "gain over the prior, and the largest calibration in the large (observed - "
+             "predicted) in absolute value; report.md has every organ with its intervals.", "",
+             "| subgroup | n | mean AUROC within type | mean gain | largest calibration "
+             "in the large |", "|---|---|---|---|---|"]
+    for (variable, level), rows in levels.items():
+        aurocs = [r["auroc_within_type"] for r in rows if r["auroc_within_type"] is not None]
+        gains = [r["gain_within_type"] for r in rows if r["gain_within_type"] is not None]
+        citl = max((r["calibration_in_the_large"] for r in rows), key=abs)
+        lines.append(f"| {variable}: {level} | {rows[0]['n']:,} | "
+                     f"{shown(sum(aurocs) / len(aurocs) if aurocs else None)} | "
+                     f"{signed_interval(sum(gains) / len(gains) if gains else None, None)} | "
+                     f"{citl:+.3f} |")
+    return lines + [""]

@@ -21,6 +21,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
 from ._errors import CohortError, CohortWarning, ModelError, excerpt
+from ._intervals import ProbabilityIntervals
 from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
 from ._schemas import ORGANS, did_you_mean
 from ._threads import usable_cores
@@ -642,6 +643,34 @@ class OrganotropismModel(BaseEstimator):
         return pd.DataFrame(sigmoid(self.decision_function(inputs)), index=inputs.index,
                             columns=self.organs_)
 
+    def predict_interval(self, x: pd.DataFrame | ModelInputs,
+                         probabilities: pd.DataFrame | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """(low, high): the Venn-ABERS interval [p0, p1] of each organ's probability, from
+        the predictor of the row's cancer type (`_intervals`, fitted on the experiment's
+        out-of-fold probabilities); None for a model without one (a fold's, an older
+        bundle's). `probabilities`: this model's, when already computed."""
+        intervals = getattr(self, "intervals_", None)
+        if intervals is None:
+            return None
+        inputs = self.inputs(x)
+        if probabilities is None:
+            probabilities = self.predict_proba(inputs)
+        return intervals.predict(probabilities, self.cancer_type_codes(inputs))
+
+    def cancer_type_codes(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
+        """Each row's cancer-type code as the model reads it (NaN: unknown)."""
+        inputs = self.inputs(x)
+        if "cancer_type" not in self.feature_names_:
+            return np.full(len(inputs.index), np.nan)
+        return inputs.as_built[:, self.feature_names_.index("cancer_type")].astype(np.float64)
+
+    def with_intervals(self, intervals: ProbabilityIntervals) -> OrganotropismModel:
+        """A copy carrying `intervals` (fitted on its out-of-fold probabilities)."""
+        twin = self._with_fits(dict(self.fits_))
+        twin.intervals_ = intervals
+        return twin
+
     def prior_proba(self, x: pd.DataFrame | ModelInputs) -> pd.DataFrame:
         """The subtype prior alone (the cancer-type baseline rate), columns = organs."""
         inputs = self.inputs(x)
@@ -652,6 +681,31 @@ class OrganotropismModel(BaseEstimator):
         # column caches are rebuilt on demand, never pickled or cloned
         state = super().__getstate__()
         return {k: v for k, v in state.items() if not k.endswith("_cache")}
+
+
+def probability_column_names(model: OrganotropismModel) -> list[str]:
+    """The probability columns of a scored table: `p_<ORGAN>`, each followed, for a model
+    with intervals, by its Venn-ABERS bounds `p_<ORGAN>_low` and `p_<ORGAN>_high`."""
+    with_bounds = getattr(model, "intervals_", None) is not None
+    return [name for organ in model.organs_
+            for name in ([f"p_{organ}", f"p_{organ}_low", f"p_{organ}_high"] if with_bounds
+                         else [f"p_{organ}"])]
+
+
+def probability_columns(model: OrganotropismModel, x: pd.DataFrame | ModelInputs,
+                        proba: np.ndarray | None = None) -> pd.DataFrame:
+    """The columns `probability_column_names` names, for the rows of `x` (`proba`: the
+    model's probabilities (n, organs), when already computed)."""
+    inputs = model.inputs(x)
+    frame = pd.DataFrame(model.predict_proba(inputs).to_numpy() if proba is None else proba,
+                         index=inputs.index, columns=model.organs_)
+    columns = {f"p_{o}": frame[o].to_numpy() for o in model.organs_}
+    bounds = model.predict_interval(inputs, frame)
+    if bounds is not None:
+        for organ in model.organs_:
+            columns[f"p_{organ}_low"] = bounds[0][organ].to_numpy()
+            columns[f"p_{organ}_high"] = bounds[1][organ].to_numpy()
+    return pd.DataFrame(columns, index=inputs.index)[probability_column_names(model)]
 
 
 def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:

@@ -21,6 +21,7 @@ from ._explain import Explainer
 from ._external import Evaluation
 from ._formatting import interval, shown, signed_interval
 from ._model_card import model_card
+from ._publication import decision_lines, interval_lines, subgroup_lines, write_decision_figure
 from ._shap import marker_data
 
 __all__ = ["REPORT_FILES", "atomic_write", "evaluation_metrics", "json_default",
@@ -141,12 +142,21 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
     lines += mechanism_lines(metrics["mechanisms"], metrics["mechanism_replication"])
     if "fidelity" in metrics:
         lines += fidelity_lines(metrics["fidelity"], metrics.get("main_organs", []))
+    lines += publication_lines(metrics)
     refused = metrics["leakage"]["refused"]
     lines += ["", f"Leakage audit: {len({f['feature'] for f in refused})} feature(s) refused "
               "and dropped.", ""]
     for f in refused[:20]:
         lines.append(f"- `{f['feature']}` -> {f['label']}: {f['detail']}")
     return "\n".join(lines) + "\n"
+
+
+def publication_lines(metrics: dict) -> list[str]:
+    """The intervals' check, decision curves and subgroups, where metrics has them."""
+    main = metrics.get("main_organs", [])
+    return (interval_lines(metrics.get("intervals", {}))
+            + decision_lines(metrics.get("decision_curves", {}))
+            + subgroup_lines(metrics.get("subgroups", {}), main))
 
 
 def fidelity_sentence(fidelity: dict) -> str:
@@ -190,6 +200,7 @@ def write_reports(report_dir: Path, metrics: dict, site_metrics: dict[str, Organ
                              for o, m in site_metrics.items() for t, v in m.per_type.items()])
     per_type.to_csv(report_dir / "per_cancer_type.csv", index=False)
     write_figures(report_dir, y, oof, oof_prior, main, cancer_type=cancer_type)
+    write_decision_figure(report_dir, metrics.get("decision_curves", {}), main)
     atomic_write(report_dir / "report.md", report_markdown(metrics, rows))
     atomic_write(report_dir / "model_card.md", model_card(metrics))
 
@@ -398,6 +409,7 @@ def evaluation_metrics(evaluation: Evaluation, model_info: dict[str, object]
                   for o, m in evaluation.sites.items()},
         "not_evaluated": evaluation.not_evaluated,
         **({"fidelity": evaluation.fidelity.to_dict()} if evaluation.fidelity else {}),
+        **evaluation.clinical,
     }
 
 
@@ -409,6 +421,8 @@ def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) ->
     write_figures(report_dir, evaluation.y, evaluation.proba[organs].to_numpy(),
                   evaluation.prior[organs].to_numpy(), shown, scope="external cohort",
                   cancer_type=evaluation.cancer_type)
+    write_decision_figure(report_dir, metrics.get("decision_curves", {}), shown,
+                          scope="external cohort")
     rows = organ_rows(evaluation.sites)
     lines = [f"# organo-predict evaluation on `{metrics['cohort']}`", "",
              f"Model `{metrics['model_uri']}` on {metrics['n_samples']:,} samples it was not "
@@ -429,6 +443,7 @@ def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) ->
         lines.append(f"\n- {organ}: not evaluated, {why}")
     if "fidelity" in metrics and metrics["fidelity"]["entries"]:
         lines += fidelity_lines(metrics["fidelity"], shown)
+    lines += publication_lines({**metrics, "main_organs": shown})
     atomic_write(report_dir / "report.md", "\n".join(lines) + "\n")
     atomic_write(report_dir / "metrics.json", json.dumps(metrics, indent=1,
                                                          default=json_default))

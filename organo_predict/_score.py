@@ -24,7 +24,7 @@ from ._engine import ShapEngine
 from ._errors import OrganoPredictError
 from ._explain import Explainer
 from ._loading import LoadedModel
-from ._models import ModelInputs
+from ._models import ModelInputs, probability_column_names, probability_columns
 from ._output import atomic_output, check_output, output_format
 from ._prior import sigmoid
 
@@ -102,7 +102,9 @@ def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
     inputs = model.inputs(features)
     out = ids.reset_index(drop=True).copy()
     proba = sigmoid(engine.decision_function(inputs))
-    columns: dict[str, object] = {f"p_{o}": proba[:, j] for j, o in enumerate(model.organs_)}
+    columns: dict[str, object] = {
+        name: values.to_numpy()
+        for name, values in probability_columns(model, inputs, proba).items()}
     if explain_k > 0 and len(features) > 0:
         explainer = explainer or Explainer(model, loaded.builder, engine=engine)
         columns.update(_drivers(explainer, inputs, features, explain_k))
@@ -163,13 +165,17 @@ def _drivers(explainer: Explainer, inputs: ModelInputs, features: pd.DataFrame,
 
 def long_form(table: pd.DataFrame, organs: Sequence[str], explain_k: int) -> pd.DataFrame:
     """The wide table of `score_frame` as tidy rows: one per sample and organ (and driver
-    rank r = 1..K with explanations): the ids, `organ`, `probability`, and `rank`, `driver`,
-    `shap_log_odds`, `mechanisms` (null where the wide table has no driver)."""
+    rank r = 1..K with explanations): the ids, `organ`, `probability` (with
+    `probability_low` / `probability_high` where the table has the interval), and `rank`,
+    `driver`, `shap_log_odds`, `mechanisms` (null where the wide table has no driver)."""
     ids = table[["SAMPLE_ID", "PATIENT_ID", "CANCER_TYPE"]]
     parts = []
     for organ in organs:
         for r in range(1, explain_k + 1) if explain_k else [None]:
             part = ids.assign(organ=organ, probability=table[f"p_{organ}"].to_numpy())
+            if f"p_{organ}_low" in table:
+                part = part.assign(probability_low=table[f"p_{organ}_low"].to_numpy(),
+                                   probability_high=table[f"p_{organ}_high"].to_numpy())
             if r is not None:
                 part = part.assign(rank=r, driver=table[f"{organ}_driver_{r}"].to_numpy(),
                                    shap_log_odds=table[f"{organ}_shap_{r}"].to_numpy(),
@@ -194,6 +200,8 @@ PROVENANCE_KEY = "organo_predict.provenance"
 COLUMNS_KEY = "organo_predict.columns"
 COLUMN_UNITS = {
     "p_<ORGAN>": "calibrated probability of metastasis to the organ (0-1)",
+    "p_<ORGAN>_low": "lower bound p0 of its Venn-ABERS interval within the cancer type (0-1)",
+    "p_<ORGAN>_high": "upper bound p1 of its Venn-ABERS interval within the cancer type (0-1)",
     "<ORGAN>_driver_<r>": "the r-th tumor-intrinsic marker by |SHAP| (null: none at rank r)",
     "<ORGAN>_shap_<r>": "that marker's SHAP, log-odds of the calibrated probability "
                         "(+ raises, - lowers)",
@@ -265,7 +273,7 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
         reshape = (None if layout == "wide"
                    else lambda table: long_form(table, model.organs_, explain_k))
         sums, n_chunks = _score_chunks(cohort, chunk_size, builder.transform, scorer, write,
-                                       [f"p_{o}" for o in model.organs_], progress, reshape)
+                                       probability_column_names(model), progress, reshape)
     n = len(cohort.samples)
     return ScoreSummary(
         output=str(out), n_samples=n, n_chunks=n_chunks,

@@ -323,9 +323,18 @@ class DriverOut(BaseModel):
     documented: bool = Field(description="does a documented mechanism apply")
 
 
+class IntervalOut(BaseModel):
+    low: float = Field(description="p0 of the Venn-ABERS interval, within the cancer type")
+    high: float = Field(description="p1 of the Venn-ABERS interval, within the cancer type")
+
+
 class OrganOut(BaseModel):
     organ: str
     probability: float
+    interval: IntervalOut | None = Field(
+        None, description="the probability's Venn-ABERS interval [p0, p1], fitted out of fold "
+                          "within the patient's cancer type (pooled for small types): one of "
+                          "the two is calibrated; null for a model without intervals")
     baseline_rate: float = Field(description="the cancer-type/subtype rate alone")
     log_odds: float = Field(description="the calibrated log-odds: expected_log_odds + "
                                         "context_contribution + every marker's contribution")

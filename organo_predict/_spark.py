@@ -34,10 +34,12 @@ class SparkScorer:
         builder: the model's fitted feature builder (features are built on the driver).
         organs: the model's organs, in output order.
         master: Spark master URL (default local[*], every local core).
+        output: the model's probability columns (`probability_column_names`; default
+            `p_<ORGAN>` alone).
     """
 
     def __init__(self, model_uri: str, builder: FeatureBuilder, organs: list[str],
-                 master: str = "local[*]") -> None:
+                 master: str = "local[*]", output: list[str] | None = None) -> None:
         if not is_mlflow_uri(model_uri):
             raise ModelError.about(
                 "{spark} needs an MLflow model URI (models:/NAME@ALIAS, runs:/RUN/model), not "
@@ -64,7 +66,7 @@ class SparkScorer:
                       .config("spark.ui.showConsoleProgress", "false")
                       .getOrCreate())
         self.spark.sparkContext.setLogLevel("ERROR")
-        self.output = [f"p_{organ}" for organ in self.organs]
+        self.output = list(output or [f"p_{organ}" for organ in self.organs])
         schema = StructType([StructField(name, DoubleType()) for name in self.output])
         try:
             self.udf = mlflow.pyfunc.spark_udf(self.spark, model_uri, result_type=schema,

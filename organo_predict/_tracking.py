@@ -238,12 +238,12 @@ def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.Da
 
     from ._bundle import save_bundle
     from ._feature_names import categories_from_strings
+    from ._models import probability_columns
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = save_bundle(builder, model, Path(tmp) / "bundle", metadata=metadata)
         example = categories_to_strings(example, builder)
-        proba = model.predict_proba(categories_from_strings(example, builder))
-        proba.columns = [f"p_{c}" for c in proba.columns]
+        proba = probability_columns(model, categories_from_strings(example, builder))
         return mlflow.pyfunc.log_model(
             name="model",
             python_model=str(Path(__file__).with_name("_mlflow_model.py")),

@@ -185,6 +185,24 @@ def luad_model(msk_features):
 
 
 @pytest.fixture(scope="session")
+def with_intervals(luad_model):
+    """The LUAD fixture model carrying intervals fitted on its own probabilities (a test
+    of the plumbing, not of calibration)."""
+    builder, model, x = luad_model
+    import numpy as np
+    import pandas as pd
+
+    from organo_predict import ProbabilityIntervals
+
+    rng = np.random.default_rng(0)
+    proba = model.predict_proba(x)
+    y = pd.DataFrame(rng.random(proba.shape) < proba.to_numpy(), columns=proba.columns,
+                     index=proba.index).astype(float)
+    intervals = ProbabilityIntervals().fit(proba, y, model.cancer_type_codes(x))
+    return builder, model.with_intervals(intervals), x
+
+
+@pytest.fixture(scope="session")
 def liver_lung_bone(msk_features):
     """A three-organ model (liver, lung, bone) on the first 4,000 labelled patients of the
     embedded cohort: (builder, model, features of those patients)."""

@@ -163,3 +163,25 @@ def test_a_bundle_with_broken_json_content_is_a_model_error(tmp_path: Path) -> N
     _rehash(path, manifest)
     with pytest.raises(ModelError, match="content is not what this version writes"):
         load_bundle(path)
+
+
+def test_the_probability_intervals_travel_with_the_bundle(tmp_path: Path) -> None:
+    """Saved and loaded, the Venn-ABERS tables give the same bounds; a bundle written
+    without them (before they existed) loads with none."""
+    from organo_predict import ProbabilityIntervals
+
+    _, model, x = _bundle_pair(tmp_path)
+    proba = model.predict_proba(x)
+    rng = np.random.default_rng(0)
+    y = pd.DataFrame(rng.random(proba.shape) < proba.to_numpy(), index=proba.index,
+                     columns=proba.columns).astype(float)
+    with_bounds = model.with_intervals(
+        ProbabilityIntervals(min_patients=50).fit(proba, y, model.cancer_type_codes(x)))
+    builder = load_bundle(tmp_path / "bundle")[0]
+    path = save_bundle(builder, with_bounds, tmp_path / "with")
+    assert "intervals.json" in json.loads((path / "manifest.json").read_text())["files"]
+    _, loaded, _ = load_bundle(path)
+    for before, after in zip(with_bounds.predict_interval(x), loaded.predict_interval(x),
+                             strict=True):
+        pd.testing.assert_frame_equal(before, after)
+    assert load_bundle(tmp_path / "bundle")[1].predict_interval(x) is None

@@ -64,3 +64,11 @@ def test_sample_context_reads_cancer_type_and_primary_with_defaults() -> None:
     assert list(cancer_type) == ["Breast Cancer", "Melanoma"] and list(primary) == [True, False]
     bare_type, bare_primary = sample_context(pd.DataFrame(index=[0, 1]))
     assert list(bare_type) == ["unknown", "unknown"] and not bare_primary.any()
+
+
+def test_the_largest_types_are_those_with_most_rows_ties_by_name() -> None:
+    from organo_predict._evaluation import largest_types
+
+    kinds = np.array(["b", "a", "c", "c", "a", "b", "d"])
+    assert largest_types(kinds, 3) == ["a", "b", "c"]
+    assert largest_types(kinds, 1) == ["a"]

@@ -128,6 +128,8 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     assert summary["testable"] >= 5
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "## Mechanism replication" in report and "## Fidelity" in report
+    for section in ("## Intervals on each probability", "## Decision curves", "## Subgroups"):
+        assert section in report
     fidelity = metrics["fidelity"]
     assert fidelity["predictions"] == "out of fold"
     assert set(fidelity["residual_slope"]) == set(metrics["sites"])
@@ -141,19 +143,46 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
     # the rounds the cross-validation chose are the final trees
     for organ, rounds in metrics["rounds"]["final"].items():
         assert len(metrics["rounds"]["folds"][organ]) == 3 and rounds >= 0
+    # an interval on every probability, checked out of fold, pooled and within type
+    intervals = metrics["intervals"]
+    assert intervals["method"].startswith("Venn-ABERS") and intervals["largest_types"]
+    for check in intervals["organs"].values():
+        assert check["pooled"]["n_bins"] > 0 and 0 < check["pooled"]["mean_width"] < 0.5
+        assert set(check["types"]) <= set(intervals["largest_types"])
+    # decision curves of the main organs, each over its stated range
+    curves = metrics["decision_curves"]
+    assert set(curves["organs"]) == set(metrics["main_organs"]) and "odds" in curves["range"]
+    for scopes in curves["organs"].values():
+        pooled = scopes["pooled"]
+        assert len(pooled["thresholds"]) == len(pooled["model"]) == len(pooled["prior"])
+        low, high = pooled["gain_over_prior_per_100_ci"]
+        assert low <= pooled["gain_over_prior_per_100"] <= high
+    # subgroups: sex, age band, panel and sample type, with bootstrap intervals
+    subgroups = metrics["subgroups"]["organs"]["LIVER"]
+    assert {r["variable"] for r in subgroups} == {"sex", "age", "panel", "sample type"}
+    assert {r["level"] for r in subgroups if r["variable"] == "sample type"} == {
+        "primary", "metastasis"}
+    assert sum(r["n"] for r in subgroups if r["variable"] == "sex") <= metrics["n_samples"]
     for name in ("report.md", "model_card.md", "per_organ.csv", "per_cancer_type.csv",
-                 "roc.png", "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png"):
+                 "roc.png", "calibration.png", "shap_beeswarm.png", "mechanisms_forest.png",
+                 "decision_curves.png"):
         assert (tmp_path / "rep" / name).is_file()
     card = (tmp_path / "rep" / "model_card.md").read_text()
     assert "Research use only" in card and f"{metrics['n_patients']:,} patients" in card
+    from organo_predict._model_card import model_card
+
+    assert card == model_card(metrics)  # every number in it is metrics.json's
+    assert "not reported by this run" not in card
     assert (tmp_path / "mlflow.db").is_file()
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/organotropism@champion")
     example = model.input_example
     proba = model.predict(example)
-    assert list(proba.columns)[:2] == ["p_LIVER", "p_LUNG"]
+    # each probability with its Venn-ABERS bounds, which travel with the registered model
+    assert list(proba.columns)[:4] == ["p_LIVER", "p_LIVER_low", "p_LIVER_high", "p_LUNG"]
     assert ((proba.to_numpy() > 0) & (proba.to_numpy() < 1)).all()
+    assert (proba["p_LIVER_low"] <= proba["p_LIVER_high"]).all()
     # unseen cancer type and missing columns are tolerated
     odd = example.drop(columns=["tmb"]).assign(cancer_type="Never Seen Cancer")
     assert np.isfinite(model.predict(odd).to_numpy()).all()

@@ -206,3 +206,35 @@ def test_the_explanation_walks_to_the_probability_on_the_probability_scale(fitte
         -(liver.expected_log_odds + liver.context_contribution)))) < 1e-12
     assert liver.to_dict()["probability_steps"] == steps
     assert f"with the markers {liver.probability:.1%}" in explanation.render()
+
+
+def test_every_probability_carries_its_interval_in_text_and_json(with_intervals, tmp_path,
+                                                                  capsys) -> None:
+    """A bundle with intervals: `explain` prints the calibrated range beside each
+    probability and its JSON carries it; the explainer exposes the fitted intervals."""
+    from organo_predict import save_bundle
+    from organo_predict.cli import main
+
+    builder, model, x = with_intervals
+    bundle = save_bundle(builder, model, tmp_path / "bundle")
+    explainer = Explainer(model, builder)
+    assert explainer.intervals is model.intervals_
+    sample = str(x.index[0])
+    low, high = model.predict_interval(x.loc[[sample]])
+    assert main(["explain", sample, "--model", str(bundle), "--json"]) == 0
+    organs = {o["organ"]: o for o in json.loads(capsys.readouterr().out)["organs"]}
+    for organ, o in organs.items():
+        assert o["interval"] == pytest.approx(
+            {"low": low.loc[sample, organ], "high": high.loc[sample, organ]}, abs=1e-12)
+    assert main(["explain", sample, "--model", str(bundle), "--organ", "CNS_BRAIN"]) == 0
+    text = capsys.readouterr().out
+    brain = organs["CNS_BRAIN"]["interval"]
+    assert (f"calibrated within type: {100 * brain['low']:.1f}%-{100 * brain['high']:.1f}%"
+            in text)
+
+
+def test_a_model_without_intervals_says_none_rather_than_inventing_one(fitted) -> None:
+    builder, model, x = fitted
+    explanation = Explainer(model, builder).explain(x.iloc[:1], top_k=1)[0]
+    assert all(o.interval is None for o in explanation.organs)
+    assert explanation.to_dict()["organs"][0]["interval"] is None

@@ -59,6 +59,18 @@ def test_evaluate_on_held_out_patients_is_the_direct_computation(held_out) -> No
 
     metrics = evaluation_metrics(evaluation, {})
     assert metrics["fidelity"]["entries"][0]["id"] == entry.id
+    # decision curves and subgroups of the user's cohort, on the fixed model's predictions
+    from organo_predict import net_benefit
+    from organo_predict._decision_curves import threshold_range
+
+    liver = metrics["decision_curves"]["organs"]["LIVER"]["pooled"]
+    thresholds = threshold_range(y["LIVER"].mean())
+    assert liver["thresholds"] == pytest.approx(thresholds, abs=1e-4)
+    assert liver["model"] == pytest.approx(
+        net_benefit(y["LIVER"].to_numpy() == 1, direct["LIVER"].to_numpy(), thresholds),
+        abs=1e-5)
+    levels = {(r["variable"], r["level"]) for r in metrics["subgroups"]["organs"]["LIVER"]}
+    assert {("sample type", "primary"), ("sample type", "metastasis")} <= levels
 
 
 def test_recalibration_fixes_calibration_in_the_large_and_keeps_shap_additive(held_out) -> None:
@@ -136,7 +148,9 @@ n_bootstrap = 20
     evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert set(evaluated["sites"]) == {"BONE", "CNS_BRAIN", "LIVER"}
     assert evaluated["sites"]["CNS_BRAIN"]["auroc"] > 0.6
-    assert "calibration in the large" in (tmp_path / "eval" / "report.md").read_text()
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "calibration in the large" in report and "## Decision curves" in report
+    assert (tmp_path / "eval" / "decision_curves.png").is_file()
     assert main(["score", str(other), "--model", str(bundle), "--panel", f"OWN50={panel}",
                  "--out", str(tmp_path / "scores.parquet")]) == 0
     assert len(pd.read_parquet(tmp_path / "scores.parquet")) == 1200

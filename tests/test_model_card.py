@@ -32,3 +32,28 @@ def test_the_model_card_is_written_from_the_run_s_own_metrics() -> None:
     assert "| SKIN | 0.300 | n/a |" in card
     assert "0.64 [0.58, 0.71]" in card and "LIVER 272" in card
     assert "Decision curves" in card and "follow-up" in card.lower()
+    assert card.count("not reported by this run") == 3  # no intervals, curves nor subgroups
+
+
+def test_the_card_s_intervals_decision_curves_and_subgroups_are_metrics_json_s() -> None:
+    from .test_publication import CHECK, CURVE, ROW
+
+    metrics = {"main_organs": ["LIVER", "LUNG"], "sites": {},
+               "intervals": {"method": "Venn-ABERS, Mondrian", "criterion": "bins",
+                             "largest_types": ["A", "B"],
+                             "organs": {o: {"pooled": {**CHECK, "mean_width": w},
+                                            "types": {"A": CHECK,
+                                                      "B": {**CHECK, "passed": o == "LIVER"}}}
+                                        for o, w in (("LIVER", 0.012), ("LUNG", 0.02))}},
+               "decision_curves": {"range": "odds x3", "gain": "per 100", "types": [],
+                                   "organs": {"LIVER": {"pooled": CURVE}}},
+               "subgroups": {"variables": {"sex": "SEX"},
+                             "organs": {"LIVER": [ROW], "LUNG": [
+                                 {**ROW, "auroc_within_type": 0.625, "gain_within_type": 0.02,
+                                  "calibration_in_the_large": -0.05}]}}}
+    card = model_card(metrics)
+    assert "not reported by this run" not in card
+    assert "pooled, 2 of 2 main organs pass" in card and "3 of 4 organ-type scopes" in card
+    assert "Mean pooled width 1.2%–2.0%" in card
+    assert "| LIVER | 12%–56% | +0.90 [+0.20, +1.60] | 67% |" in card
+    assert "| sex: Female | 1,215 | 0.600 | +0.051 | -0.050 |" in card

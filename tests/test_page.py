@@ -31,11 +31,11 @@ def _browser_or_skip() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(luad_model) -> Iterator[str]:
-    """The app on a loopback port, served by uvicorn in a thread."""
+def server(with_intervals) -> Iterator[str]:
+    """The app on a loopback port, served by uvicorn in a thread (a model with intervals)."""
     import uvicorn
 
-    builder, model, _ = luad_model
+    builder, model, _ = with_intervals
     skill = {"CNS_BRAIN": {"auroc_within_type": 0.613, "prior_auroc_within_type": 0.483},
              "BONE": {"auroc_within_type": 0.521, "prior_auroc_within_type": 0.483}}
     loaded = LoadedModel(builder, model, {"cohort": "msk_met_2021",
@@ -84,7 +84,15 @@ def test_page_predicts_an_example_and_shows_drivers_with_citations(server: str,
         first = api["organs"][0]
         expect(rows.first).to_have_attribute("data-organ", first["organ"])
         shown = rows.first.locator("td.num").first.inner_text()
-        assert abs(float(shown.rstrip("%")) / 100 - first["probability"]) < 0.01
+        assert abs(float(shown.split("%")[0]) / 100 - first["probability"]) < 0.01
+        # under each probability its calibrated range, drawn as a whisker on the bar
+        low, high = first["interval"]["low"], first["interval"]["high"]
+        expect(rows.first.locator(".interval")).to_contain_text("–")
+        whisker = rows.first.locator(".bar .ci")
+        expect(whisker).to_have_count(1)
+        bar_box = rows.first.locator(".bar").bounding_box()
+        assert abs(whisker.bounding_box()["x"] - bar_box["x"] - low * bar_box["width"]) < 3
+        assert "Venn-ABERS" in whisker.get_attribute("title")
         # the drivers of brain metastasis name EGFR and its documented mechanism
         page.locator("tr.organ[data-organ='CNS_BRAIN']").click()
         drivers = page.locator("#drivers")
@@ -113,7 +121,10 @@ def test_page_predicts_an_example_and_shows_drivers_with_citations(server: str,
         with page.expect_download() as got:
             page.click("#download-csv")
         header, *body = Path(got.value.path()).read_text().splitlines()
-        assert header.startswith("organ,probability,baseline_rate,skill_within_type")
+        assert header.startswith("organ,probability,interval_low,interval_high,baseline_rate,"
+                                 "skill_within_type")
+        assert any(row.startswith(f"{first['organ']},{first['probability']},{low},{high},")
+                   for row in body)
         assert any(row.startswith("CNS_BRAIN,") and ",EGFR," in row for row in body)
         # aneuploidy is a field of the form, sent with the profile
         page.fill("#aneuploidy", "12")

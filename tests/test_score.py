@@ -278,3 +278,19 @@ def test_a_cancer_type_the_model_has_not_seen_is_refused_unless_pooled_is_asked(
     assert main(["score", str(study), "--model", str(bundle), "--out", str(out),
                  "--unknown-cancer-type", "pooled"]) == 0
     assert len(pd.read_csv(out)) == 4
+
+
+def test_each_probability_is_followed_by_its_interval_columns(with_intervals, msk_features,
+                                                             tmp_path) -> None:
+    builder, model, _ = with_intervals
+    cohort, _ = msk_features
+    sample = cohort.subset(cohort.samples.index[:300])
+    out = tmp_path / "scores.csv"
+    score_cohort(sample, LoadedModel(builder, model, {}, "test"), out, chunk_size=128)
+    table = pd.read_csv(out)
+    organs = list(model.organs_)
+    assert [c for c in table.columns if c.startswith("p_")] == [
+        name for o in organs for name in (f"p_{o}", f"p_{o}_low", f"p_{o}_high")]
+    low, high = model.predict_interval(builder.transform(sample))
+    np.testing.assert_allclose(table[f"p_{organs[0]}_low"], low[organs[0]], atol=1e-12)
+    np.testing.assert_allclose(table[f"p_{organs[0]}_high"], high[organs[0]], atol=1e-12)

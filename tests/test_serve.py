@@ -35,8 +35,8 @@ EGFR_LUAD = {"cancer_type": "Non-Small Cell Lung Cancer", "subtype": "LUAD", "se
 
 
 @pytest.fixture(scope="module")
-def loaded(luad_model) -> LoadedModel:
-    builder, model, _ = luad_model
+def loaded(with_intervals) -> LoadedModel:
+    builder, model, _ = with_intervals  # every answer carries each probability's interval
     return LoadedModel(builder, model, {"cohort": "msk_met_2021",
                                         "citation": "Nguyen et al. Cell 2022",
                                         "mechanism_replication": {
@@ -85,6 +85,10 @@ def test_predict_equals_the_explainer_and_cites_mechanisms(client, loaded) -> No
         assert organ["baseline_rate"] == pytest.approx(reference.baseline_rate, abs=1e-12)
         assert [d["marker"] for d in organ["drivers_up"]] == [
             d.marker for d in reference.drivers_up]
+        # the calibrated range of the registered model, the explainer's to the digit
+        assert organ["interval"] == pytest.approx(
+            {"low": reference.interval[0], "high": reference.interval[1]}, abs=1e-12)
+        assert 0 <= organ["interval"]["low"] <= organ["interval"]["high"] <= 1
     brain = next(o for o in body["organs"] if o["organ"] == "CNS_BRAIN")
     egfr = next(d for d in brain["drivers_up"] + brain["drivers_down"] if d["marker"] == "EGFR")
     mechanism = next(m for m in egfr["mechanisms"] if m["id"] == "EGFR_LUAD_BRAIN")

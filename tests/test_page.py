@@ -87,7 +87,8 @@ def test_page_predicts_an_example_and_shows_drivers_with_citations(server: str,
         assert abs(float(shown.split("%")[0]) / 100 - first["probability"]) < 0.01
         # under each probability its calibrated range, drawn as a whisker on the bar
         low, high = first["interval"]["low"], first["interval"]["high"]
-        expect(rows.first.locator(".interval")).to_contain_text("–")
+        expect(rows.first.locator(".interval")).to_have_text(
+            f"calibrated {100 * low:.1f}–{100 * high:.1f}%")
         whisker = rows.first.locator(".bar .ci")
         expect(whisker).to_have_count(1)
         bar_box = rows.first.locator(".bar").bounding_box()

@@ -85,8 +85,11 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Exit 0 for a clean study; 2 when the reader had to guess or drop anything (a value
-    read as missing, a panel without a gene list, no meta_study.txt, a wrong type line)."""
+    read as missing, a panel without a gene list, no meta_study.txt, a wrong type line).
+    Also says how many mutation rows have a variant class, in the file and inferred."""
     from ._cohort import load_source
+    from ._maf import class_coverage
+    from ._recipes import load_recipes
 
     cohort, said = load_source(args.study, _panels(args))
     problems = [w for w in said if isinstance(w, CohortWarning)]
@@ -94,6 +97,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         say(f"{'problem' if warning in problems else 'note'}: {warning}",
             "red" if warning in problems else "yellow")
     say(repr(cohort), to=out)
+    say(class_coverage(cohort.mutations, load_recipes()).sentence(), to=out)
     if problems:
         say(f"{len(problems)} problem(s) found in {args.study}", "bold red")
         return 2

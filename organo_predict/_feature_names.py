@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ALTERATION_PREFIXES", "CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "GENE_PREFIXES",
+           "SPECTRUM_FEATURES",
            "categories_from_strings", "categories_to_strings", "feature_groups", "frequent_levels",
            "marker_of"]
 
@@ -26,7 +27,9 @@ class FittedCategories(Protocol):
 
 CATEGORICAL_FEATURES = ("cancer_type", "subtype", "primary_site")
 CONTEXT_FEATURES = ("cancer_type", "subtype", "primary_site", "sex", "age")
-GENE_PREFIXES = ("mut_", "trunc_", "missense_", "amp_", "del_", "sv_")
+GENE_PREFIXES = ("mut_", "trunc_", "missense_", "amp_", "del_", "sv_", "dosage_")
+SPECTRUM_FEATURES = ("sbs_C_A", "sbs_C_G", "sbs_C_T", "sbs_T_A", "sbs_T_C", "sbs_T_G",
+                     "dbs_CC_TT", "indel_share")
 ALTERATION_PREFIXES = (*GENE_PREFIXES, "hotspot_", "path_")
 
 
@@ -44,6 +47,8 @@ def marker_of(feature: str) -> str:
         return f"{feature[len('status_'):]} status"
     if feature.startswith("extra_"):
         return feature[len("extra_"):]
+    if feature in SPECTRUM_FEATURES:
+        return "mutational spectrum"
     return feature
 
 

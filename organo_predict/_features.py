@@ -29,6 +29,7 @@ from ._feature_names import (
     marker_of,
 )
 from ._maf import MafIndex, lookup
+from ._mutation_signals import mutant_dosage, spectrum
 from ._recipes import Recipes, load_cancer_types, load_recipes, spelling
 from ._status import receptor_status, tmb_from_mutations
 from ._tables import isin
@@ -258,6 +259,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         mut, on_panel, base = self._mutations(cohort, maf, cols)
         self._mutation_classes(maf, base, recipes, cols)
         self._hotspots(maf, base, recipes, cols)
+        self._mutation_signals(cohort, maf, base, recipes, cols)
         amp, dele = self._copy_number(cohort, cols)
         sv = self._structural_variants(cohort, cols)
         if self.include_pathways:
@@ -312,6 +314,19 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                                   count=int(rows.sum()))
             column[maf.sample[rows][matches]] = 1.0
             cols[hs.feature] = column
+
+    def _mutation_signals(self, cohort: Cohort, maf: MafIndex, base: np.ndarray,
+                          recipes: Recipes, cols: dict[str, np.ndarray]) -> None:
+        """The substitution spectrum and drivers' mutant dosage, where markers.toml enables
+        them ([spectrum], [dosage]; `_mutation_signals`)."""
+        if recipes.spectrum is not None and recipes.spectrum.enabled:
+            cols.update(spectrum(maf.maf, maf.sample, len(cohort.samples), recipes.spectrum))
+        if recipes.dosage is not None and recipes.dosage.enabled:
+            purity = pd.to_numeric(cohort.clinical(recipes.dosage.purity_columns),
+                                   errors="coerce").to_numpy(np.float64)
+            purity = np.where(purity > 1, purity / 100, purity)  # percent or fraction
+            cols.update(mutant_dosage(maf.maf, maf.sample, maf.ok, maf.gene, maf.position,
+                                      base, purity, recipes.dosage, recipes.dosage.genes))
 
     def _copy_number(self, cohort: Cohort, cols: dict[str, np.ndarray]
                      ) -> tuple[np.ndarray, np.ndarray]:

@@ -108,7 +108,9 @@ class ProbabilityIntervals:
 
     def _table(self, p: np.ndarray, labels: np.ndarray) -> _Table:
         knots, p0, p1 = _calc_p0p1(p, labels, self.precision)
-        return _Table(knots, p0, p1, len(p))
+        # 6 decimals (a millionth of a probability) keep the bounds exact to what is shown
+        # and halve the registered model's intervals.json (2.6 MB -> 1.5 MB)
+        return _Table(np.round(knots, self.precision), np.round(p0, 6), np.round(p1, 6), len(p))
 
     def predict(self, probabilities: pd.DataFrame, cancer_type: np.ndarray
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -190,7 +192,7 @@ class IntervalCheck:
     def passed(self) -> bool:
         """No more bins outside than chance allows: at 1.96 SE a calibrated envelope leaves
         about 5% of bins outside, so the count may reach the binomial(n_bins, 0.05) 99th
-        percentile (2 of 10 bins)."""
+        percentile (3 of 10 bins)."""
         from scipy.stats import binom
 
         allowed = int(binom.ppf(0.99, self.n_bins, 0.05))

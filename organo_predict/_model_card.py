@@ -109,6 +109,7 @@ def model_card(metrics: dict) -> str:
         "- Outcomes are recorded sites without a common follow-up time.",
         "- Internal validation only (grouped, stratified cross-validation); no external cohort.",
     ]
+    lines += _calibration_shift(metrics.get("subgroups") or {}, main)
     return "\n".join(lines) + "\n"
 
 
@@ -172,3 +173,18 @@ def _subgroup_lines(subgroups: dict, main: list[str]) -> list[str]:
                      f"{signed_interval(sum(gains) / len(gains) if gains else None, None)} | "
                      f"{citl:+.3f} |")
     return lines + [""]
+
+
+def _calibration_shift(subgroups: dict, main: list[str]) -> list[str]:
+    """The known-limits line on the subgroup whose calibration in the large is furthest
+    from zero (a follow-up or sampling difference the model cannot see)."""
+    rows = [(o, r) for o in main for r in (subgroups.get("organs") or {}).get(o, [])
+            if r["n"] >= 500]
+    if not rows:
+        return []
+    organ, worst = max(rows, key=lambda item: abs(item[1]["calibration_in_the_large"]))
+    return [f"- Calibration shifts between subgroups the model does not read: the largest is "
+            f"{worst['variable']} {worst['level']} ({worst['n']:,} patients), {organ} "
+            f"{worst['calibration_in_the_large']:+.3f} observed minus predicted (Subgroups). "
+            "Recalibrate on a cohort with another follow-up or sampling "
+            "(`organo-predict recalibrate`)."]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from ._cohort import Cohort
 from ._errors import ProfileError, did_you_mean
+from ._maf import effective_classes
 from ._readers import GENE_SYMBOL_PATTERN
 from ._recipes import Recipes, load_recipes
 
@@ -291,7 +292,11 @@ def profiles_from_cohort(cohort: Cohort) -> list[PatientProfile]:
                  if s.name in PatientProfile.model_fields}
     panel = cohort.panel_matrix.get("mutations", pd.Series(dtype=object)).reindex(
         cohort.samples.index)
-    mutations = {sid: group for sid, group in cohort.mutations.groupby("SAMPLE_ID", sort=False)}
+    # each row's class as the features read it (an unclassed indel's from its alleles, which
+    # a profile does not carry): the profile says what the study's features say
+    classes, _ = effective_classes(cohort.mutations, recipes.allele_length_classes)
+    maf = cohort.mutations.assign(Variant_Classification=classes)
+    mutations = {sid: group for sid, group in maf.groupby("SAMPLE_ID", sort=False)}
     fusions = {sid: group for sid, group in
                cohort.structural_variants.groupby("SAMPLE_ID", sort=False)}
     out = []

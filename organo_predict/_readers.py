@@ -13,12 +13,16 @@ import pandas as pd
 from ._errors import CohortError, CohortWarning, excerpt
 from ._tables import Table, isin, read_bytes, read_discrete_cna, read_table
 
-__all__ = ["GENE_SYMBOL_PATTERN", "check_known", "check_unique", "read_cna",
+__all__ = ["GENE_SYMBOL_PATTERN", "MAF_KEEP", "check_known", "check_unique", "read_cna",
            "read_mutations", "read_panel_matrix", "read_sv", "typed_clinical"]
 
 MUTATION_COLUMNS = ("Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classification")
 _PROTEIN_CHANGE_ALIASES = ("HGVSp_Short", "Protein_Change", "AMINO_ACID_CHANGE", "HGVSp")
-_MAF_KEEP = ("Chromosome", "Start_Position", "Variant_Type", "t_ref_count", "t_alt_count")
+# what a MAF row keeps besides the gene, sample, class and protein change: where it is, its
+# alleles (an indel's class from their lengths, markers.toml [allele_length_classes]) and
+# read counts. A change here changes the embedded cohort's columnar copy (its cache key).
+MAF_KEEP = ("Chromosome", "Start_Position", "Variant_Type", "Reference_Allele",
+            "Tumor_Seq_Allele2", "t_ref_count", "t_alt_count")
 # what a gene symbol can look like (HGNC symbols, Entrez-style aliases); profiles use it too
 GENE_SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-_/]{0,31}$"
 
@@ -100,7 +104,7 @@ def read_mutations(path: Path, known_samples: pd.Index) -> pd.DataFrame:
         "HGVSp_Short": (frame[protein] if protein else pd.Series(pd.NA, index=frame.index))
         .astype("string"),
     })
-    for column in _MAF_KEEP:
+    for column in MAF_KEEP:
         if column in frame.columns:
             out[column] = frame[column]
     return out

@@ -26,8 +26,8 @@ from ._schemas import (
     feature_error,
 )
 
-__all__ = ["ALTERATIONS", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
-           "Receptor", "Recipes", "load_mechanisms", "load_recipes", "parse_mechanisms"]
+__all__ = ["ALTERATIONS", "AlleleLengthClasses", "DosageRule", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
+           "Receptor", "Recipes", "SpectrumRule", "load_mechanisms", "load_recipes", "parse_mechanisms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,37 @@ class LeakageRules:
 
 
 @dataclass(frozen=True, slots=True)
+class AlleleLengthClasses:
+    """features/markers.toml [allele_length_classes]: the class an indel's allele lengths
+    imply where the MAF row has none (`unknown`)."""
+
+    unknown: frozenset[str]
+    frameshift_deletion: str
+    frameshift_insertion: str
+    in_frame_deletion: str
+    in_frame_insertion: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpectrumRule:
+    """features/markers.toml [spectrum] (see `_mutation_signals`)."""
+
+    enabled: bool
+    min_substitutions: int
+
+
+@dataclass(frozen=True, slots=True)
+class DosageRule:
+    """features/markers.toml [dosage] (see `_mutation_signals`)."""
+
+    enabled: bool
+    genes: tuple[str, ...]
+    purity_columns: tuple[str, ...]
+    min_depth: int
+    alpha: float
+
+
+@dataclass(frozen=True, slots=True)
 class Recipes:
     """Everything the feature builder knows, read from TOML."""
 
@@ -136,6 +167,9 @@ class Recipes:
     tmb_mb_per_gene: float
     tmb_exome_mb: float
     protein_change_classes: tuple[tuple[re.Pattern[str], str], ...] = ()
+    allele_length_classes: AlleleLengthClasses | None = None
+    spectrum: SpectrumRule | None = None
+    dosage: DosageRule | None = None
 
     def class_of_protein_change(self, change: str) -> str | None:
         """The MAF Variant_Classification an HGVS protein change implies, or None."""
@@ -223,6 +257,14 @@ def load_recipes() -> Recipes:
         tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
         tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
         protein_change_classes=_protein_change_classes(markers),
+        allele_length_classes=_allele_length_classes(markers),
+        spectrum=(SpectrumRule(bool(markers["spectrum"]["enabled"]),
+                               int(markers["spectrum"]["min_substitutions"]))
+                  if "spectrum" in markers else None),
+        dosage=(DosageRule(bool(markers["dosage"]["enabled"]), tuple(markers["dosage"]["genes"]),
+                           tuple(markers["dosage"]["purity_columns"]),
+                           int(markers["dosage"]["min_depth"]), float(markers["dosage"]["alpha"]))
+                if "dosage" in markers else None),
     )
 
 
@@ -292,6 +334,15 @@ def _leakage_rules(leak: dict[str, Any]) -> LeakageRules:
         version=str(leak.get("version", "")),
         unprofiled_read_as=_read_as(leak),
     )
+
+
+def _allele_length_classes(markers: dict[str, Any]) -> AlleleLengthClasses | None:
+    entry = markers.get("allele_length_classes")
+    if entry is None:
+        return None
+    return AlleleLengthClasses(frozenset(entry["unknown"]), entry["frameshift_deletion"],
+                               entry["frameshift_insertion"], entry["in_frame_deletion"],
+                               entry["in_frame_insertion"])
 
 
 def _protein_change_classes(markers: dict[str, Any]) -> tuple[tuple[re.Pattern[str], str], ...]:

@@ -183,6 +183,29 @@ class _ProteinChangeClasses(_Cited):
     rules: list[Annotated[list[str], Field(min_length=2, max_length=2)]]
 
 
+class _AlleleLengthClasses(_Cited):
+    """The MAF classes an indel's allele lengths imply, for rows whose class is `unknown`."""
+
+    unknown: list[str]
+    frameshift_deletion: Text
+    frameshift_insertion: Text
+    in_frame_deletion: Text
+    in_frame_insertion: Text
+
+
+class _Spectrum(_Cited):
+    enabled: bool
+    min_substitutions: int = Field(ge=1)
+
+
+class _Dosage(_Cited):
+    enabled: bool
+    genes: list[str]
+    purity_columns: list[str]
+    min_depth: int = Field(ge=1)
+    alpha: float = Field(gt=0, lt=1)
+
+
 class Markers(_Strict):
     version: Text
     mutation_classes: _MutationClasses
@@ -194,6 +217,9 @@ class Markers(_Strict):
     clinical: _Clinical
     tmb_fallback: _TmbFallback
     protein_change_classes: _ProteinChangeClasses | None = None
+    allele_length_classes: _AlleleLengthClasses | None = None
+    spectrum: _Spectrum | None = None
+    dosage: _Dosage | None = None
 
 
 class _GeneSet(_Cited):

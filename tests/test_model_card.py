@@ -57,3 +57,4 @@ def test_the_card_s_intervals_decision_curves_and_subgroups_are_metrics_json_s()
     assert "Mean pooled width 1.2%–2.0%" in card
     assert "| LIVER | 12%–56% | +0.90 [+0.20, +1.60] | 67% |" in card
     assert "| sex: Female | 1,215 | 0.600 | +0.051 | -0.050 |" in card
+    assert "the largest is sex Female (1,215 patients), LUNG -0.050 observed minus" in card

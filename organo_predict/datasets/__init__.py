@@ -88,8 +88,9 @@ def _copy_folder(folder: Path) -> Path:
     import hashlib
 
     from .._cache import cache_dir
+    from .._readers import MAF_KEEP
 
-    stamp = hashlib.sha256()
+    stamp = hashlib.sha256(repr(MAF_KEEP).encode())  # what the reader keeps is in the copy
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             info = path.stat()

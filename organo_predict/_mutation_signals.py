@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 from ._feature_names import SPECTRUM_FEATURES
 from ._recipes import DosageRule, SpectrumRule
@@ -78,6 +77,8 @@ def mutant_dosage(maf: pd.DataFrame, sample: np.ndarray, ok: np.ndarray, gene: n
     """`dosage_<GENE>` for each of `genes` in `position` (see the module docstring). `ok`:
     the protein-altering rows of a known gene; `base` (samples x genes): 0 profiled, NaN not;
     `purity`: tumor fraction per sample, 0-1 (NaN unknown)."""
+    from scipy.stats import binom  # here: every command that builds features imports us
+
     out: dict[str, np.ndarray] = {}
     if not {"t_alt_count", "t_ref_count"} <= set(maf.columns):
         return out

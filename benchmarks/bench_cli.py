@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _checkout import importable
+
 PATIENT = "P-0000280-T01-IM3"  # a lung adenocarcinoma of the embedded cohort
 
 
@@ -85,8 +87,8 @@ def serve(home: Path, env: dict[str, str]) -> tuple[float, float]:
 
 def measure(label: str, code: Path | None, home: Path, bundle: Path, repeat: int) -> None:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    if code is not None:
-        env["PYTHONPATH"] = str(code.resolve())
+    if code is not None:  # its package and its own TOML files (see _checkout)
+        env["PYTHONPATH"] = str(importable(code.resolve()))
     env["ORGANO_PREDICT_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-cli-cache-")
     print(f"\n{label}")
     print(f"| command | cold s | warm s (median of {repeat}) | peak RSS MB (warm) | exit |")

@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from _checkout import importable
+
 
 class TreeMemory:
     """The peak of the summed resident memory of a process and its descendants (/proc)."""
@@ -72,8 +74,8 @@ def start(folder: Path, args: argparse.Namespace, engine: str = "local",
     """An experiment in `folder`, on `engine`, of this checkout's code or of `code`'s (the
     root of another checkout: its package goes first on the path)."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    if code is not None:
-        env["PYTHONPATH"] = str(code.resolve())
+    if code is not None:  # its package and its own TOML files (see _checkout)
+        env["PYTHONPATH"] = str(importable(code.resolve()))
     if args.spin_count is not None:
         env["GOMP_SPINCOUNT"] = str(args.spin_count)
     command = [sys.executable, "-m", "organo_predict.cli", "experiment", "--report-dir", "rep"]

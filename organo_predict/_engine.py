@@ -7,21 +7,31 @@ all-organ `LeafShap` (about a second, once per model) and one `TreeShap` per org
 trees are compiled (`compile()`, or a SHAP call on a few rows), `decision_function` walks them
 in compiled code: identical numbers to LightGBM's, about twice as fast on wide rows. Scoring,
 serving and the experiment share one engine per model through the `Explainer`.
+
+A call on at most `FEW_ROWS` rows before anything was compiled (one patient, from a new
+process: `organo-predict explain`) is answered by LightGBM's own exact TreeSHAP
+(`pred_contrib`, the same numbers to float precision): compiling, or even importing the
+compiled kernels (numba, ~1.3 s), would cost more than the whole answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._cache import cached_arrays
-from ._leafshap import LeafShap
 from ._models import ModelInputs, OrganotropismModel
-from ._treeshap import TreeShap
 
-__all__ = ["DIRECT_SHAP_ROWS", "ShapEngine"]
+if TYPE_CHECKING:  # imported where they are built: numba costs ~1.3 s to import
+    from ._leafshap import LeafShap
+    from ._treeshap import TreeShap
+
+__all__ = ["DIRECT_SHAP_ROWS", "FEW_ROWS", "ShapEngine"]
+
+FEW_ROWS = 8  # up to this many rows, an engine not yet compiled asks LightGBM (see above)
 
 DIRECT_SHAP_ROWS = 768  # above this, TreeShap's per-pattern evaluation is faster (bench_engines)
 _LEAF_CHUNK = 256  # rows per LeafShap call: bounds the (rows, organs, markers) block
@@ -88,7 +98,10 @@ class ShapEngine:
         tree_width = None if tree_groups is None else width
         if fit.booster is None:
             return self._calibrated(inputs, organ, np.zeros((n, width + 1)))
-        if n > DIRECT_SHAP_ROWS:
+        if n <= FEW_ROWS and not self._compiled:
+            contrib = _grouped(fit.booster.predict(inputs.data, pred_contrib=True), tree_groups,
+                               width)
+        elif n > DIRECT_SHAP_ROWS:
             contrib = self._tree_shap(organ).contributions(inputs.data, tree_groups, tree_width,
                                                            columns=inputs.columns())
         elif self._leaf_shap() is not None:
@@ -107,8 +120,9 @@ class ShapEngine:
         model = self.model
         inputs = model.inputs(x)
         organs = list(model.organs_ if organs is None else organs)
-        leaf = self._leaf_shap()
         n = len(inputs.data)
+        self._current()
+        leaf = None if n <= FEW_ROWS and not self._compiled else self._leaf_shap()
         if leaf is None or n > DIRECT_SHAP_ROWS:
             return {o: self.contributions(inputs, o, groups, n_groups) for o in organs}
         engine, position = leaf
@@ -147,6 +161,8 @@ class ShapEngine:
         """One LeafShap over every trained booster (None when the trees are too deep)."""
         self._current()
         if not self._compiled:
+            from ._leafshap import LeafShap
+
             model = self.model
             organs = [o for o in model.organs_ if model.fits_[o].booster is not None]
             boosters = [model.fits_[o].booster for o in organs]
@@ -161,6 +177,8 @@ class ShapEngine:
     def _tree_shap(self, organ: str) -> TreeShap:
         self._current()
         if organ not in self._per_organ:
+            from ._treeshap import TreeShap
+
             self._per_organ[organ] = TreeShap(self.model.fits_[organ].booster)
         return self._per_organ[organ]
 

@@ -20,7 +20,8 @@ MUTATION_COLUMNS = ("Hugo_Symbol", "Tumor_Sample_Barcode", "Variant_Classificati
 _PROTEIN_CHANGE_ALIASES = ("HGVSp_Short", "Protein_Change", "AMINO_ACID_CHANGE", "HGVSp")
 # what a MAF row keeps besides the gene, sample, class and protein change: where it is, its
 # alleles (an indel's class from their lengths, markers.toml [allele_length_classes]) and
-# read counts. A change here changes the embedded cohort's columnar copy (its cache key).
+# read counts. A change here is a new layout of the embedded cohort's columnar copy: bump
+# datasets.COLUMNAR_LAYOUT (tests/test_datasets.py holds the pair).
 MAF_KEEP = ("Chromosome", "Start_Position", "Variant_Type", "Reference_Allele",
             "Tumor_Seq_Allele2", "t_ref_count", "t_alt_count")
 # what a gene symbol can look like (HGNC symbols, Entrez-style aliases); profiles use it too

@@ -96,6 +96,10 @@ class Predictor:
         self.loaded = loaded
         self.builder, self.model = loaded.builder, loaded.model
         self.explainer = Explainer.from_loaded(loaded)
+        # every answer from the compiled trees, one patient or a micro-batch of many: the
+        # same numbers to the last digit whichever way a request is grouped (an engine not
+        # compiled answers a few rows through LightGBM, equal only to float precision)
+        self.explainer.engine.compile()
         self.panels = reference_panels()
         self._genes = set(self.builder.genes_) | set(self.builder.cna_genes_) | set(
             self.builder.sv_genes_)

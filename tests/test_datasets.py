@@ -61,3 +61,14 @@ def test_the_columnar_copy_reads_back_the_study_frame_for_frame(tmp_path, monkey
     (copy / "mutations.parquet").write_bytes(b"damaged")
     _columnar_copy(msk_met_path(), parse)  # a damaged copy is made again, never used
     assert len(calls) == 2
+
+
+def test_what_the_reader_keeps_and_the_columnar_layout_change_together() -> None:
+    """The columnar copy of the embedded cohort is keyed by its layout: a reader that keeps
+    other MAF columns must bump `COLUMNAR_LAYOUT`, or users keep a copy without them."""
+    from organo_predict import datasets
+    from organo_predict._readers import MAF_KEEP
+
+    assert (datasets.COLUMNAR_LAYOUT, MAF_KEEP) == (2, (
+        "Chromosome", "Start_Position", "Variant_Type", "Reference_Allele",
+        "Tumor_Seq_Allele2", "t_ref_count", "t_alt_count"))

@@ -136,3 +136,25 @@ def test_a_bundle_keeps_the_type_interactions(with_interactions, tmp_path) -> No
     assert loaded.interactions_ == model.interactions_
     np.testing.assert_array_equal(loaded.decision_function(x.iloc[:50]),
                                   model.decision_function(x.iloc[:50]))
+
+
+def test_a_few_rows_before_compiling_come_from_lightgbm_equal_to_the_compiled_trees(
+        luad_model) -> None:
+    """One patient in a new process (`organo-predict explain`) is explained by LightGBM's
+    pred_contrib without importing the compiled kernels; the numbers equal the compiled
+    engine's to float precision; more rows compile the trees as before."""
+    from organo_predict._engine import FEW_ROWS
+
+    _, model, x = luad_model
+    rows = x.iloc[:FEW_ROWS]
+    fresh = ShapEngine(model)
+    direct = fresh.contributions_all(rows)
+    assert not fresh._compiled  # nothing was built for a few rows
+    compiled = ShapEngine(model)
+    assert compiled.compile()
+    for organ, (contrib, base) in compiled.contributions_all(rows).items():
+        np.testing.assert_allclose(direct[organ][0], contrib, atol=1e-12)
+        np.testing.assert_allclose(direct[organ][1], base, atol=1e-12)
+    more = x.iloc[:FEW_ROWS + 1]
+    fresh.contributions_all(more)
+    assert fresh._compiled  # more rows than that compile, as before

@@ -82,15 +82,20 @@ def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
     return cohort
 
 
+# What the columnar copy holds changes with what the reader keeps (`_readers.MAF_KEEP`, 2:
+# the MAF's alleles): a new layout is a new cache key. A constant here, not the tuple, so
+# that commands which only need the fingerprint do not import the reader (and pandas).
+COLUMNAR_LAYOUT = 2
+
+
 def _copy_folder(folder: Path) -> Path:
     """Where the columnar copy of the study at `folder` lives: keyed by its files' names,
     sizes and modification times, under this user's cache for this version."""
     import hashlib
 
     from .._cache import cache_dir
-    from .._readers import MAF_KEEP
 
-    stamp = hashlib.sha256(repr(MAF_KEEP).encode())  # what the reader keeps is in the copy
+    stamp = hashlib.sha256(f"layout {COLUMNAR_LAYOUT};".encode())
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             info = path.stat()

@@ -5,7 +5,7 @@ Pure computation on arrays: the experiment module does the IO.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -226,12 +226,3 @@ def evaluate_organ(organ: str, y: np.ndarray, p_model: np.ndarray, p_prior: np.n
         gain_over_prior_ci=q(gain), gain_within_type=float(wt - wt_prior),
         gain_within_type_ci=q(wt_gain), per_type=per_type, status=status,
     )
-
-
-def out_of_fold(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n_rows: int,
-                n_cols: int, splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Stack `fit_predict(train_idx, test_idx)` over folds into (n_rows, n_cols)."""
-    out = np.full((n_rows, n_cols), np.nan)
-    for train, test in splits:
-        out[test] = fit_predict(train, test)
-    return out

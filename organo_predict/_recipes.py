@@ -403,9 +403,6 @@ class KnowledgeBase:
     citation: str
     mechanisms: tuple[Mechanism, ...]
 
-    def for_marker(self, marker: str, organ: str) -> list[Mechanism]:
-        return [m for m in self.mechanisms if m.marker == marker and m.organ == organ]
-
 
 def spelling(value: str) -> str:
     """How two spellings of a name are compared: case and runs of spaces ignored."""

@@ -214,18 +214,6 @@ def _listed(columns: list[str], limit: int = 200) -> str:
     return text if len(text) <= limit else f"{text[:limit - 1]}…"
 
 
-def parse_numeric(table: Table, column: str) -> np.ndarray:
-    """A text column as float64 (NaN for nulls); a non-number is a CohortError with its line."""
-    raw = table.frame[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.isnan(values) & raw.notna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise CohortError(f"not a number: {excerpt(raw.iloc[row])}", file=table.name,
-                          line=table.line_of(row), column=column)
-    return values
-
-
 CNA_ANNOTATION_COLUMNS = ("Hugo_Symbol", "Entrez_Gene_Id", "Cytoband")
 
 

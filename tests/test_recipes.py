@@ -23,7 +23,8 @@ def test_the_mechanism_knowledge_base_cites_every_entry() -> None:
     assert len(knowledge.mechanisms) >= 24 and knowledge.version
     for mechanism in knowledge.mechanisms:
         assert mechanism.citation and mechanism.mechanism and mechanism.direction in (1, -1)
-    egfr_brain = knowledge.for_marker("EGFR", "CNS_BRAIN")
+    egfr_brain = [m for m in knowledge.mechanisms
+                  if m.marker == "EGFR" and m.organ == "CNS_BRAIN"]
     assert egfr_brain and egfr_brain[0].applies_to("Non-Small Cell Lung Cancer", "LUAD")
 
 

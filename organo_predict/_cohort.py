@@ -1,6 +1,8 @@
 """Read and validate a cBioPortal study into one typed, immutable `Cohort`.
 
-IO lives here and in `_tables`; everything downstream works on the `Cohort` in memory.
+The cohort stage's IO: files are read here and by the readers it calls (`_tables`, `_readers`,
+`_study`, `_archive`; `_download` fetches a study); everything downstream works on the
+`Cohort` in memory.
 """
 
 from __future__ import annotations

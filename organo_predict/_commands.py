@@ -122,7 +122,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     print_table(f"{config.name}: {result.metrics['population']} population, "
                 f"{result.metrics['n_patients']:,} patients (out-of-fold)",
                 [*SKILL_COLUMNS, "primary", "clinical", "ECE"], rows)
-    say(f"macro within-type AUROC, main 8 organs: "
+    say(f"macro within-type AUROC, main {len(result.metrics['main_organs'])} organs: "
         f"{result.metrics['macro_within_type_auroc_main8']:.3f} (subtype prior "
         f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})", "bold", to=out)
     _say_fidelity(result.metrics["fidelity"])

@@ -462,6 +462,7 @@ def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: Audi
         "macro_prior_within_type_auroc_main8": float(np.mean(
             [site_metrics[o].prior_auroc_within_type for o in main])),
         "main_organs": main,
+        "n_splits": config.n_splits,
         "not_trained": {o: m.status for o, m in site_metrics.items() if m.status != "trained"},
         "leakage": {**audit.to_dict(), "policy": leakage_policy(config),
                     "unprofiled": {"read_as": config.unprofiled, "n_features": len(explainer.model.unprofiled_as_absent)}},

@@ -127,10 +127,10 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
     lines = [f"# organo-predict experiment `{metrics['experiment']}`", "",
              f"Cohort `{metrics['cohort']}`, population `{metrics['population']}`: "
              f"{metrics['n_patients']:,} patients, {metrics['n_features']} features. "
-             "Five-fold cross-validation grouped by patient, stratified by cancer type; "
-             "AUROC within cancer type is the sample-weighted mean over cancer types with at "
-             "least 20 positives and 20 negatives.", "",
-             f"**Macro within-type AUROC, main 8 organs: "
+             f"{metrics.get('n_splits', 5)}-fold cross-validation grouped by patient, "
+             "stratified by cancer type; AUROC within cancer type is the sample-weighted mean "
+             "over cancer types with at least 20 positives and 20 negatives.", "",
+             f"**Macro within-type AUROC, main {len(metrics.get('main_organs', []))} organs: "
              f"{metrics['macro_within_type_auroc_main8']:.3f}** "
              f"(subtype prior: {metrics['macro_prior_within_type_auroc_main8']:.3f}).", "",
              "| organ | prev. | AUROC [95% CI] | within type | prior within | gain within "

@@ -37,6 +37,7 @@ def test_report_markdown_leads_with_the_within_type_headline() -> None:
     metrics = {"experiment": "default", "cohort": "msk_met_2021", "population": "metastatic",
                "n_patients": 17984, "n_features": 936,
                "macro_within_type_auroc_main8": 0.5875, "macro_prior_within_type_auroc_main8": 0.502,
+               "main_organs": ["LIVER", "BONE"], "n_splits": 3,
                "mechanisms": [
                    {"id": "a", "organ": "LIVER", "direction": "up", "n_carriers": 120,
                     "cohort": {"or": 1.8, "or_ci": [1.4, 2.3], "rate_diff": 0.12,
@@ -57,7 +58,9 @@ def test_report_markdown_leads_with_the_within_type_headline() -> None:
     rows = organ_rows(sites)
     assert [r["organ"] for r in rows] == ["LIVER", "BONE"]
     text = report_markdown(metrics, rows)
-    assert "**Macro within-type AUROC, main 8 organs: 0.588** (subtype prior: 0.502)" in text
+    # what the config says, not what the default's is: 2 main organs, 3 folds
+    assert "**Macro within-type AUROC, main 2 organs: 0.588** (subtype prior: 0.502)" in text
+    assert "3-fold cross-validation grouped by patient" in text
     assert "| LIVER | 0.300 | 0.750 [0.740, 0.760] | 0.641 | 0.500 | +0.141 [+0.131, +0.151]" \
         in text
     assert ("| a | up | 120 | 1.80 [1.40, 2.30] | 2e-05 | +0.120 [+0.080, +0.160] | "

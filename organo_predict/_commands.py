@@ -192,30 +192,6 @@ def _skill_cells(organ: str, m: dict) -> list[str]:
             signed_interval(m["gain_within_type"], m["gain_within_type_ci"])]
 
 
-def _refuse_unknown_cancer_types(builder, cohort, policy: str) -> None:  # noqa: ANN001
-    """Exit 2 naming every cancer type of `cohort` the model cannot match (with its sample
-    count and the closest type it knows), unless `policy` is "pooled": such samples would be
-    scored with the pooled prior, as another patient than the one described. A sample with
-    no cancer type at all is not refused (there is no spelling to fix); it is counted in
-    the score summary."""
-    from ._errors import did_you_mean
-
-    if policy == "pooled":
-        return
-    unknown = builder.unmatched_cancer_types(cohort)
-    if unknown.empty:
-        return
-    known = [str(k) for k in builder.categories_["cancer_type"]]
-    named = "; ".join(f"{k!r} ({n:,} sample(s){did_you_mean(k, known)})"
-                      for k, n in unknown.iloc[:10].items())
-    more = f"; and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-    raise OrganoPredictError(
-        f"{int(unknown.sum()):,} sample(s) of cohort {cohort.study_id} have a cancer "
-        f"type the model has not seen: {named}{more}. Fix the spelling (an OncoTree code or "
-        "name in features/cancer_types.toml is matched), or pass --unknown-cancer-type "
-        "pooled to score them with the pooled prior")
-
-
 def cmd_explain(args: argparse.Namespace) -> int:
     import json
 
@@ -243,7 +219,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if organs is not None:
         checked_organs(organs, "--organ", known=loaded.model.organs_)
     one = cohort.subset([sample_id])
-    _refuse_unknown_cancer_types(loaded.builder, one, args.unknown_cancer_type)
+    loaded.builder.check_cancer_types(one, args.unknown_cancer_type)
     features = loaded.builder.transform(one)
     explainer = Explainer.from_loaded(loaded)
     explanation = explainer.explain(features, [sample_id], top_k=args.top, organs=organs)[0]
@@ -383,11 +359,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_tracking_writable()
     loaded = load_model(args.model)
     cohort = _load_cohort(args.study, panels)
-    _refuse_unknown_cancer_types(loaded.builder, cohort, args.unknown_cancer_type)
+    loaded.builder.check_cancer_types(cohort, args.unknown_cancer_type)  # before any work
     report_dir = args.report_dir or Path("reports") / f"evaluate-{cohort.study_id}"
     if args.report_dir is None:  # the default one, now that the study names it
         check_report_dir(report_dir)
-    evaluation = evaluate_model(loaded, cohort, labels, n_bootstrap=args.n_bootstrap)
+    evaluation = evaluate_model(loaded, cohort, labels, n_bootstrap=args.n_bootstrap,
+                                unknown_cancer_type=args.unknown_cancer_type)
     metrics = evaluation_metrics(evaluation, dict(loaded.info))
     with staged_folder(report_dir) as staging:  # this run's files only, renamed into place
         write_evaluation(staging, evaluation, metrics)
@@ -465,7 +442,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                           "scores probabilities (run --explain locally, in chunks)")
     loaded = load_model(args.model)
     cohort = _load_cohort(args.cohort, _panels(args))
-    _refuse_unknown_cancer_types(loaded.builder, cohort, args.unknown_cancer_type)
+    loaded.builder.check_cancer_types(cohort, args.unknown_cancer_type)  # before any work
     scorer = None
     if args.engine == "spark":
         from ._loading import DEFAULT_MODEL_URI
@@ -484,6 +461,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                                    chunk_size=args.chunk_size, scorer=scorer,
                                    overwrite=args.overwrite,
                                    layout="long" if args.long else "wide",
+                                   unknown_cancer_type=args.unknown_cancer_type,
                                    progress=lambda done, total: bar.update(task,
                                                                            completed=done))
         finally:

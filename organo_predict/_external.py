@@ -106,10 +106,13 @@ def mechanisms_on(loaded: LoadedModel, cohort: Cohort,
 
 
 def evaluate_model(loaded: LoadedModel, cohort: Cohort, labels: Mapping[str, str] | None = None,
-                   n_bootstrap: int = 200, seed: int = 0, min_each: int = 20) -> Evaluation:
+                   n_bootstrap: int = 200, seed: int = 0, min_each: int = 20,
+                   unknown_cancer_type: str = "refuse") -> Evaluation:
     """Every organ the cohort labels: AUROC pooled, within cancer type and on primaries,
     against the model's own cancer-type prior, with bootstrap intervals; calibration;
-    decision curves and subgroups of the main organs."""
+    decision curves and subgroups of the main organs. A cancer type the model cannot match
+    refuses the cohort unless `unknown_cancer_type` is "pooled"."""
+    loaded.builder.check_cancer_types(cohort, unknown_cancer_type)
     x, y = labelled_population(loaded, cohort, labels)
     model = loaded.model
     inputs = model.inputs(x)  # converted once for both

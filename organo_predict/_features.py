@@ -16,7 +16,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._cohort import Cohort
-from ._errors import CohortWarning, FeatureError, LeakageError, excerpt
+from ._errors import (
+    CohortWarning,
+    FeatureError,
+    LeakageError,
+    OrganoPredictError,
+    did_you_mean,
+    excerpt,
+)
 from ._feature_names import (
     ALTERATION_PREFIXES,
     CATEGORICAL_FEATURES,
@@ -198,6 +205,31 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         counts = cohort.clinical(load_recipes().cancer_type_columns).dropna().astype(
             str).value_counts()
         return counts[[self.match("cancer_type", kind) is None for kind in counts.index]]
+
+    def check_cancer_types(self, cohort: Cohort, unknown_cancer_type: str = "refuse") -> None:
+        """Refuse `cohort` when a sample's cancer type matches none the model knows (naming
+        each, with its sample count and the closest known type), unless
+        `unknown_cancer_type` is "pooled": such samples would be scored with the pooled
+        prior, as another patient than the one described. A sample with no cancer type at
+        all is not refused (there is no spelling to fix); score summaries count it."""
+        if unknown_cancer_type == "pooled":
+            return
+        if unknown_cancer_type != "refuse":
+            raise ValueError(f"unknown_cancer_type must be 'refuse' or 'pooled', not "
+                             f"{unknown_cancer_type!r}")
+        unknown = self.unmatched_cancer_types(cohort)
+        if unknown.empty:
+            return
+        known = [str(k) for k in self.categories_["cancer_type"]]
+        named = "; ".join(f"{k!r} ({n:,} sample(s){did_you_mean(k, known)})"
+                          for k, n in unknown.iloc[:10].items())
+        more = f"; and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise OrganoPredictError(
+            f"{int(unknown.sum()):,} sample(s) of cohort {cohort.study_id} have a cancer "
+            f"type the model has not seen: {named}{more}. Fix the spelling (an OncoTree code "
+            "or name in features/cancer_types.toml is matched), or pass "
+            "--unknown-cancer-type pooled (unknown_cancer_type='pooled' in Python) to score "
+            "them with the pooled prior")
 
     def unseen(self, cohort: Cohort) -> dict[str, int]:
         """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""

@@ -236,14 +236,17 @@ def _provenance(loaded: LoadedModel, cohort: Cohort) -> dict[str, object]:
 def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k: int = 0,
                  chunk_size: int | None = None, progress: Progress | None = None,
                  scorer: ChunkScorer | None = None, overwrite: bool = False,
-                 layout: Literal["wide", "long"] = "wide") -> ScoreSummary:
+                 layout: Literal["wide", "long"] = "wide",
+                 unknown_cancer_type: Literal["refuse", "pooled"] = "refuse") -> ScoreSummary:
     """Score every sample of `cohort` into `out`, atomically (see the module docstring).
 
     `scorer(features, ids) -> table` scores one chunk; default: `score_frame` in this process.
     The Spark engine (`_spark.SparkScorer`) plugs in here, so chunking, atomic output and
     the summary are the same whatever computes the probabilities. `chunk_size` defaults to
     10,000 samples, or 50,000 with explanations (TreeSHAP per decision pattern gains from
-    larger chunks). `layout="long"`: tidy rows instead (`long_form`)."""
+    larger chunks). `layout="long"`: tidy rows instead (`long_form`). A cancer type the
+    model cannot match refuses the cohort before any work unless `unknown_cancer_type` is
+    "pooled" (`FeatureBuilder.check_cancer_types`)."""
     if layout not in ("wide", "long"):
         raise OrganoPredictError.about(f"{{layout}}{layout!r}: use 'wide' or 'long'")
     if chunk_size is None:
@@ -254,6 +257,7 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
     out = Path(out)
     fmt = check_output(out, overwrite)
     model, builder = loaded.model, loaded.builder
+    builder.check_cancer_types(cohort, unknown_cancer_type)
     if scorer is None:
         engine = ShapEngine(model)  # one per run: compiled once, shared by every chunk
         if len(cohort.samples) > _COMPILE_ABOVE:

@@ -294,3 +294,22 @@ def test_each_probability_is_followed_by_its_interval_columns(with_intervals, ms
     low, high = model.predict_interval(builder.transform(sample))
     np.testing.assert_allclose(table[f"p_{organs[0]}_low"], low[organs[0]], atol=1e-12)
     np.testing.assert_allclose(table[f"p_{organs[0]}_high"], high[organs[0]], atol=1e-12)
+
+
+def test_the_python_api_refuses_an_unseen_cancer_type_as_the_cli_does(loaded, edit,
+                                                                      tmp_path) -> None:
+    """`score_cohort` and `evaluate_model` refuse a misspelt type before any work, naming
+    it; `unknown_cancer_type="pooled"` is the explicit way to accept the pooled prior."""
+    from organo_predict import load_study
+    from organo_predict._external import evaluate_model
+
+    cohort = load_study(edit("data_clinical_sample.txt",
+                             lambda t: t.replace("Breast Cancer", "Brest Cancer")))
+    out = tmp_path / "scores.csv"
+    with pytest.raises(OrganoPredictError, match=r"'Brest Cancer' \(1 sample\(s\); did you "
+                                                 r"mean 'Breast Cancer'\?\)"):
+        score_cohort(cohort, loaded, out)
+    assert not out.exists()
+    with pytest.raises(OrganoPredictError, match="unknown_cancer_type='pooled'"):
+        evaluate_model(loaded, cohort)
+    assert score_cohort(cohort, loaded, out, unknown_cancer_type="pooled").n_samples == 4

@@ -294,6 +294,13 @@ def test_each_probability_is_followed_by_its_interval_columns(with_intervals, ms
     low, high = model.predict_interval(builder.transform(sample))
     np.testing.assert_allclose(table[f"p_{organs[0]}_low"], low[organs[0]], atol=1e-12)
     np.testing.assert_allclose(table[f"p_{organs[0]}_high"], high[organs[0]], atol=1e-12)
+    # the tidy layout carries them beside each organ's probability
+    tidy = tmp_path / "tidy.csv"
+    score_cohort(sample, LoadedModel(builder, model, {}, "test"), tidy, layout="long")
+    rows = pd.read_csv(tidy)
+    assert {"probability", "probability_low", "probability_high"} <= set(rows.columns)
+    first = rows[(rows["SAMPLE_ID"] == sample.samples.index[0]) & (rows["organ"] == organs[0])]
+    assert first["probability_low"].item() == pytest.approx(low.iloc[0][organs[0]], abs=1e-12)
 
 
 def test_the_python_api_refuses_an_unseen_cancer_type_as_the_cli_does(loaded, edit,

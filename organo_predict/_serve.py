@@ -147,7 +147,8 @@ class Predictor:
                       "alias": info.get("alias"), "uri": self.loaded.uri,
                       "source": info.get("source")},
             "organs": list(self.model.organs_),
-            "n_features": len(self.builder.feature_names_),
+            # the model's inputs: the builder's columns less what the leakage audit refused
+            "n_features": len(self.model.feature_names_),
             "knowledge_base_version": self.explainer.knowledge.version,
             "recipes_version": self.builder.recipes_version_,
             "training_cohort": {"id": meta.get("cohort"), "citation": meta.get("citation"),

@@ -452,3 +452,17 @@ def test_a_cancer_type_spelled_differently_is_matched_and_an_unknown_one_refused
     pooled = client.post("/predict", json={**EGFR_LUAD, "cancer_type": "Lung Cancr",
                                            "unknown_cancer_type": "pooled"}).json()
     assert any("pooled prior" in w for w in pooled["warnings"])
+
+
+def test_metadata_counts_the_model_s_inputs_not_the_builder_s_columns(loaded) -> None:
+    """A feature the leakage audit refused is built but never read by the model: the page's
+    "N features" is what the model reads."""
+    import copy
+
+    from organo_predict._serve import Predictor
+
+    builder = copy.copy(loaded.builder)  # as after an audit refusal: one column more
+    builder.feature_names_ = [*loaded.builder.feature_names_, "trunc_REFUSED"]
+    meta = Predictor(LoadedModel(builder, loaded.model, loaded.metadata, loaded.uri)).metadata()
+    assert meta["n_features"] == len(loaded.model.feature_names_) == len(
+        builder.feature_names_) - 1

@@ -21,7 +21,7 @@ from ._features import FeatureBuilder
 from ._intervals import ProbabilityIntervals
 from ._manifest import FORMAT, checked_manifest, sha256_of
 from ._models import OrganFit, OrganotropismModel
-from ._prior import SubtypePrior
+from ._prior import Calibration, SubtypePrior
 from ._recipes import load_recipes
 
 __all__ = ["load_bundle", "save_bundle"]
@@ -255,7 +255,7 @@ def _load_checked(path: Path, files: dict[str, str]) -> tuple[FeatureBuilder,
                              "manifest; refusing to load")
         booster = (_booster(path, info["booster"], files[info["booster"]]) if info["booster"]
                    else None)
-        model.fits_[organ] = OrganFit(organ, booster, tuple(info["calibration"]),
+        model.fits_[organ] = OrganFit(organ, booster, Calibration(*info["calibration"]),
                                       info["n_positives"], info["best_iteration"], info["status"])
     if INTERVALS_FILE in files:  # bundles written before intervals existed have none
         model.intervals_ = ProbabilityIntervals.from_state(

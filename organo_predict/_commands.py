@@ -405,8 +405,8 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
                                      f"{o}: {why}" for o, why in result.skipped.items()))
     metadata = {**loaded.metadata, "recalibrated_on": cohort.study_id,
                 "recalibrated_from": loaded.uri,
-                "recalibration": {o: {"intercept": a, "slope": b}
-                                  for o, (a, b) in result.updates.items()}}
+                "recalibration": {o: {"intercept": u.intercept, "slope": u.slope}
+                                  for o, u in result.updates.items()}}
     if args.bundle:
         from ._bundle import save_bundle
 
@@ -424,7 +424,8 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
             f"{(args.model or DEFAULT_MODEL_URI)} is where it came from)", to=out)
     print_table(f"recalibrated on {cohort.study_id}: new log-odds = a + b x old",
                 ["organ", "a (intercept)", "b (slope)"],
-                [[o, f"{a:+.3f}", f"{b:.3f}"] for o, (a, b) in result.updates.items()])
+                [[o, f"{u.intercept:+.3f}", f"{u.slope:.3f}"]
+                 for o, u in result.updates.items()])
     for organ, why in result.skipped.items():
         say(f"{organ}: left as it was, {why}", to=out)
     return 0

@@ -29,7 +29,7 @@ from ._models import (
     labels_from_cohort,
     population_rows,
 )
-from ._prior import fit_logistic_on_logit
+from ._prior import Calibration, fit_logistic_on_logit
 from ._replication import replicate
 from ._subgroups import subgroup_context, subgroup_metrics
 
@@ -70,7 +70,7 @@ class Recalibration:
     """Per organ, the logistic update fitted on local labels: new log-odds = a + b x old."""
 
     model: OrganotropismModel
-    updates: dict[str, tuple[float, float]]  # organ -> (intercept a, slope b)
+    updates: dict[str, Calibration]  # organ -> the update (slope b, intercept a)
     skipped: dict[str, str]
 
 
@@ -184,11 +184,12 @@ def recalibrate_model(loaded: LoadedModel, cohort: Cohort,
         if (too_few := _too_few(flags == 1, min_each)) is not None:
             skipped[organ] = too_few
             continue
-        b, a = fit_logistic_on_logit(log_odds[organ].to_numpy()[known], flags)
+        update = fit_logistic_on_logit(log_odds[organ].to_numpy()[known], flags)
         fit = model.fits_[organ]
         slope, intercept = fit.calibration
-        updated.fits_[organ] = replace(fit, calibration=(b * slope, b * intercept + a))
-        updates[organ] = (a, b)
+        updated.fits_[organ] = replace(fit, calibration=Calibration(
+            update.slope * slope, update.slope * intercept + update.intercept))
+        updates[organ] = update
     return Recalibration(updated, updates, skipped)
 
 

@@ -22,7 +22,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._errors import CohortError, CohortWarning, ModelError, excerpt
 from ._intervals import ProbabilityIntervals
-from ._prior import SubtypePrior, code_key, fit_logistic_on_logit, logit, sigmoid, type_medians
+from ._prior import (
+    Calibration,
+    SubtypePrior,
+    code_key,
+    fit_logistic_on_logit,
+    logit,
+    sigmoid,
+    type_medians,
+)
 from ._schemas import ORGANS, did_you_mean
 from ._threads import usable_cores
 
@@ -102,13 +110,15 @@ def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np
     return known & metastatic
 
 
+IDENTITY = Calibration(1.0, 0.0)  # an organ's calibration before one is fitted
+
 @dataclass
 class OrganFit:
     """One organ's fitted pieces."""
 
     organ: str
     booster: lgb.Booster | None
-    calibration: tuple[float, float]  # Platt slope, intercept on the log-odds
+    calibration: Calibration  # Platt (slope, intercept) on the log-odds
     n_positives: int
     best_iteration: int
     status: str  # "trained" or why not
@@ -316,11 +326,11 @@ class OrganotropismModel(BaseEstimator):
             rounds = (self.n_estimators if self.rounds is None
                       else int(self.rounds.get(organ, 0)))
             if n_pos < self.min_positives:
-                fits[organ] = OrganFit(organ, None, (1.0, 0.0), n_pos, 0,
+                fits[organ] = OrganFit(organ, None, IDENTITY, n_pos, 0,
                                        f"not trained: {n_pos} positives < {self.min_positives}")
                 continue
             if rounds <= 0:  # the cross-validation found nothing beyond the prior
-                fits[organ] = OrganFit(organ, None, (1.0, 0.0), n_pos, 0, "trained")
+                fits[organ] = OrganFit(organ, None, IDENTITY, n_pos, 0, "trained")
                 continue
             if keep.all():  # one binned dataset for every organ with all labels known
                 if train_set is None:
@@ -337,7 +347,7 @@ class OrganotropismModel(BaseEstimator):
                                   categorical_feature=self.categorical_, params=params)
             if held_out is None:
                 booster = lgb.train(params, dtr, num_boost_round=rounds)
-                fits[organ] = OrganFit(organ, booster, (1.0, 0.0), n_pos, rounds, "trained")
+                fits[organ] = OrganFit(organ, booster, IDENTITY, n_pos, rounds, "trained")
                 continue
             x_val, init_val, y_val = held_out
             known = ~np.isnan(y_val[:, j])
@@ -356,7 +366,7 @@ class OrganotropismModel(BaseEstimator):
             # every round trained, past the fold's own best, is kept: the rounds are chosen
             # later; the copy frees the training dataset the booster holds
             loss = np.asarray(record["held_out"]["binary_logloss"], dtype=np.float64)
-            fits[organ] = OrganFit(organ, _truncate(booster, len(loss)), (1.0, 0.0), n_pos,
+            fits[organ] = OrganFit(organ, _truncate(booster, len(loss)), IDENTITY, n_pos,
                                    int(np.argmin(loss)) + 1, "trained", loss)
         return fits
 
@@ -379,7 +389,7 @@ class OrganotropismModel(BaseEstimator):
                          ) -> OrganotropismModel:
         """A copy whose organs in `calibration` take that (Platt slope, intercept)."""
         check_is_fitted(self, "fits_")
-        return self._with_fits({o: replace(f, calibration=tuple(map(float, calibration[o])))
+        return self._with_fits({o: replace(f, calibration=Calibration(*map(float, calibration[o])))
                                 if o in calibration else f for o, f in self.fits_.items()})
 
     def _with_fits(self, fits: dict[str, OrganFit]) -> OrganotropismModel:
@@ -476,7 +486,7 @@ class OrganotropismModel(BaseEstimator):
         keep_tr, keep_va = ~np.isnan(lab_tr), ~np.isnan(lab_va)
         n_pos = int(np.nansum(labels))
         if n_pos < self.min_positives or np.nansum(lab_va) < 5:
-            return OrganFit(organ, None, (1.0, 0.0), n_pos, 0,
+            return OrganFit(organ, None, IDENTITY, n_pos, 0,
                             f"not trained: {n_pos} positives < {self.min_positives}")
         params = self._lgb_params()
         init = rows.init[:, j]

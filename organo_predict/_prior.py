@@ -7,6 +7,7 @@ calibration slope."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._errors import ModelError
 
-__all__ = ["SubtypePrior", "code_key", "fit_logistic_on_logit", "logit", "sigmoid", "type_medians"]
+__all__ = ["Calibration", "SubtypePrior", "code_key", "fit_logistic_on_logit", "logit", "sigmoid",
+           "type_medians"]
 
 _EPS = 1e-6
 
@@ -116,8 +118,17 @@ def type_medians(x: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict[str,
     return out
 
 
+class Calibration(NamedTuple):
+    """A logistic map of log-odds, new = intercept + slope x old: the Platt calibration of
+    an organ's trees, and the update `recalibrate` fits on a user's labels. One type, one
+    order (slope first), wherever a pair is kept or written."""
+
+    slope: float
+    intercept: float
+
+
 def fit_logistic_on_logit(score: np.ndarray, y: np.ndarray, ridge: float = 0.0,
-                          iters: int = 50) -> tuple[float, float]:
+                          iters: int = 50) -> Calibration:
     """Slope and intercept of the logistic regression of y on `score` (Newton); `ridge`
     pulls the slope toward 1. Used for Platt calibration and the calibration slope."""
     a, b = 1.0, 0.0
@@ -131,4 +142,4 @@ def fit_logistic_on_logit(score: np.ndarray, y: np.ndarray, ridge: float = 0.0,
         a, b = a - step[0], b - step[1]
         if np.abs(step).max() < 1e-8:
             break
-    return float(a), float(b)
+    return Calibration(float(a), float(b))

@@ -9,7 +9,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from ._feature_names import categories_to_strings
 from ._features import FeatureBuilder
 from ._leakage import AuditReport
 from ._models import OrganotropismModel
+from ._prior import Calibration
 from ._replication import Replication
 from ._reporting import REPORT_FILES, json_default
 from ._threads import process_alive
@@ -348,7 +349,7 @@ def log_evaluation(metrics: dict, report_dir: Path, cohort: Cohort, model_info: 
 
 def register_recalibrated(builder: FeatureBuilder, model: OrganotropismModel,
                           example: pd.DataFrame, metadata: dict[str, object], name: str,
-                          alias: str, updates: dict[str, tuple[float, float]],
+                          alias: str, updates: Mapping[str, Calibration],
                           experiment: str = "organotropism-recalibration") -> str:
     """Log the recalibrated model from code in its own run, register it as a new version of
     `name` and point `alias` at it (never `champion`). Returns the version."""
@@ -363,10 +364,9 @@ def register_recalibrated(builder: FeatureBuilder, model: OrganotropismModel,
     with _run(f"recalibrate on {metadata.get('recalibrated_on')}", experiment):
         mlflow.set_tags({"recalibrated_on": str(metadata.get("recalibrated_on")),
                          "recalibrated_from": str(metadata.get("recalibrated_from"))})
-        mlflow.log_params({f"{organ}.intercept": round(a, 6) for organ, (a, _) in
-                           updates.items()}
-                          | {f"{organ}.slope": round(b, 6) for organ, (_, b) in
-                             updates.items()})
+        mlflow.log_params({f"{organ}.intercept": round(u.intercept, 6)
+                           for organ, u in updates.items()}
+                          | {f"{organ}.slope": round(u.slope, 6) for organ, u in updates.items()})
         info = log_model(builder, model, example, metadata, registered_model_name=name)
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(name, alias, version)

@@ -54,3 +54,18 @@ def test_priors_fitted_organ_by_organ_stack_into_the_prior_of_all_organs() -> No
     other_rows = SubtypePrior().fit(cancer_type[fewer], subtype[fewer], y[fewer, :1])
     with pytest.raises(ModelError, match="do not stack"):
         SubtypePrior.stack([whole, other_rows])
+
+
+def test_a_logistic_fit_is_one_calibration_type_slope_first() -> None:
+    """Platt calibration, the calibration slope and `recalibrate`'s update share one named
+    pair (the intercept-first tuple of the update used to read backwards against Platt's)."""
+    import numpy as np
+
+    from organo_predict._prior import Calibration, fit_logistic_on_logit
+
+    rng = np.random.default_rng(0)
+    score = rng.normal(0, 1, 5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 + 2.0 * score)))).astype(float)
+    fitted = fit_logistic_on_logit(score, y)
+    assert isinstance(fitted, Calibration) and fitted == (fitted.slope, fitted.intercept)
+    assert abs(fitted.slope - 2.0) < 0.15 and abs(fitted.intercept - 0.5) < 0.1

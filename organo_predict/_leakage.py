@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from ._errors import LeakageError
+from ._evaluation import auroc
 from ._recipes import LeakageRules, load_recipes
 
 __all__ = ["AuditFinding", "AuditReport", "audit_leakage"]
@@ -248,15 +248,9 @@ class _Audit:
                         self.add(j, label, "implies", r, f"level {int(lvl)} carries the label "
                                  f"in {r:.1%} of {int(cnt)} rows (prevalence {prevalence:.1%})")
                 score = rate[inverse]
-            auc_j = _auroc(score, t)
+            auc_j = float(auroc(t, score)[0])
             if auc_j >= rules.separation_auroc or auc_j <= 1 - rules.separation_auroc:
                 self.add(j, label, "separation", auc_j,
                          f"alone separates the label with AUROC {auc_j:.3f} over "
                          f"{int(keep.sum())} rows")
 
-
-def _auroc(score: np.ndarray, truth: np.ndarray) -> float:
-    ranks = rankdata(score)
-    n_pos = truth.sum()
-    n_neg = truth.size - n_pos
-    return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -80,3 +80,19 @@ def test_small_synthetic_missingness_leak() -> None:
     report = audit_leakage(pd.DataFrame({"leak": leak, "honest": honest}),
                            pd.DataFrame({"DMETS_DX_LIVER": y}))
     assert report.refused_features == ["leak"]
+
+
+def test_the_separation_check_reads_the_project_s_one_auroc_ties_counted_half() -> None:
+    """A continuous feature with tied values: the audit's figure is the rank-sum AUROC
+    (average ranks for ties), which `_evaluation.auroc` gives; one AUROC, not two."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(3000) < 0.3).astype(float)
+    value = np.round(rng.normal(0, 1, 3000) + 3.5 * y, 0).astype(np.float32)  # ties
+    report = audit_leakage(pd.DataFrame({"v": value}), pd.DataFrame({"LABEL": y}))
+    (finding,) = [f for f in report.findings if f.feature == "v"]
+    ranks = rankdata(value)
+    n_pos = y.sum()
+    expected = (ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * (len(y) - n_pos))
+    assert finding.kind == "separation" and finding.figure == pytest.approx(expected, abs=1e-12)

@@ -181,7 +181,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     metrics = _metrics(config, data, used, audit, site_metrics, explainer, replication, clock)
     metrics["fidelity"] = fidelity.to_dict()
     metrics["intervals"] = interval_checks
-    metrics.update(_decisions_and_subgroups(data, oof, metrics["main_organs"], clock))
+    metrics.update(_decisions_and_subgroups(config, data, oof, metrics["main_organs"], clock))
     metrics["rounds"] = {"chosen_by": "cross-validation, held-out log loss (_crossfit)",
                          "final": fitted.rounds, "folds": fitted.fold_rounds}
     metrics["engine"] = engine if scheduler is None else f"{engine} {scheduler}"
@@ -379,16 +379,18 @@ def _intervals(data: _Data, oof: _OutOfFold, final: OrganotropismModel, check: b
     return final.with_intervals(intervals), out
 
 
-def _decisions_and_subgroups(data: _Data, oof: _OutOfFold, main: list[str], clock: _Clock
-                             ) -> dict[str, object]:
+def _decisions_and_subgroups(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
+                             main: list[str], clock: _Clock) -> dict[str, object]:
     """Decision curves (pooled and within the 8 largest cancer types) and subgroup
-    performance of the main organs, on the out-of-fold predictions."""
-    y = data.y
+    performance of the main organs, on the out-of-fold predictions, with the bootstrap the
+    config asks for ([evaluation] n_bootstrap, seed), as every other interval of the run."""
+    y, boot = data.y, {"n_boot": config.n_bootstrap, "seed": config.seed}
     context = subgroup_context(data.cohort, data.x.index)
     out = {"decision_curves": decision_curve_metrics(y, oof.model, oof.prior, data.cancer_type,
-                                                     main, largest_types(data.cancer_type)),
+                                                     main, largest_types(data.cancer_type),
+                                                     **boot),
            "subgroups": subgroup_metrics(y, oof.model, oof.prior, data.cancer_type, context,
-                                         main)}
+                                         main, **boot)}
     clock.say("decision curves and subgroups")
     return out
 

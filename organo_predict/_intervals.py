@@ -117,7 +117,7 @@ class ProbabilityIntervals:
         """(low, high): each row's [p0, p1] per organ, from its cancer type's predictor or
         the pooled one; NaN for an organ without one (never trained)."""
         codes = np.asarray(cancer_type, dtype=float)
-        keys = np.array([_key(c) if not np.isnan(c) else POOLED for c in codes], dtype=object)
+        present = np.unique(codes[~np.isnan(codes)])  # the types of these rows, once
         low = pd.DataFrame(np.nan, index=probabilities.index, columns=probabilities.columns)
         high = low.copy()
         for organ in probabilities.columns:
@@ -126,19 +126,17 @@ class ProbabilityIntervals:
                 continue
             p = np.round(probabilities[organ].to_numpy(float), self.precision)
             lo, hi = np.full(len(p), np.nan), np.full(len(p), np.nan)
-            own = np.array([k in tables for k in keys], dtype=bool)
-            for key in set(keys[own]) | {POOLED}:
-                rows = (keys == key) if key != POOLED else ~own | (keys == POOLED)
-                if rows.any():
-                    lo[rows], hi[rows] = tables[key].apply(p[rows])
+            pooled = np.ones(len(p), dtype=bool)
+            for code in present:
+                table = tables.get(_key(code))
+                if table is not None:
+                    rows = codes == code
+                    lo[rows], hi[rows] = table.apply(p[rows])
+                    pooled &= ~rows
+            if pooled.any():
+                lo[pooled], hi[pooled] = tables[POOLED].apply(p[pooled])
             low[organ], high[organ] = lo, hi
         return low, high
-
-    def scope(self, organ: str, cancer_type_code: float) -> str:
-        """"cancer type" where the type has its own predictor for the organ, else "pooled"."""
-        tables = self.tables_.get(organ, {})
-        has_own = not np.isnan(cancer_type_code) and _key(cancer_type_code) in tables
-        return "cancer type" if has_own else POOLED
 
     def to_state(self) -> dict[str, object]:
         return {"params": {"min_patients": self.min_patients, "precision": self.precision},

@@ -24,7 +24,7 @@ class MafIndex:
     def __init__(self, maf: pd.DataFrame, sample: np.ndarray, gene: np.ndarray,
                  position: dict[str, int], rule: AlleleLengthClasses | None = None) -> None:
         self.maf, self.sample, self.gene, self.position = maf, sample, gene, position
-        classes, self.inferred = effective_classes(maf, rule)
+        classes, _ = effective_classes(maf, rule)
         self._vc_codes, self._vc_levels = pd.factorize(classes)
         self._masks: dict[frozenset[str], np.ndarray] = {}
         self.ok = np.zeros(len(maf), dtype=bool)  # a protein-altering mutation of a known gene
@@ -83,6 +83,12 @@ def _allele_lengths(alleles: pd.Series) -> np.ndarray:
     return lengths[codes]
 
 
+def _unclassed(classes: np.ndarray, rule: AlleleLengthClasses | None) -> np.ndarray:
+    """Rows whose class the file does not give: missing, or one of `rule.unknown`."""
+    names = list(rule.unknown) if rule is not None else ["Unknown", ""]
+    return pd.isna(classes) | np.isin(classes.astype(str), names)
+
+
 def effective_classes(maf: pd.DataFrame, rule: AlleleLengthClasses | None
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's Variant_Classification, and where it is one of `rule.unknown` and the row is
@@ -93,7 +99,7 @@ def effective_classes(maf: pd.DataFrame, rule: AlleleLengthClasses | None
     inferred = np.zeros(len(maf), dtype=bool)
     if rule is None or not {"Reference_Allele", "Tumor_Seq_Allele2"} <= set(maf.columns):
         return file_classes, inferred
-    unknown = pd.isna(file_classes) | np.isin(file_classes.astype(str), list(rule.unknown))
+    unknown = _unclassed(file_classes, rule)
     ref = _allele_lengths(maf["Reference_Allele"])
     alt = _allele_lengths(maf["Tumor_Seq_Allele2"])
     change = alt - ref
@@ -129,8 +135,6 @@ class ClassCoverage:
 def class_coverage(maf: pd.DataFrame, recipes: Recipes) -> ClassCoverage:
     """The share of `maf`'s rows whose class is known, in the file or from its alleles."""
     rule = recipes.allele_length_classes
-    unknown_names = list(rule.unknown) if rule else ["Unknown", ""]
-    classes = maf["Variant_Classification"].astype(object).to_numpy()
-    in_file = ~(pd.isna(classes) | np.isin(classes.astype(str), unknown_names))
+    in_file = ~_unclassed(maf["Variant_Classification"].astype(object).to_numpy(), rule)
     _, inferred = effective_classes(maf, rule)
     return ClassCoverage(len(maf), int(in_file.sum()), int(inferred.sum()))

@@ -112,6 +112,7 @@ def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np
 
 IDENTITY = Calibration(1.0, 0.0)  # an organ's calibration before one is fitted
 
+
 @dataclass
 class OrganFit:
     """One organ's fitted pieces."""

@@ -39,21 +39,20 @@ UNKNOWN = "unknown"
 def subgroup_context(cohort: Cohort, sample_ids: pd.Index) -> pd.DataFrame:
     """One column per `SUBGROUP_VARIABLES` entry for `sample_ids`, as text ("unknown"
     where the cohort does not say). Reporting only: none of it is a model input."""
-    samples = cohort.subset(list(sample_ids))
-
+    # read from the whole cohort and reindexed: a subset would copy its genomic tables too
     def text(values: pd.Series) -> pd.Series:
         out = values.astype(object).where(values.notna(), UNKNOWN).astype(str)
         return out.reindex(sample_ids).fillna(UNKNOWN)
 
-    age = pd.to_numeric(samples.clinical(["AGE_AT_SEQUENCING"]), errors="coerce")
+    age = pd.to_numeric(cohort.clinical(["AGE_AT_SEQUENCING"]), errors="coerce")
     bands = pd.Series(UNKNOWN, index=age.index, dtype=object)
     for low, high, label in AGE_BANDS:
         bands[(age >= low) & (age < high)] = label
     return pd.DataFrame({
-        "sex": text(samples.clinical(["SEX"])).str.capitalize().replace("Unknown", UNKNOWN),
+        "sex": text(cohort.clinical(["SEX"])).str.capitalize().replace("Unknown", UNKNOWN),
         "age": bands.reindex(sample_ids).fillna(UNKNOWN),
-        "panel": text(samples.panel_ids(pd.Index(sample_ids), "mutations")),
-        "sample type": text(samples.clinical(["SAMPLE_TYPE"])).str.lower().replace(
+        "panel": text(cohort.panel_ids(pd.Index(sample_ids), "mutations")),
+        "sample type": text(cohort.clinical(["SAMPLE_TYPE"])).str.lower().replace(
             UNKNOWN.lower(), UNKNOWN),
     }, index=sample_ids)
 

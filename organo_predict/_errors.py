@@ -63,11 +63,11 @@ def excerpt(value: object, limit: int = 80) -> str:
 PYTHON_NAMES = {"out": "out=", "overwrite": "overwrite=True", "chunk_size": "chunk_size=",
                 "model": "model=", "spark": "SparkScorer", "replace_study": "overwrite=True",
                 "run_experiment": "run_experiment()", "engine": "engine=\"dask\"",
-                "scheduler": "scheduler="}
+                "scheduler": "scheduler=", "unknown_cancer_type": "unknown_cancer_type='pooled'"}
 CLI_NAMES = {"out": "--out ", "overwrite": "--overwrite", "chunk_size": "--chunk-size ",
              "model": "--model ", "spark": "--engine spark", "replace_study": "--force",
              "run_experiment": "`organo-predict experiment`", "engine": "--engine dask",
-             "scheduler": "--scheduler"}
+             "scheduler": "--scheduler", "unknown_cancer_type": "--unknown-cancer-type pooled"}
 _ARGUMENT = re.compile(r"\{\{|\}\}|\{(" + "|".join(PYTHON_NAMES) + r")\}")
 
 

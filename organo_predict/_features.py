@@ -215,8 +215,8 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         if unknown_cancer_type == "pooled":
             return
         if unknown_cancer_type != "refuse":
-            raise ValueError(f"unknown_cancer_type must be 'refuse' or 'pooled', not "
-                             f"{unknown_cancer_type!r}")
+            raise OrganoPredictError(f"unknown_cancer_type={unknown_cancer_type!r}: use "
+                                     "'refuse' or 'pooled'")
         unknown = self.unmatched_cancer_types(cohort)
         if unknown.empty:
             return
@@ -224,12 +224,13 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         named = "; ".join(f"{k!r} ({n:,} sample(s){did_you_mean(k, known)})"
                           for k, n in unknown.iloc[:10].items())
         more = f"; and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        raise OrganoPredictError(
-            f"{int(unknown.sum()):,} sample(s) of cohort {cohort.study_id} have a cancer "
-            f"type the model has not seen: {named}{more}. Fix the spelling (an OncoTree code "
-            "or name in features/cancer_types.toml is matched), or pass "
-            "--unknown-cancer-type pooled (unknown_cancer_type='pooled' in Python) to score "
-            "them with the pooled prior")
+        said = f"{int(unknown.sum()):,} sample(s) of cohort {cohort.study_id} have a cancer " \
+               f"type the model has not seen: {named}{more}"
+        # the option named as the caller spells it: a flag in the CLI, an argument in Python
+        raise OrganoPredictError.about(
+            said.replace("{", "{{").replace("}", "}}") + ". Fix the spelling (an OncoTree "
+            "code or name in features/cancer_types.toml is matched), or pass "
+            "{unknown_cancer_type} to score them with the pooled prior")
 
     def unseen(self, cohort: Cohort) -> dict[str, int]:
         """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""

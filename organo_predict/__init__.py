@@ -25,11 +25,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ._threads import quiet_openmp
+from ._base._threads import quiet_openmp
 
 quiet_openmp()  # before anything loads LightGBM's OpenMP runtime (see _threads)
 
-from ._errors import (  # noqa: E402
+from ._base._errors import (  # noqa: E402
     CohortError,
     CohortWarning,
     ConfigError,
@@ -46,47 +46,51 @@ from ._errors import (  # noqa: E402
 __version__ = "0.1.0"
 
 _LAZY = {  # public name -> the private module that owns it
-    "Cohort": "_cohort", "load_study": "_cohort",
-    "FeatureBuilder": "_features",
-    "OrganotropismModel": "_models", "labels_from_samples": "_models",
-    "labels_from_cohort": "_models", "ORGANS": "_models",
-    "MAIN_ORGANS": "_models",
-    "Explainer": "_explain", "PatientExplanation": "_explain", "OrganExplanation": "_explain",
-    "rank_drivers": "_drivers", "ShapEngine": "_engine",
-    "save_bundle": "_bundle", "load_bundle": "_bundle",
-    "load_model": "_loading", "LoadedModel": "_loading",
-    "score_cohort": "_score", "ScoreSummary": "_score",
-    "load_config": "_config", "ExperimentConfig": "_config",
-    "run_experiment": "_experiment", "ExperimentResult": "_experiment",
-    "train_model": "_experiment", "population_rows": "_models",
-    "audit_strata": "_experiment", "audit_leakage": "_leakage", "AuditReport": "_leakage",
-    "DEFAULT_MODEL_URI": "_loading", "profiles_from_cohort": "_profiles",
-    "create_app": "_serve", "PatientProfile": "_profiles",
-    "ProbabilityIntervals": "_intervals", "check_intervals": "_intervals",
-    "net_benefit": "_decision_curves", "decision_curve": "_decision_curves",
-    "subgroup_performance": "_subgroups",
+    "Cohort": "_cohort._cohort", "load_study": "_cohort._cohort",
+    "FeatureBuilder": "_features._builder",
+    "OrganotropismModel": "_model._models", "labels_from_samples": "_model._models",
+    "labels_from_cohort": "_model._models", "ORGANS": "_model._models",
+    "MAIN_ORGANS": "_model._models",
+    "Explainer": "_explain._explainer", "PatientExplanation": "_explain._explainer", "OrganExplanation": "_explain._explainer",
+    "rank_drivers": "_explain._drivers", "ShapEngine": "_explain._engine",
+    "save_bundle": "_model._bundle", "load_bundle": "_model._bundle",
+    "load_model": "_model._loading", "LoadedModel": "_model._loading",
+    "score_cohort": "_apps._score", "ScoreSummary": "_apps._score",
+    "load_config": "_apps._config", "ExperimentConfig": "_apps._config",
+    "run_experiment": "_apps._experiment", "ExperimentResult": "_apps._experiment",
+    "train_model": "_apps._experiment", "population_rows": "_model._models",
+    "audit_strata": "_apps._experiment", "audit_leakage": "_model._leakage", "AuditReport": "_model._leakage",
+    "DEFAULT_MODEL_URI": "_model._loading", "profiles_from_cohort": "_features._profiles",
+    "create_app": "_apps._serve", "PatientProfile": "_features._profiles",
+    "ProbabilityIntervals": "_model._intervals", "check_intervals": "_model._intervals",
+    "net_benefit": "_evaluate._decision_curves", "decision_curve": "_evaluate._decision_curves",
+    "subgroup_performance": "_evaluate._subgroups",
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
     from . import datasets
-    from ._bundle import load_bundle, save_bundle
-    from ._cohort import Cohort, load_study
-    from ._config import ExperimentConfig, load_config
-    from ._decision_curves import decision_curve, net_benefit
-    from ._drivers import rank_drivers
-    from ._engine import ShapEngine
-    from ._experiment import (
+    from ._apps._config import ExperimentConfig, load_config
+    from ._apps._experiment import (
         ExperimentResult,
         audit_strata,
         run_experiment,
         train_model,
     )
-    from ._explain import Explainer, OrganExplanation, PatientExplanation
-    from ._features import FeatureBuilder
-    from ._intervals import ProbabilityIntervals, check_intervals
-    from ._leakage import AuditReport, audit_leakage
-    from ._loading import DEFAULT_MODEL_URI, LoadedModel, load_model
-    from ._models import (
+    from ._apps._score import ScoreSummary, score_cohort
+    from ._apps._serve import create_app
+    from ._cohort._cohort import Cohort, load_study
+    from ._evaluate._decision_curves import decision_curve, net_benefit
+    from ._evaluate._subgroups import subgroup_performance
+    from ._explain._drivers import rank_drivers
+    from ._explain._engine import ShapEngine
+    from ._explain._explainer import Explainer, OrganExplanation, PatientExplanation
+    from ._features._builder import FeatureBuilder
+    from ._features._profiles import PatientProfile, profiles_from_cohort
+    from ._model._bundle import load_bundle, save_bundle
+    from ._model._intervals import ProbabilityIntervals, check_intervals
+    from ._model._leakage import AuditReport, audit_leakage
+    from ._model._loading import DEFAULT_MODEL_URI, LoadedModel, load_model
+    from ._model._models import (
         MAIN_ORGANS,
         ORGANS,
         OrganotropismModel,
@@ -94,10 +98,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         labels_from_samples,
         population_rows,
     )
-    from ._profiles import PatientProfile, profiles_from_cohort
-    from ._score import ScoreSummary, score_cohort
-    from ._serve import create_app
-    from ._subgroups import subgroup_performance
 
 
 def __getattr__(name: str) -> object:

@@ -10,9 +10,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import _commands as commands
-from ._commands import Handler, print_table, say, show_warning
-from ._errors import CLI_NAMES, OrganoPredictError
+from ._apps import _commands as commands
+from ._apps._commands import Handler, print_table, say, show_warning
+from ._base._errors import CLI_NAMES, OrganoPredictError
 
 __all__ = ["build_parser", "main", "print_table", "say"]
 
@@ -45,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Predict organs of metastasis from tumor genomics, with explanations tied "
                     "to documented mechanisms.")
     from . import __version__
-
     parser.add_argument("--version", action="version", version=f"organo-predict {__version__}")
     parser.add_argument("--threads", type=_number(int, 1), metavar="N",
                         help="threads for LightGBM and the compiled trees (default: the cores "
@@ -220,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     if args.threads is not None:
-        from ._threads import usable_cores
+        from ._base._threads import usable_cores
 
         cores = usable_cores()
         if args.threads > cores:  # more threads than cores only contend (or crash numba)

@@ -18,7 +18,7 @@ def test_our_warnings_are_one_plain_line_others_as_python_shows_them(capsys,
         warnings.warn("a library's own", DeprecationWarning, stacklevel=1)
         return 0
 
-    import organo_predict._commands as commands
+    import organo_predict._apps._commands as commands
 
     monkeypatch.setattr(commands, "cmd_validate", handler)
     with pytest.warns(DeprecationWarning, match="a library's own"):  # handed on to Python
@@ -75,7 +75,7 @@ def test_numbers_out_of_range_are_refused_before_any_work(argv, named, capsys) -
 
 
 def test_threads_beyond_the_cores_are_capped_at_the_cores(monkeypatch, capsys, tmp_path) -> None:
-    from organo_predict._threads import usable_cores
+    from organo_predict._base._threads import usable_cores
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # restored after the test
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)

@@ -67,7 +67,7 @@ def test_what_the_reader_keeps_and_the_columnar_layout_change_together() -> None
     """The columnar copy of the embedded cohort is keyed by its layout: a reader that keeps
     other MAF columns must bump `COLUMNAR_LAYOUT`, or users keep a copy without them."""
     from organo_predict import datasets
-    from organo_predict._readers import MAF_KEEP
+    from organo_predict._cohort._readers import MAF_KEEP
 
     assert (datasets.COLUMNAR_LAYOUT, MAF_KEEP) == (2, (
         "Chromosome", "Start_Position", "Variant_Type", "Reference_Allele",

@@ -13,7 +13,7 @@ README = Path(__file__).parents[1] / "README.md"
 def test_the_quickstart_runs(liver_lung_bone, tmp_path: Path, monkeypatch, capsys) -> None:
     import matplotlib
 
-    import organo_predict._loading as loading
+    import organo_predict._model._loading as loading
     from organo_predict import save_bundle
 
     matplotlib.use("Agg")

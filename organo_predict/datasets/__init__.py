@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .._cohort import Cohort
+    from .._cohort._cohort import Cohort
 
 __all__ = ["msk_met", "msk_met_fingerprint", "msk_met_path"]
 
@@ -35,8 +35,8 @@ def msk_met() -> Cohort:
     """
     import warnings
 
-    from .._cohort import load_study  # pandas and the readers load only when it is read
-    from .._errors import UnknownGeneWarning
+    from .._base._errors import UnknownGeneWarning
+    from .._cohort._cohort import load_study  # pandas and the readers load only when it is read
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownGeneWarning)
@@ -54,8 +54,8 @@ def _columnar_copy(folder: Path, load: Callable[[Path], Cohort]) -> Cohort:
     import tempfile
     import warnings
 
-    from .._cache import KEEP, prune
-    from .._cohort import load_columnar, save_columnar
+    from .._base._cache import KEEP, prune
+    from .._cohort._cohort import load_columnar, save_columnar
 
     copy = _copy_folder(folder)
     if (copy / "cohort.json").is_file():
@@ -93,7 +93,7 @@ def _copy_folder(folder: Path) -> Path:
     sizes and modification times, under this user's cache for this version."""
     import hashlib
 
-    from .._cache import cache_dir
+    from .._base._cache import cache_dir
 
     stamp = hashlib.sha256(f"layout {COLUMNAR_LAYOUT};".encode())
     for path in sorted(folder.rglob("*")):

@@ -1,0 +1,518 @@
+"""Cohort -> model input: tumor-intrinsic markers, panel-aware, float32.
+
+A gene that is not on a sample's panel, or not profiled for copy number, is NaN, never 0.
+The recipes (mutation classes, hotspots, receptor status, gene sets) come from TOML.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from cachetools import LRUCache
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._base._errors import (
+    CohortWarning,
+    FeatureError,
+    LeakageError,
+    OrganoPredictError,
+    did_you_mean,
+    excerpt,
+)
+from .._cohort._cohort import Cohort
+from .._cohort._tables import isin
+from .._knowledge._feature_names import (
+    ALTERATION_PREFIXES,
+    CATEGORICAL_FEATURES,
+    CONTEXT_FEATURES,
+    GENE_PREFIXES,
+    categories_from_strings,
+    categories_to_strings,
+    feature_groups,
+    frequent_levels,
+    marker_of,
+)
+from .._knowledge._recipes import Recipes, load_cancer_types, load_recipes, spelling
+from ._maf import MafIndex, lookup
+from ._mutation_signals import mutant_dosage, spectrum
+from ._status import receptor_status, tmb_from_mutations
+
+# categoricals matched ignoring case and spacing (and cancer types by OncoTree code). Not
+# primary_site: its training values differ by case alone ("Sigmoid colon", "Sigmoid Colon";
+# 6 spellings, 35 samples of MSK-MET), so matching them would change the trained model:
+# left to a change that measures it.
+SPELLING_MATCHED = ("cancer_type", "subtype")
+PANEL_CACHE_SIZE = 64  # gene lists a caller sent (`panel_genes`) whose columns are kept
+
+__all__ = ["CATEGORICAL_FEATURES", "CONTEXT_FEATURES", "FeatureBuilder", "categories_from_strings",
+           "categories_to_strings", "feature_groups", "marker_of"]
+
+def _first_column(frame: pd.DataFrame, names: Sequence[str]) -> pd.Series | None:
+    for name in names:
+        if name in frame.columns:
+            return frame[name]
+    return None
+
+
+class FeatureBuilder(TransformerMixin, BaseEstimator):
+    """Turn a `Cohort` into a float32 feature frame, one row per sample.
+
+    Parameters:
+        min_carriers: a genomic feature is kept only if at least this many fitted samples
+            carry it (markers of `[core]` genes in markers.toml are always kept).
+        extra_clinical: additional numeric clinical columns to use as `extra_<COLUMN>`;
+            each is checked against the leakage denylist.
+        include_sv: build `sv_<GENE>` structural-variant flags.
+        include_pathways: build `path_<SET>` pathway flags (Sanchez-Vega et al. 2018).
+
+    Fitted attributes:
+        feature_names_: the output columns, in order.
+        categories_: category levels of `cancer_type`, `subtype` and `primary_site`.
+        genes_, cna_genes_, sv_genes_: vocabularies learned from the fitted cohort.
+        recipes_version_: version of markers.toml used.
+        alteration_features_: the alteration-flag columns (NaN: not profiled).
+    """
+
+    def __init__(self, min_carriers: int = 10, extra_clinical: Sequence[str] = (),
+                 include_sv: bool = True, include_pathways: bool = True) -> None:
+        self.min_carriers = min_carriers
+        self.extra_clinical = extra_clinical
+        self.include_sv = include_sv
+        self.include_pathways = include_pathways
+
+    # ------------------------------------------------------------------ estimator API
+
+    def fit(self, cohort: Cohort, y: object = None) -> FeatureBuilder:
+        """Learn gene vocabularies, categories and the kept feature columns."""
+        self.fit_transform(cohort)
+        return self
+
+    def fit_transform(self, cohort: Cohort, y: object = None, **_: object) -> pd.DataFrame:
+        recipes = load_recipes()
+        self.__dict__.pop("_vocabulary_cache", None)
+        self.__dict__.pop("_panel_cache", None)
+        for column in self.extra_clinical:
+            reason = recipes.leakage.denies(column)
+            if reason is not None:
+                raise LeakageError(f"clinical column {column!r} can never be a model input: "
+                                   f"{reason} (leakage.toml) because it reveals the label or "
+                                   "the follow-up")
+            if column not in cohort.samples.columns and column not in cohort.patients.columns:
+                raise FeatureError(f"extra clinical column {column!r} is in neither the sample "
+                                   "nor the patient file")
+        panel_genes = set().union(*(cohort.panels[p] for p in cohort.panel_ids_used()
+                                    if p in cohort.panels))
+        observed = set(cohort.mutations["Hugo_Symbol"].unique())
+        self.genes_ = sorted(g for g in panel_genes | observed if isinstance(g, str))
+        self.cna_genes_ = ([] if cohort.cna is None else sorted(map(str, cohort.cna.columns)))
+        sv_genes = set(cohort.structural_variants["Site1_Hugo_Symbol"].dropna()) | set(
+            cohort.structural_variants["Site2_Hugo_Symbol"].dropna())
+        self.sv_genes_ = sorted(g for g in sv_genes if g in panel_genes | observed)
+        cancer_type = cohort.clinical(recipes.cancer_type_columns)
+        subtype = cohort.clinical(recipes.subtype_columns)
+        self.categories_ = {
+            "cancer_type": sorted(cancer_type.dropna().astype(str).unique()),
+            "subtype": sorted(subtype.dropna().astype(str).unique()),
+            "primary_site": frequent_levels(cohort.clinical(recipes.primary_site_columns),
+                                             recipes.primary_site_min_count),
+        }
+        self.recipes_version_ = recipes.version
+        full = self._build(cohort, recipes)
+        core = set(recipes.core_genes)
+        keep = []
+        for name, column in full.items():
+            if name.startswith(GENE_PREFIXES + ("hotspot_",)):
+                carriers = int(np.nansum(column))
+                if carriers == 0 or (carriers < self.min_carriers and marker_of(name) not in core):
+                    continue
+                if not (column == 0).any():
+                    # 1 or NaN only (a gene on no panel, seen mutated): information would sit
+                    # in the missingness alone, which is the leakage channel
+                    continue
+            keep.append(name)
+        self.feature_names_ = keep
+        self.n_features_in_ = len(keep)
+        return _assemble(full, keep, cohort.samples.index)
+
+    def transform(self, cohort: Cohort) -> pd.DataFrame:
+        """Features of `cohort` in the fitted column order; unseen genes, panels and cancer
+        types are tolerated (unknown categories become NaN)."""
+        check_is_fitted(self, "feature_names_")
+        full = self._build(cohort, load_recipes())
+        return _assemble(full, self.feature_names_, cohort.samples.index)
+
+    def transform_named(self, cohort: Cohort) -> pd.DataFrame:
+        """`transform` with cancer type and subtype as their names rather than codes: the
+        rows a registered MLflow model, Spark or any JSON client takes."""
+        return categories_to_strings(self.transform(cohort), self)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def _cached(self, key: tuple, build: Callable[[], object]) -> object:
+        """Lookups derived from the fitted vocabularies (indexes, column names, code
+        tables), built once per fit: rebuilding them cost most of a small transform. The
+        keys a caller chooses (a gene list sent as `panel_genes`) are kept in a bounded
+        LRU, so a server fed a new gene list per request does not grow without end."""
+        if key[0] == "panel":
+            cache = self.__dict__.setdefault("_panel_cache", LRUCache(PANEL_CACHE_SIZE))
+        else:  # keys from the fitted vocabularies only: a fixed, small set
+            cache = self.__dict__.setdefault("_vocabulary_cache", {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _index(self, vocabulary: str) -> pd.Index:
+        return self._cached(("index", vocabulary),
+                            lambda: pd.Index(getattr(self, vocabulary), dtype=object))
+
+    def _names(self, prefix: str, vocabulary: str) -> list[str]:
+        return self._cached(("names", prefix, vocabulary),
+                            lambda: [f"{prefix}{g}" for g in getattr(self, vocabulary)])
+
+    def __getstate__(self) -> dict[str, object]:
+        state = super().__getstate__()
+        return {k: v for k, v in state.items()
+                if k not in ("_vocabulary_cache", "_panel_cache")}
+
+    @property
+    def categorical_features_(self) -> list[str]:
+        return [c for c in CATEGORICAL_FEATURES if c in self.feature_names_]
+
+    @property
+    def alteration_features_(self) -> list[str]:
+        """Columns that flag an alteration (mutation, class, hotspot, copy number, fusion,
+        pathway), where NaN means "not profiled on this sample's panel" rather than absent."""
+        check_is_fitted(self, "feature_names_")
+        return [f for f in self.feature_names_ if f.startswith(ALTERATION_PREFIXES)]
+
+    def unseen_genes(self, cohort: Cohort) -> list[str]:
+        """Mutated gene symbols of `cohort` outside the training vocabulary, sorted: the
+        model reads nothing from them."""
+        check_is_fitted(self, "feature_names_")
+        return sorted(set(cohort.mutations["Hugo_Symbol"].dropna().astype(str))
+                      - set(self.genes_))
+
+    def unmatched_cancer_types(self, cohort: Cohort) -> pd.Series:
+        """Samples per cancer type of `cohort` that matches no fitted type (`match`: not
+        under any spelling or code), most first; a sample without a type is not counted."""
+        check_is_fitted(self, "categories_")
+        counts = cohort.clinical(load_recipes().cancer_type_columns).dropna().astype(
+            str).value_counts()
+        return counts[[self.match("cancer_type", kind) is None for kind in counts.index]]
+
+    def check_cancer_types(self, cohort: Cohort, unknown_cancer_type: str = "refuse") -> None:
+        """Refuse `cohort` when a sample's cancer type matches none the model knows (naming
+        each, with its sample count and the closest known type), unless
+        `unknown_cancer_type` is "pooled": such samples would be scored with the pooled
+        prior, as another patient than the one described. A sample with no cancer type at
+        all is not refused (there is no spelling to fix); score summaries count it."""
+        if unknown_cancer_type == "pooled":
+            return
+        if unknown_cancer_type != "refuse":
+            raise OrganoPredictError(f"unknown_cancer_type={unknown_cancer_type!r}: use "
+                                     "'refuse' or 'pooled'")
+        unknown = self.unmatched_cancer_types(cohort)
+        if unknown.empty:
+            return
+        known = [str(k) for k in self.categories_["cancer_type"]]
+        named = "; ".join(f"{k!r} ({n:,} sample(s){did_you_mean(k, known)})"
+                          for k, n in unknown.iloc[:10].items())
+        more = f"; and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        said = f"{int(unknown.sum()):,} sample(s) of cohort {cohort.study_id} have a cancer " \
+               f"type the model has not seen: {named}{more}"
+        # the option named as the caller spells it: a flag in the CLI, an argument in Python
+        raise OrganoPredictError.about(
+            said.replace("{", "{{").replace("}", "}}") + ". Fix the spelling (an OncoTree "
+            "code or name in features/cancer_types.toml is matched), or pass "
+            "{unknown_cancer_type} to score them with the pooled prior")
+
+    def unseen(self, cohort: Cohort) -> dict[str, int]:
+        """How much of `cohort` the fitted vocabulary does not cover, for score summaries."""
+        check_is_fitted(self, "feature_names_")
+        recipes = load_recipes()
+        known_genes = set(self.genes_)
+        genes = set(cohort.mutations["Hugo_Symbol"].unique())
+        ct = cohort.clinical(recipes.cancer_type_columns)
+        panels = cohort.panel_ids(cohort.samples.index, "mutations")
+        return {
+            "samples_unknown_cancer_type": int(ct.isna().sum()
+                                               + self.unmatched_cancer_types(cohort).sum()),
+            "genes_unknown": len(genes - known_genes),
+            "samples_without_mutations": int(
+                (~cohort.samples.index.isin(cohort.mutations["SAMPLE_ID"].unique())).sum()),
+            "samples_unknown_panel": int(panels.notna().to_numpy().sum()
+                                         - panels.isin(list(cohort.panels)).sum()),
+        }
+
+    # ------------------------------------------------------------------ building blocks
+
+    def _panel_mask(self, cohort: Cohort, samples: pd.Index, vocabulary: str,
+                    profile: str) -> np.ndarray:
+        """(n_samples, n_genes) bool: is the gene of `vocabulary` (a fitted gene list)
+        measured on the sample's panel?
+
+        A sample without a panel id is whole-exome/genome (cBioPortal's convention); a
+        panel id with no gene list is inferred from the genes mutated on it.
+        """
+        panels = cohort.panel_ids(samples, profile)
+        codes, uniques = pd.factorize(panels, use_na_sentinel=True)
+        membership = np.zeros((len(uniques) + 1, len(getattr(self, vocabulary))), dtype=bool)
+        membership[-1, :] = True  # code -1: no panel -> everything profiled
+        for code, panel in enumerate(uniques):
+            defined = cohort.panels.get(str(panel))
+            if defined is None:
+                on_panel = samples[codes == code]
+                defined = set(cohort.mutations.loc[isin(cohort.mutations["SAMPLE_ID"], on_panel),
+                                                   "Hugo_Symbol"])
+                warnings.warn(f"gene panel {excerpt(panel)} has no gene list; its genes are "
+                              f"inferred from the {len(defined)} genes mutated on it",
+                              CohortWarning, stacklevel=4)
+                positions = self._positions(vocabulary, defined)
+            else:  # a panel's genes: looked up once per fit and gene list
+                genes = frozenset(defined)
+                positions = self._cached(("panel", vocabulary, genes),
+                                         lambda genes=genes: self._positions(vocabulary, genes))
+            membership[code, positions] = True
+        return membership[codes]
+
+    def _build(self, cohort: Cohort, recipes: Recipes) -> dict[str, np.ndarray]:
+        """Every candidate feature column by name (float32, one value per sample), in the
+        order of the steps below (the fitted feature order follows it)."""
+        cols: dict[str, np.ndarray] = {}
+        genes = self.genes_
+        position: dict[str, int] = self._cached(  # scalar lookups: a dict
+            ("position",), lambda: {gene: j for j, gene in enumerate(genes)})
+        maf = MafIndex.of(cohort, self._index("genes_"), position, recipes)
+        mut, on_panel, base = self._mutations(cohort, maf, cols)
+        self._mutation_classes(maf, base, recipes, cols)
+        self._hotspots(maf, base, recipes, cols)
+        self._mutation_signals(cohort, maf, base, recipes, cols)
+        amp, dele = self._copy_number(cohort, cols)
+        sv = self._structural_variants(cohort, cols)
+        if self.include_pathways:
+            self._pathways(recipes, mut, amp, dele, sv, cols)
+        self._clinical(cohort, recipes, mut, on_panel, cols)
+        return cols
+
+    def _mutations(self, cohort: Cohort, maf: MafIndex, cols: dict[str, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`mut_<GENE>`: 1 mutated (a protein-altering class), 0 on the panel, NaN off it.
+        Returns the (samples x genes) block, the panel mask and the 0/NaN base."""
+        samples = cohort.samples.index
+        measured = ("mutations" in cohort.profiles or not cohort.profiles)
+        on_panel = (self._panel_mask(cohort, samples, "genes_", "mutations") if measured
+                    else np.zeros((len(samples), len(self.genes_)), dtype=bool))
+        base = np.where(on_panel, np.float32(0), np.float32(np.nan)).astype(np.float32)
+        mut = base.copy()
+        mut[maf.sample[maf.ok], maf.gene[maf.ok]] = 1.0
+        cols.update(zip(self._names("mut_", "genes_"), mut.T, strict=True))
+        return mut, on_panel, base
+
+    def _mutation_classes(self, maf: MafIndex, base: np.ndarray, recipes: Recipes,
+                          cols: dict[str, np.ndarray]) -> None:
+        """`trunc_` / `missense_` of tumor suppressors, where the variant class is known."""
+        known = maf.in_classes(recipes.known_classes)
+        for gene in recipes.tumor_suppressors:
+            j = maf.position.get(gene, -1)
+            if j < 0:
+                continue
+            rows = maf.ok & (maf.gene == j)
+            for label, classes in (("trunc", recipes.truncating), ("missense", recipes.missense)):
+                column = base[:, j].copy()
+                unknown_rows = rows & ~known
+                column[maf.sample[unknown_rows]] = np.nan
+                hit = rows & maf.in_classes(classes)
+                column[maf.sample[hit]] = 1.0
+                cols[f"{label}_{gene}"] = column
+
+    def _hotspots(self, maf: MafIndex, base: np.ndarray, recipes: Recipes,
+                  cols: dict[str, np.ndarray]) -> None:
+        """`hotspot_<GENE>_<NAME>`, where the protein change is known."""
+        protein = maf.protein_changes(recipes)
+        for hs in recipes.hotspots:
+            j = maf.position.get(hs.gene, -1)
+            if j < 0:
+                continue
+            rows = maf.ok & (maf.gene == j)
+            column = base[:, j].copy()
+            no_change = rows & (protein == "")
+            column[maf.sample[no_change]] = np.nan
+            matches = np.fromiter((bool(hs.pattern.search(p)) for p in protein[rows]), bool,
+                                  count=int(rows.sum()))
+            column[maf.sample[rows][matches]] = 1.0
+            cols[hs.feature] = column
+
+    def _mutation_signals(self, cohort: Cohort, maf: MafIndex, base: np.ndarray,
+                          recipes: Recipes, cols: dict[str, np.ndarray]) -> None:
+        """The substitution spectrum and drivers' mutant dosage, where markers.toml enables
+        them ([spectrum], [dosage]; `_mutation_signals`)."""
+        if recipes.spectrum is not None and recipes.spectrum.enabled:
+            cols.update(spectrum(maf.maf, maf.sample, len(cohort.samples), recipes.spectrum))
+        if recipes.dosage is not None and recipes.dosage.enabled:
+            purity = pd.to_numeric(cohort.clinical(recipes.dosage.purity_columns),
+                                   errors="coerce").to_numpy(np.float64)
+            purity = np.where(purity > 1, purity / 100, purity)  # percent or fraction
+            cols.update(mutant_dosage(maf.maf, maf.sample, maf.ok, maf.gene, maf.position,
+                                      base, purity, recipes.dosage, recipes.dosage.genes))
+
+    def _copy_number(self, cohort: Cohort, cols: dict[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """`amp_` and `del_` per copy-number gene (NaN where not profiled)."""
+        n = len(cohort.samples)
+        amp = dele = np.full((n, 0), np.nan, dtype=np.float32)
+        if not self.cna_genes_:
+            return amp, dele
+        samples = cohort.samples.index
+        if cohort.cna is not None:
+            cna = cohort.cna.reindex(index=samples, columns=self.cna_genes_).to_numpy(
+                dtype=np.float32, na_value=np.nan, copy=True)
+            cna[~self._panel_mask(cohort, samples, "cna_genes_", "cna")] = np.nan
+        else:
+            cna = np.full((n, len(self.cna_genes_)), np.nan, dtype=np.float32)
+        missing = np.isnan(cna)
+        amp = np.where(missing, np.nan, (cna >= 2).astype(np.float32)).astype(np.float32)
+        dele = np.where(missing, np.nan, (cna <= -2).astype(np.float32)).astype(np.float32)
+        for amp_name, del_name, amp_column, del_column in zip(
+                self._names("amp_", "cna_genes_"), self._names("del_", "cna_genes_"),
+                amp.T, dele.T, strict=True):  # gene by gene: the fitted column order
+            cols[amp_name] = amp_column
+            cols[del_name] = del_column
+        return amp, dele
+
+    def _structural_variants(self, cohort: Cohort, cols: dict[str, np.ndarray]) -> np.ndarray:
+        """`sv_<GENE>`: the gene in a structural variant or fusion, on either side."""
+        n = len(cohort.samples)
+        if not (self.include_sv and self.sv_genes_):
+            return np.full((n, 0), np.nan, dtype=np.float32)
+        samples = cohort.samples.index
+        if "sv" in cohort.profiles:
+            sv = np.where(self._panel_mask(cohort, samples, "sv_genes_", "sv"),
+                          np.float32(0), np.float32(np.nan)).astype(np.float32)
+            sv_index = self._index("sv_genes_")
+            events = cohort.structural_variants
+            for site in ("Site1_Hugo_Symbol", "Site2_Hugo_Symbol"):
+                si = samples.get_indexer(events["SAMPLE_ID"])
+                gi = sv_index.get_indexer(events[site].astype(object))
+                good = (si >= 0) & (gi >= 0)
+                sv[si[good], gi[good]] = 1.0
+        else:
+            sv = np.full((n, len(self.sv_genes_)), np.nan, dtype=np.float32)
+        cols.update(zip(self._names("sv_", "sv_genes_"), sv.T, strict=True))
+        return sv
+
+    def _pathways(self, recipes: Recipes, mut: np.ndarray, amp: np.ndarray,
+                  dele: np.ndarray, sv: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        """`path_<SET>`: altered if any member is (mutated, amplified oncogene, deleted tumor
+        suppressor, rearranged); profiled if any member's mutation or copy number is."""
+        n = len(mut)
+        for gene_set in recipes.gene_sets:
+            m, a, d, v = self._cached(("gene_set", gene_set), lambda gs=gene_set: (
+                self._positions("genes_", gs.genes),
+                self._positions("cna_genes_", gs.oncogenes),
+                self._positions("cna_genes_", gs.tumor_suppressors),
+                self._positions("sv_genes_", gs.genes) if sv.shape[1] else
+                np.zeros(0, dtype=np.int64)))
+            blocks = (mut[:, m], amp[:, a], dele[:, d])
+            altered = np.zeros(n, dtype=bool)
+            profiled = np.zeros(n, dtype=bool)
+            for block in (*blocks, sv[:, v]):
+                altered |= (block == 1).any(axis=1)
+            for block in blocks:
+                profiled |= (~np.isnan(block)).any(axis=1)
+            path = np.where(altered, 1.0, np.where(profiled, 0.0, np.nan))
+            cols[f"path_{gene_set.name}"] = path.astype(np.float32)
+
+    def _clinical(self, cohort: Cohort, recipes: Recipes, mut: np.ndarray,
+                  on_panel: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        """Receptor status, whole-tumor summaries and the clinical context."""
+        n = len(cohort.samples)
+        # as the model spells it: receptor status and the type's code read the same name
+        cancer_type = self._matched(cohort.clinical(recipes.cancer_type_columns), "cancer_type")
+        for receptor in recipes.receptors:
+            cols[f"status_{receptor.name}"] = receptor_status(cohort, receptor, cancer_type)
+        for summary in recipes.summaries:
+            values = _first_column(cohort.samples, summary.columns)
+            column = (np.full(n, np.nan, np.float32) if values is None else
+                      pd.to_numeric(values, errors="coerce").to_numpy(np.float32))
+            if summary.name == "tmb" and values is None:
+                column = tmb_from_mutations(mut, on_panel, recipes)
+            cols[summary.name] = column
+        cols["cancer_type"] = self._codes(cancer_type, "cancer_type")
+        cols["subtype"] = self._codes(cohort.clinical(recipes.subtype_columns), "subtype")
+        cols["primary_site"] = self._codes(
+            cohort.clinical(recipes.primary_site_columns), "primary_site")
+        sex = cohort.clinical(recipes.sex_columns)
+        cols["sex"] = np.where(sex.isin(recipes.female), 1.0,
+                               np.where(sex.isin(recipes.male), 0.0, np.nan)).astype(np.float32)
+        age = cohort.clinical(recipes.age_columns)
+        cols["age"] = pd.to_numeric(age, errors="coerce").to_numpy(np.float32)
+        for column in self.extra_clinical:
+            values = cohort.clinical([column])
+            cols[f"extra_{column}"] = pd.to_numeric(values, errors="coerce").to_numpy(np.float32)
+
+    def _positions(self, vocabulary: str, genes: Sequence[str]) -> np.ndarray:
+        """Columns of `genes` within a fitted gene list (genes not in it are skipped)."""
+        positions = self._index(vocabulary).get_indexer(list(genes))
+        return positions[positions >= 0]
+
+    def match(self, name: str, value: object) -> str | None:
+        """The fitted level of categorical `name` ("cancer_type", "subtype",
+        "primary_site") that `value` stands for: itself, the same ignoring case and spacing
+        (`SPELLING_MATCHED` only), or (cancer types) an OncoTree code or name of
+        features/cancer_types.toml ("prostate cancer", "PRAD" -> "Prostate Cancer"); None
+        when it stands for none."""
+        check_is_fitted(self, "categories_")
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if name not in SPELLING_MATCHED:  # exact: see SPELLING_MATCHED
+            return str(value) if str(value) in self.categories_[name] else None
+        return self._aliases(name).get(spelling(str(value)))
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        def build() -> dict[str, str]:
+            levels = [str(level) for level in self.categories_[name]]
+            aliases = {spelling(level): level for level in levels}
+            if name == "cancer_type":
+                fitted = set(levels)
+                for alias, level in load_cancer_types().items():
+                    if level in fitted:
+                        aliases.setdefault(alias, level)
+            return aliases
+        return self._cached(("aliases", name), build)
+
+    def _matched(self, values: pd.Series, name: str) -> pd.Series:
+        """`values` with each one that is no fitted level but stands for one (`match`)
+        replaced by it; the rest as they are. Per distinct value."""
+        levels = self._cached(("levels", name),
+                              lambda: pd.Index(self.categories_[name], dtype=object))
+        odd = [v for v in pd.unique(values) if v is not None and v == v and v not in levels]
+        mapping = {v: found for v in odd if (found := self.match(name, v)) is not None}
+        if not mapping:
+            return values
+        mapped = values.map(mapping)
+        return mapped.where(mapped.notna(), values)
+
+    def _codes(self, values: pd.Series, name: str) -> np.ndarray:
+        """Category codes (NaN: missing or not a fitted level), looked up per distinct
+        value; a value that is no level is matched (`match`) before it is called unknown."""
+        levels = self._cached(("levels", name),
+                              lambda: pd.Index(self.categories_[name], dtype=object))
+        codes = lookup(self._matched(values, name), levels)
+        return np.where(codes >= 0, codes, np.nan).astype(np.float32)
+
+def _assemble(columns: Mapping[str, np.ndarray], names: Sequence[str],
+              index: pd.Index) -> pd.DataFrame:
+    """The named columns (NaN where absent) as a float32 frame backed by one C-ordered
+    array: a row of it converts to numpy in microseconds, and no per-column pandas work is
+    done (that cost ~80 ms per call, whatever the number of rows)."""
+    data = np.empty((len(index), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        column = columns.get(name)
+        data[:, j] = np.nan if column is None else column
+    return pd.DataFrame(data, index=index, columns=pd.Index(names), copy=False)

@@ -1,0 +1,472 @@
+"""Typed access to the declarative knowledge under features/ (shipped as organo_predict.recipes).
+
+Every entry must carry a rationale and a citation; a malformed file is a FeatureError that
+names the file and the entry.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel
+
+from .._base._errors import FeatureError
+from ._schemas import (
+    CancerTypes,
+    GeneSets,
+    Leakage,
+    Markers,
+    Mechanisms,
+    did_you_mean,
+    feature_error,
+)
+
+__all__ = ["ALTERATIONS", "AlleleLengthClasses", "DosageRule", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
+           "Receptor", "Recipes", "SpectrumRule", "load_mechanisms", "load_recipes", "parse_mechanisms"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hotspot:
+    gene: str
+    name: str
+    pattern: re.Pattern[str]
+    rationale: str
+    citation: str
+
+    @property
+    def feature(self) -> str:
+        return f"hotspot_{self.gene}_{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptorSource:
+    column: str
+    positive: re.Pattern[str]
+    negative: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Receptor:
+    name: str
+    applies_to: tuple[str, ...]
+    sources: tuple[ReceptorSource, ...]
+    rationale: str
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    name: str
+    columns: tuple[str, ...]
+    rationale: str
+    citation: str
+    when_missing: str = "learned"  # or "cancer_type_median": see markers.toml
+
+
+@dataclass(frozen=True, slots=True)
+class GeneSet:
+    name: str
+    oncogenes: tuple[str, ...]
+    tumor_suppressors: tuple[str, ...]
+    rationale: str
+    citation: str
+
+    @property
+    def genes(self) -> tuple[str, ...]:
+        return self.oncogenes + self.tumor_suppressors
+
+
+@dataclass(frozen=True, slots=True)
+class LeakageRules:
+    columns: frozenset[str]
+    prefixes: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    missing_odds_ratio: float
+    min_group: int
+    min_group_fraction: float
+    separation_auroc: float
+    implies_rate: float
+    implies_prevalence: float
+    version: str = ""
+    unprofiled_read_as: str = "absent"  # how trees read an unprofiled alteration flag
+
+    def denies(self, column: str) -> str | None:
+        """Why `column` may never be an input, or None when it may."""
+        if column in self.columns:
+            return "it is on the denylist"
+        for prefix in self.prefixes:
+            if column.startswith(prefix):
+                return f"its prefix {prefix!r} is on the denylist"
+        for pattern in self.patterns:
+            if pattern.search(column):
+                return f"it matches the denylisted pattern {pattern.pattern!r}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AlleleLengthClasses:
+    """features/markers.toml [allele_length_classes]: the class an indel's allele lengths
+    imply where the MAF row has none (`unknown`)."""
+
+    unknown: frozenset[str]
+    frameshift_deletion: str
+    frameshift_insertion: str
+    in_frame_deletion: str
+    in_frame_insertion: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpectrumRule:
+    """features/markers.toml [spectrum] (see `_mutation_signals`)."""
+
+    enabled: bool
+    min_substitutions: int
+
+
+@dataclass(frozen=True, slots=True)
+class DosageRule:
+    """features/markers.toml [dosage] (see `_mutation_signals`)."""
+
+    enabled: bool
+    genes: tuple[str, ...]
+    purity_columns: tuple[str, ...]
+    min_depth: int
+    alpha: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recipes:
+    """Everything the feature builder knows, read from TOML."""
+
+    version: str
+    not_protein_altering: frozenset[str]
+    truncating: frozenset[str]
+    missense: frozenset[str]
+    known_classes: frozenset[str]
+    noncoding_exceptions: dict[str, frozenset[str]]
+    tumor_suppressors: tuple[str, ...]
+    core_genes: tuple[str, ...]
+    hotspots: tuple[Hotspot, ...]
+    receptors: tuple[Receptor, ...]
+    summaries: tuple[Summary, ...]
+    cancer_type_columns: tuple[str, ...]
+    subtype_columns: tuple[str, ...]
+    sex_columns: tuple[str, ...]
+    female: frozenset[str]
+    male: frozenset[str]
+    age_columns: tuple[str, ...]
+    primary_site_columns: tuple[str, ...]
+    primary_site_min_count: int
+    gene_sets: tuple[GeneSet, ...]
+    leakage: LeakageRules
+    tmb_mb_per_gene: float
+    tmb_exome_mb: float
+    protein_change_classes: tuple[tuple[re.Pattern[str], str], ...] = ()
+    allele_length_classes: AlleleLengthClasses | None = None
+    spectrum: SpectrumRule | None = None
+    dosage: DosageRule | None = None
+
+    def class_of_protein_change(self, change: str) -> str | None:
+        """The MAF Variant_Classification an HGVS protein change implies, or None."""
+        change = change.removeprefix("p.")
+        for pattern, variant_class in self.protein_change_classes:
+            if pattern.search(change):
+                return variant_class
+        return None
+
+
+def read_toml(name: str) -> dict[str, Any]:
+    """Parse one shipped TOML file; a syntax error names the file."""
+    try:
+        text = (resources.files("organo_predict.recipes") / name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FeatureError(f"recipe file {name!r} is missing from the package") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FeatureError(f"{name}: {exc}") from None
+    if name in _SCHEMAS:  # unknown keys, types and ranges, named by file, section and key
+        feature_error(_SCHEMAS[name], data, name)
+    return data
+
+
+# mechanisms.toml is not here: `parse_mechanisms` checks it (and knowledge bases read from
+# elsewhere) against its schema, once.
+_SCHEMAS: dict[str, type[BaseModel]] = {"markers.toml": Markers, "gene_sets.toml": GeneSets,
+                                        "leakage.toml": Leakage}
+
+
+def _cited(entry: dict[str, Any]) -> tuple[str, str]:
+    """An entry's rationale and citation (the schema has checked both are there)."""
+    return str(entry["rationale"]), str(entry["citation"])
+
+
+def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise FeatureError(f"{file}: {what}: invalid regular expression {value!r} ({exc})") from None
+
+
+SUMMARY_MISSING_POLICIES = ("cancer_type_median", "learned")
+
+
+def _read_as(leak: dict[str, Any]) -> str:
+    """The `[unprofiled]` policy of leakage.toml (absent without the section)."""
+    section = leak.get("unprofiled")
+    return "absent" if section is None else str(section["read_as"])
+
+
+@cache
+def load_recipes() -> Recipes:
+    """Read and check markers.toml, gene_sets.toml and leakage.toml (cached)."""
+    markers = read_toml("markers.toml")
+    leak = read_toml("leakage.toml")
+    mc = markers["mutation_classes"]  # every section checked by its schema in read_toml
+    exceptions = dict(mc["noncoding_exceptions"])
+    clinical = markers["clinical"]
+    return Recipes(
+        version=str(markers.get("version", "")),
+        not_protein_altering=frozenset(mc["not_protein_altering"]),
+        truncating=frozenset(mc["truncating"]),
+        missense=frozenset(mc["missense"]),
+        known_classes=frozenset(mc["truncating"]) | frozenset(mc["missense"])
+        | frozenset(mc["known_other"]),
+        noncoding_exceptions={g: frozenset(v) for g, v in exceptions.items()
+                              if isinstance(v, list)},
+        tumor_suppressors=tuple(markers["tumor_suppressors"]["genes"]),
+        core_genes=tuple(markers["core"]["genes"]),
+        hotspots=_hotspots(markers),
+        receptors=_receptors(markers),
+        summaries=_summaries(markers),
+        cancer_type_columns=tuple(clinical["cancer_type_columns"]),
+        subtype_columns=tuple(clinical["subtype_columns"]),
+        sex_columns=tuple(clinical["sex_columns"]),
+        female=frozenset(clinical["female"]),
+        male=frozenset(clinical["male"]),
+        age_columns=tuple(clinical["age_columns"]),
+        primary_site_columns=tuple(clinical.get("primary_site_columns", ())),
+        primary_site_min_count=int(clinical.get("primary_site_min_count", 30)),
+        gene_sets=_gene_sets(read_toml("gene_sets.toml")),
+        leakage=_leakage_rules(leak),
+        tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
+        tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
+        protein_change_classes=_protein_change_classes(markers),
+        allele_length_classes=_allele_length_classes(markers),
+        spectrum=(SpectrumRule(bool(markers["spectrum"]["enabled"]),
+                               int(markers["spectrum"]["min_substitutions"]))
+                  if "spectrum" in markers else None),
+        dosage=(DosageRule(bool(markers["dosage"]["enabled"]), tuple(markers["dosage"]["genes"]),
+                           tuple(markers["dosage"]["purity_columns"]),
+                           int(markers["dosage"]["min_depth"]), float(markers["dosage"]["alpha"]))
+                if "dosage" in markers else None),
+    )
+
+
+def _hotspots(markers: dict[str, Any]) -> tuple[Hotspot, ...]:
+    hotspots = []
+    seen: set[str] = set()
+    for entry in markers.get("hotspot", []):
+        what = f"hotspot {entry.get('gene')}_{entry.get('name')}"
+        rationale, citation = _cited(entry)
+        hs = Hotspot(entry["gene"], entry["name"], _regex(entry["pattern"], "markers.toml", what),
+                     rationale, citation)
+        if hs.feature in seen:
+            raise FeatureError(f"markers.toml: {what} is defined twice")
+        seen.add(hs.feature)
+        hotspots.append(hs)
+    return tuple(hotspots)
+
+
+def _receptors(markers: dict[str, Any]) -> tuple[Receptor, ...]:
+    receptors = []
+    for entry in markers.get("receptor", []):
+        what = f"receptor {entry.get('name')}"
+        rationale, citation = _cited(entry)
+        sources = tuple(
+            ReceptorSource(s["column"], _regex(s["positive"], "markers.toml", what),
+                           _regex(s["negative"], "markers.toml", what))
+            for s in entry.get("source", []))
+        receptors.append(Receptor(entry["name"], tuple(entry.get("applies_to", [])), sources,
+                                  rationale, citation))
+    return tuple(receptors)
+
+
+def _summaries(markers: dict[str, Any]) -> tuple[Summary, ...]:
+    summaries = []
+    for entry in markers.get("summary", []):
+        rationale, citation = _cited(entry)
+        when_missing = entry.get("when_missing", "learned")
+        if when_missing not in SUMMARY_MISSING_POLICIES:  # also for data read around the schema
+            raise FeatureError(f"markers.toml summary {entry.get('name')!r}: when_missing must "
+                               f"be one of {SUMMARY_MISSING_POLICIES}, got {when_missing!r}")
+        summaries.append(Summary(entry["name"], tuple(entry["columns"]), rationale, citation,
+                                 when_missing))
+    return tuple(summaries)
+
+
+def _gene_sets(sets: dict[str, Any]) -> tuple[GeneSet, ...]:
+    gene_sets = []
+    for entry in sets.get("gene_set", []):
+        rationale, citation = _cited(entry)
+        gene_sets.append(GeneSet(entry["name"], tuple(entry.get("oncogenes", [])),
+                                 tuple(entry.get("tumor_suppressors", [])), rationale, citation))
+    return tuple(gene_sets)
+
+
+def _leakage_rules(leak: dict[str, Any]) -> LeakageRules:
+    deny, audit = leak["denylist"], leak["audit"]
+    return LeakageRules(
+        columns=frozenset(deny["columns"]),
+        prefixes=tuple(deny.get("prefixes", [])),
+        patterns=tuple(_regex(p, "leakage.toml", "denylist") for p in deny.get("patterns", [])),
+        missing_odds_ratio=float(audit["missing_odds_ratio"]),
+        min_group=int(audit["min_group"]),
+        min_group_fraction=float(audit["min_group_fraction"]),
+        separation_auroc=float(audit["separation_auroc"]),
+        implies_rate=float(audit["implies_rate"]),
+        implies_prevalence=float(audit["implies_prevalence"]),
+        version=str(leak.get("version", "")),
+        unprofiled_read_as=_read_as(leak),
+    )
+
+
+def _allele_length_classes(markers: dict[str, Any]) -> AlleleLengthClasses | None:
+    entry = markers.get("allele_length_classes")
+    if entry is None:
+        return None
+    return AlleleLengthClasses(frozenset(entry["unknown"]), entry["frameshift_deletion"],
+                               entry["frameshift_insertion"], entry["in_frame_deletion"],
+                               entry["in_frame_insertion"])
+
+
+def _protein_change_classes(markers: dict[str, Any]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    entry = markers.get("protein_change_classes")
+    if entry is None:
+        return ()
+    rules = []
+    for rule in entry["rules"]:  # [pattern, class] pairs (the schema checks)
+        rules.append((_regex(rule[0], "markers.toml", "protein_change_classes"), str(rule[1])))
+    return tuple(rules)
+
+
+# --------------------------------------------------------------------------- mechanisms
+
+ALTERATIONS: dict[str, tuple[str, ...]] = {
+    # alteration kind -> feature prefixes whose value 1 makes a carrier
+    "mutation": ("mut_", "trunc_", "missense_", "hotspot_"),
+    "amplification": ("amp_",),
+    "deletion": ("del_",),
+    "loss": ("del_", "trunc_", "mut_"),
+    "fusion": ("sv_",),
+    "any": ("mut_", "trunc_", "missense_", "hotspot_", "amp_", "del_", "sv_"),
+    "positive": ("status_",),
+}
+
+@dataclass(frozen=True, slots=True)
+class Mechanism:
+    """One documented marker -> organ link (features/mechanisms.toml)."""
+
+    id: str
+    marker: str
+    alteration: str
+    organ: str
+    direction: int  # +1 up, -1 down
+    cancer_types: tuple[str, ...]  # ("*",) = all
+    subtypes: tuple[str, ...]
+    condition: str | None
+    evidence: str
+    mechanism: str
+    citation: str
+
+    def applies_to(self, cancer_type: str | None, subtype: str | None) -> bool:
+        if "*" not in self.cancer_types and cancer_type not in self.cancer_types:
+            return False
+        return not self.subtypes or subtype in self.subtypes
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "marker": self.marker, "alteration": self.alteration,
+                "organ": self.organ, "direction": "up" if self.direction > 0 else "down",
+                "cancer_types": list(self.cancer_types), "subtypes": list(self.subtypes),
+                "condition": self.condition, "evidence": self.evidence,
+                "mechanism": self.mechanism, "citation": self.citation}
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    version: str
+    citation: str
+    mechanisms: tuple[Mechanism, ...]
+
+
+def spelling(value: str) -> str:
+    """How two spellings of a name are compared: case and runs of spaces ignored."""
+    return " ".join(str(value).split()).casefold()
+
+
+@cache
+def load_cancer_types() -> dict[str, str]:
+    """cancer_types.toml as spelling (`spelling()` of a code or name) -> the CANCER_TYPE it
+    stands for; a spelling claimed by two types is a FeatureError naming both."""
+    data = read_toml("cancer_types.toml")
+    feature_error(CancerTypes, data, "cancer_types.toml")
+    aliases: dict[str, str] = {}
+    for entry in data["type"]:
+        for alias in (entry["name"], *entry.get("codes", []), *entry.get("names", [])):
+            key = spelling(alias)
+            if aliases.setdefault(key, entry["name"]) != entry["name"]:
+                raise FeatureError(f"cancer_types.toml: {alias!r} names both "
+                                   f"{aliases[key]!r} and {entry['name']!r}")
+    return aliases
+
+
+@cache
+def load_mechanisms() -> KnowledgeBase:
+    """Read and check the shipped mechanisms.toml (cached)."""
+    return parse_mechanisms(read_toml("mechanisms.toml"), "mechanisms.toml",
+                            known_markers())
+
+
+def known_markers() -> frozenset[str]:
+    """What a mechanism may name as its marker: a gene of a reference panel or of the
+    recipes, or a receptor status ("HR status")."""
+    from .._cohort._study import reference_panels
+
+    recipes = load_recipes()
+    genes = frozenset().union(*reference_panels().values())
+    return (genes | set(recipes.core_genes) | set(recipes.tumor_suppressors)
+            | {h.gene for h in recipes.hotspots} | {f"{r.name} status" for r in recipes.receptors}
+            | {g for s in recipes.gene_sets for g in (*s.oncogenes, *s.tumor_suppressors)})
+
+
+def parse_mechanisms(data: dict[str, Any], name: str,
+                     markers: frozenset[str] | None = None) -> KnowledgeBase:
+    """Check a parsed knowledge base; a bad entry is a FeatureError naming `name` and its id.
+    With `markers`, an entry's marker must be one of them."""
+    feature_error(Mechanisms, data, name)  # keys, types, organ, direction, evidence
+    entries, seen = [], set()
+    for entry in data["mechanism"]:
+        ident = entry["id"]
+        what = f"[[mechanism]] {ident}"
+        if ident in seen:
+            raise FeatureError(f"{name}: {what}: duplicate id")
+        seen.add(ident)
+        if entry["alteration"] not in ALTERATIONS:
+            raise FeatureError(f"{name}: {what}: alteration {entry['alteration']!r} is not one "
+                               f"of {', '.join(ALTERATIONS)}")
+        if markers is not None and entry["marker"] not in markers:
+            raise FeatureError(f"{name}: {what}, key 'marker': unknown marker "
+                               f"{entry['marker']!r}{did_you_mean(entry['marker'], markers)}")
+        entries.append(Mechanism(
+            id=str(ident), marker=str(entry["marker"]), alteration=str(entry["alteration"]),
+            organ=str(entry["organ"]), direction=1 if entry["direction"] == "up" else -1,
+            cancer_types=tuple(entry["cancer_types"]), subtypes=tuple(entry.get("subtypes", ())),
+            condition=entry.get("condition"), evidence=str(entry["evidence"]),
+            mechanism=str(entry["mechanism"]), citation=str(entry["citation"])))
+    return KnowledgeBase(str(data.get("version", "unversioned")), str(data["citation"]),
+                         tuple(entries))

@@ -1,0 +1,30 @@
+"""MLflow models-from-code entry point: the pyfunc loads a pickle-free bundle artifact.
+
+Input: one row per sample, the feature columns of the bundle with `cancer_type`,
+`subtype` and `primary_site` as strings. Output: calibrated `p_<ORGAN>` columns.
+"""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+
+class OrganotropismPyfunc(PythonModel):
+    """Organ-of-metastasis probabilities from tumor features."""
+
+    def load_context(self, context) -> None:
+        from organo_predict import load_bundle
+
+        self.builder, self.model, self.metadata = load_bundle(context.artifacts["bundle"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        from organo_predict._knowledge._feature_names import categories_from_strings
+        from organo_predict._model._models import probability_columns
+
+        features = categories_from_strings(pd.DataFrame(model_input), self.builder)
+        return probability_columns(self.model, features).reset_index(drop=True)
+
+
+mlflow.models.set_model(OrganotropismPyfunc())

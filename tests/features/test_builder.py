@@ -1,0 +1,166 @@
+"""Feature builder: panel-aware NaN, recipes from TOML, estimator contract."""
+
+from __future__ import annotations
+
+import pickle
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+import organo_predict as op
+from organo_predict import FeatureBuilder, FeatureError, LeakageError, load_study
+from organo_predict._features._builder import marker_of
+
+
+@pytest.fixture
+def built(tiny_study: Path) -> tuple[FeatureBuilder, pd.DataFrame]:
+    builder = FeatureBuilder(min_carriers=1)
+    return builder, builder.fit_transform(load_study(tiny_study))
+
+
+def test_off_panel_gene_is_nan_not_zero(built) -> None:
+    _, x = built
+    # CXCR4 is not on IMPACT341 (S1): unknown, not wild-type
+    assert np.isnan(x.loc["S1", "mut_CXCR4"])
+    assert x.loc["S2", "mut_CXCR4"] == 0.0 and x.loc["S3", "mut_CXCR4"] == 1.0
+
+
+def test_alteration_features_are_every_column_whose_nan_means_not_profiled(built) -> None:
+    builder, x = built
+    flags = builder.alteration_features_
+    assert "mut_CXCR4" in flags and "amp_EGFR" in flags and "hotspot_EGFR_L858R" in flags
+    context = set(x.columns) - set(flags)
+    assert context >= {"cancer_type", "subtype", "tmb", "fga", "age", "sex"}
+    assert not any(c.startswith(("mut_", "amp_", "del_", "sv_", "path_")) for c in context)
+
+
+def test_cxcr4_on_real_impact341_sample_is_nan(msk_features) -> None:
+    cohort, x = msk_features
+    impact341 = cohort.samples.index[cohort.samples["GENE_PANEL"] == "IMPACT341"]
+    impact468 = cohort.samples.index[cohort.samples["GENE_PANEL"] == "IMPACT468"]
+    assert x.loc[impact341, "mut_CXCR4"].isna().all()
+    assert x.loc[impact468, "mut_CXCR4"].notna().all()
+    assert x.loc[impact468, "mut_CXCR4"].sum() > 0
+
+
+def test_mutation_classes(built) -> None:
+    _, x = built
+    assert x.loc["S1", "mut_EGFR"] == 1 and x.loc["S1", "hotspot_EGFR_L858R"] == 1
+    assert x.loc["S2", "hotspot_KRAS_G12C"] == 1 and x.loc["S1", "hotspot_KRAS_G12C"] == 0
+    assert "hotspot_KRAS_G12D" not in x.columns  # no carrier: not a feature
+    assert x.loc["S2", "trunc_TP53"] == 1 and "missense_TP53" not in x.columns
+    assert x.loc["S4", "mut_KRAS"] == 0  # silent does not count
+    assert x.loc["S4", "mut_TERT"] == 1  # ... but the TERT promoter does
+    assert x.loc["S3", "hotspot_PIK3CA_H1047R"] == 1
+
+
+def test_copy_number_and_sv(built) -> None:
+    _, x = built
+    assert x.loc["S1", "amp_EGFR"] == 1 and x.loc["S2", "amp_MET"] == 1
+    assert x.loc["S2", "del_PTEN"] == 1
+    assert np.isnan(x.loc["S4", "del_PTEN"])  # NA in the CNA file: not profiled
+    assert x.loc["S1", "sv_ALK"] == 1 and x.loc["S2", "sv_ALK"] == 0
+
+
+def test_receptor_status_and_context(built) -> None:
+    _, x = built
+    assert x.loc["S3", "status_HR"] == 1 and x.loc["S3", "status_HER2"] == 0
+    assert np.isnan(x.loc["S1", "status_HR"])  # not breast
+    assert x["sex"].tolist() == [0, 1, 1, 0]
+    assert x["age"].tolist() == [61, 55, 48, 70]
+    assert x.loc["S2", "path_RTK_RAS"] == 1 and x.loc["S2", "path_TP53"] == 1
+
+
+def test_features_are_float32_with_readable_names(built) -> None:
+    builder, x = built
+    assert set(x.dtypes) == {np.dtype("float32")}
+    assert list(x.columns) == builder.feature_names_
+    assert {"mut_KRAS", "amp_MET", "hotspot_EGFR_L858R", "path_RTK_RAS"} <= set(x.columns)
+    assert marker_of("hotspot_EGFR_ex19del") == "EGFR" and marker_of("amp_MET") == "MET"
+
+
+def test_transform_tolerates_unseen_genes_and_types(tiny_study: Path, edit) -> None:
+    builder = FeatureBuilder(min_carriers=1).fit(load_study(tiny_study))
+    root = edit("data_clinical_sample.txt", lambda t: t.replace("Colorectal Cancer", "Alien Cancer"))
+    root = edit("data_mutations.txt", lambda t: t.replace("APC\t", "NEWGENE\t"))
+    with pytest.warns(UserWarning):
+        other = load_study(root)
+    x = builder.transform(other)
+    assert list(x.columns) == builder.feature_names_
+    assert np.isnan(x.loc["S4", "cancer_type"])
+    assert builder.unseen(other)["samples_unknown_cancer_type"] == 1
+
+
+def test_unknown_panel_is_inferred_with_a_warning(tiny_study: Path, edit) -> None:
+    builder = FeatureBuilder(min_carriers=1).fit(load_study(tiny_study))
+    root = edit("data_gene_panel_matrix.txt", lambda t: t.replace("S4\tIMPACT410", "S4\tNEWPANEL"))
+    with pytest.warns(op.CohortWarning, match="gene panel 'NEWPANEL' .* has no gene list"):
+        other = load_study(root)
+    with pytest.warns(op.CohortWarning, match="NEWPANEL"):
+        x = builder.transform(other)
+    assert x.loc["S4", "mut_APC"] == 1 and np.isnan(x.loc["S4", "mut_EGFR"])
+
+
+def test_estimator_contract(built, tiny_study: Path) -> None:
+    builder, x = built
+    assert clone(builder).get_params() == builder.get_params()
+    again = pickle.loads(pickle.dumps(builder)).transform(load_study(tiny_study))
+    pd.testing.assert_frame_equal(again, x)
+
+
+def test_denylisted_clinical_column_is_refused(tiny_study: Path) -> None:
+    with pytest.raises(LeakageError, match="METASTATIC_SITE.*never be a model input"):
+        FeatureBuilder(extra_clinical=["METASTATIC_SITE"]).fit(load_study(tiny_study))
+    with pytest.raises(FeatureError, match="NOPE"):
+        FeatureBuilder(extra_clinical=["NOPE"]).fit(load_study(tiny_study))
+
+
+def test_every_recipe_entry_is_cited() -> None:
+    folder = resources.files("organo_predict.recipes")
+    for name in ("markers.toml", "gene_sets.toml", "leakage.toml"):
+        data = tomllib.loads((folder / name).read_text())
+        entries = [data] if name == "leakage.toml" else []
+        for key, value in data.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                entries += value
+            elif isinstance(value, dict) and key not in ("denylist", "audit"):
+                entries.append(value)
+        assert entries, name
+        for entry in entries:
+            assert entry.get("citation") and entry.get("rationale"), (name, entry.get("name"))
+
+
+def test_unseen_genes_are_listed(tiny_study) -> None:
+    import organo_predict as op
+
+    cohort = op.load_study(tiny_study)
+    builder = op.FeatureBuilder(min_carriers=1).fit(cohort.subset(["S1"]))
+    assert builder.unseen_genes(cohort.subset(["S1"])) == []
+    unseen = builder.unseen_genes(cohort)
+    # CXCR4 is mutated in S3, and not on the IMPACT341 panel the builder was fitted on
+    assert "CXCR4" in unseen and "EGFR" not in unseen and unseen == sorted(unseen)
+
+
+def test_a_cancer_type_spelled_differently_gets_the_same_features(msk_features) -> None:
+    # "prostate cancer" or "PRAD" was read as an unknown type (the pooled prior, no mechanism)
+    import dataclasses
+
+    from organo_predict import FeatureBuilder
+
+    cohort, _ = msk_features
+    builder = FeatureBuilder().fit(cohort)
+    assert builder.match("cancer_type", "prostate cancer") == "Prostate Cancer"
+    assert builder.match("cancer_type", "PRAD") == "Prostate Cancer"
+    assert builder.match("cancer_type", "nsclc") == "Non-Small Cell Lung Cancer"
+    assert builder.match("cancer_type", "Martian Cancer") is None
+    assert builder.match("subtype", "luad") == "LUAD"
+    some = cohort.subset(list(cohort.samples.index[:300]))
+    respelled = dataclasses.replace(some, samples=some.samples.assign(
+        CANCER_TYPE=some.samples["CANCER_TYPE"].str.lower()))
+    pd.testing.assert_frame_equal(builder.transform(respelled), builder.transform(some))
+    assert builder.unseen(respelled)["samples_unknown_cancer_type"] == 0

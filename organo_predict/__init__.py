@@ -48,9 +48,9 @@ __version__ = "0.1.0"
 _LAZY = {  # public name -> the private module that owns it
     "Cohort": "_cohort._cohort", "load_study": "_cohort._cohort",
     "FeatureBuilder": "_features._builder",
-    "OrganotropismModel": "_model._models", "labels_from_samples": "_model._models",
-    "labels_from_cohort": "_model._models", "ORGANS": "_model._models",
-    "MAIN_ORGANS": "_model._models",
+    "OrganotropismModel": "_model._models", "labels_from_samples": "_cohort._labels",
+    "labels_from_cohort": "_cohort._labels", "ORGANS": "_cohort._organs",
+    "MAIN_ORGANS": "_cohort._organs",
     "Explainer": "_explain._explainer", "PatientExplanation": "_explain._explainer", "OrganExplanation": "_explain._explainer",
     "rank_drivers": "_explain._drivers", "ShapEngine": "_explain._engine",
     "save_bundle": "_model._bundle", "load_bundle": "_model._bundle",
@@ -58,7 +58,7 @@ _LAZY = {  # public name -> the private module that owns it
     "score_cohort": "_apps._score", "ScoreSummary": "_apps._score",
     "load_config": "_apps._config", "ExperimentConfig": "_apps._config",
     "run_experiment": "_apps._experiment", "ExperimentResult": "_apps._experiment",
-    "train_model": "_apps._experiment", "population_rows": "_model._models",
+    "train_model": "_apps._experiment", "population_rows": "_cohort._labels",
     "audit_strata": "_apps._experiment", "audit_leakage": "_model._leakage", "AuditReport": "_model._leakage",
     "DEFAULT_MODEL_URI": "_model._loading", "profiles_from_cohort": "_features._profiles",
     "create_app": "_apps._serve", "PatientProfile": "_features._profiles",
@@ -79,6 +79,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._apps._score import ScoreSummary, score_cohort
     from ._apps._serve import create_app
     from ._cohort._cohort import Cohort, load_study
+    from ._cohort._labels import labels_from_cohort, labels_from_samples, population_rows
+    from ._cohort._organs import MAIN_ORGANS, ORGANS
     from ._evaluate._decision_curves import decision_curve, net_benefit
     from ._evaluate._subgroups import subgroup_performance
     from ._explain._drivers import rank_drivers
@@ -90,14 +92,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._model._intervals import ProbabilityIntervals, check_intervals
     from ._model._leakage import AuditReport, audit_leakage
     from ._model._loading import DEFAULT_MODEL_URI, LoadedModel, load_model
-    from ._model._models import (
-        MAIN_ORGANS,
-        ORGANS,
-        OrganotropismModel,
-        labels_from_cohort,
-        labels_from_samples,
-        population_rows,
-    )
+    from ._model._models import OrganotropismModel
 
 
 def __getattr__(name: str) -> object:

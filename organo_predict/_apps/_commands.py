@@ -226,7 +226,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     explainer = Explainer.from_loaded(loaded)
     explanation = explainer.explain(features, [sample_id], top_k=args.top, organs=organs)[0]
     if args.plot:
-        from .._model._models import MAIN_ORGANS
+        from .._cohort._organs import MAIN_ORGANS
 
         shown = organs or [o for o in MAIN_ORGANS if o in loaded.model.organs_]
         _waterfalls(explainer, features, shown, args.plot)

@@ -8,10 +8,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .._base._errors import ConfigError
+from .._base._errors import ConfigError, did_you_mean
+from .._cohort._organs import MAIN_ORGANS, ORGANS
 from .._knowledge._recipes import load_recipes
-from .._knowledge._schemas import ORGANS, Experiment, did_you_mean, validate
-from .._model._models import MAIN_ORGANS
+from .._knowledge._schemas import Experiment, validate
 
 __all__ = ["ExperimentConfig", "load_config"]
 

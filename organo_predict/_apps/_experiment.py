@@ -23,6 +23,7 @@ import pandas as pd
 
 from .._base._errors import ConfigError
 from .._cohort._cohort import Cohort
+from .._cohort._labels import label_column, labels_from_cohort, population_rows
 from .._evaluate._decision_curves import decision_curve_metrics
 from .._evaluate._fidelity import Fidelity, measure_fidelity, residual_slope
 from .._evaluate._metrics import (
@@ -48,7 +49,7 @@ from .._model._intervals import (
 )
 from .._model._leakage import AuditReport, audit_leakage
 from .._model._loading import LoadedModel
-from .._model._models import OrganotropismModel, label_column, labels_from_cohort, population_rows
+from .._model._models import OrganotropismModel
 from ._config import ExperimentConfig, leakage_policy
 from ._reporting import (
     atomic_write,

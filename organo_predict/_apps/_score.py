@@ -23,8 +23,9 @@ from .._cohort._cohort import Cohort
 from .._explain._drivers import rank_drivers
 from .._explain._engine import ShapEngine
 from .._explain._explainer import Explainer
+from .._model._inputs import ModelInputs
 from .._model._loading import LoadedModel
-from .._model._models import ModelInputs, probability_column_names, probability_columns
+from .._model._models import probability_column_names, probability_columns
 from .._model._prior import sigmoid
 from ._output import atomic_output, check_output, output_format
 

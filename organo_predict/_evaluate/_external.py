@@ -17,15 +17,11 @@ import pandas as pd
 
 from .._base._errors import CohortError
 from .._cohort._cohort import Cohort
+from .._cohort._labels import labels_from_cohort, population_rows
+from .._cohort._organs import MAIN_ORGANS, ORGANS
 from .._explain._explainer import Explainer
 from .._model._loading import LoadedModel
-from .._model._models import (
-    MAIN_ORGANS,
-    ORGANS,
-    OrganotropismModel,
-    labels_from_cohort,
-    population_rows,
-)
+from .._model._models import OrganotropismModel
 from .._model._prior import Calibration, fit_logistic_on_logit
 from ._decision_curves import decision_curve_metrics
 from ._fidelity import Fidelity, measure_fidelity, residual_slope

@@ -30,7 +30,8 @@ from scipy import stats
 
 from .._explain._explainer import Explainer
 from .._knowledge._recipes import Mechanism
-from .._model._models import ModelInputs, OrganotropismModel
+from .._model._inputs import ModelInputs
+from .._model._models import OrganotropismModel
 from ._fidelity import Contrast
 from ._stratified import (
     StrataTables,

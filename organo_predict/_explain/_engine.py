@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .._base._cache import cached_arrays
-from .._model._models import ModelInputs, OrganotropismModel
+from .._model._inputs import ModelInputs
+from .._model._models import OrganotropismModel
 
 if TYPE_CHECKING:  # imported where they are built: numba costs ~1.3 s to import
     from ._leafshap import LeafShap

@@ -28,7 +28,8 @@ from .._knowledge._feature_names import (
     marker_of,
 )
 from .._knowledge._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
-from .._model._models import ModelInputs, OrganotropismModel
+from .._model._inputs import ModelInputs
+from .._model._models import OrganotropismModel
 from .._model._prior import sigmoid
 from ._drivers import rank_drivers
 from ._engine import ShapEngine

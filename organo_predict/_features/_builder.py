@@ -135,7 +135,6 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
                     continue
             keep.append(name)
         self.feature_names_ = keep
-        self.n_features_in_ = len(keep)
         return _assemble(full, keep, cohort.samples.index)
 
     def transform(self, cohort: Cohort) -> pd.DataFrame:
@@ -179,6 +178,27 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         state = super().__getstate__()
         return {k: v for k, v in state.items()
                 if k not in ("_vocabulary_cache", "_panel_cache")}
+
+    FITTED = ("genes_", "cna_genes_", "sv_genes_", "categories_", "feature_names_",
+              "recipes_version_")  # what `fit` learns, all of it JSON-ready
+
+    def to_state(self) -> dict[str, object]:
+        """Settings and fitted vocabularies as JSON-ready values (a bundle's
+        `features.json`)."""
+        check_is_fitted(self, "feature_names_")
+        params = self.get_params()
+        params["extra_clinical"] = list(params["extra_clinical"])
+        return {"params": params, **{name: getattr(self, name) for name in self.FITTED}}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, object]) -> FeatureBuilder:
+        """The builder `to_state` described (a bundle written before a fitted name existed
+        lacks it: `recipes_version_` is then not checked)."""
+        builder = cls(**state["params"])
+        for name in cls.FITTED:
+            if name in state:
+                setattr(builder, name, state[name])
+        return builder
 
     @property
     def categorical_features_(self) -> list[str]:

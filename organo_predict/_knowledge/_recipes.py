@@ -15,14 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .._base._errors import FeatureError
+from .._base._errors import FeatureError, did_you_mean
 from ._schemas import (
     CancerTypes,
     GeneSets,
     Leakage,
     Markers,
     Mechanisms,
-    did_you_mean,
     feature_error,
 )
 

@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .._base._errors import ConfigError, FeatureError, OrganoPredictError, did_you_mean
 from .._cohort._organs import ORGANS
 
-__all__ = ["ORGANS", "CancerTypes", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms",
-           "did_you_mean", "feature_error", "validate"]
+__all__ = ["CancerTypes", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms",
+           "feature_error", "validate"]
 
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import lightgbm as lgb
-import numpy as np
 
 from .._base._cache import checked_before
 from .._base._errors import ModelError, OrganoPredictWarning
@@ -21,8 +20,7 @@ from .._features._builder import FeatureBuilder
 from .._knowledge._recipes import load_recipes
 from ._intervals import ProbabilityIntervals
 from ._manifest import FORMAT, checked_manifest, sha256_of
-from ._models import OrganFit, OrganotropismModel
-from ._prior import Calibration, SubtypePrior
+from ._models import OrganotropismModel
 
 __all__ = ["load_bundle", "save_bundle"]
 
@@ -40,39 +38,10 @@ def save_bundle(builder: FeatureBuilder, model: OrganotropismModel, path: str | 
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         (tmp / "boosters").mkdir()
-        features = {"params": builder.get_params(),
-                    **{k: getattr(builder, k) for k in ("genes_", "cna_genes_", "sv_genes_",
-                                                        "categories_", "feature_names_",
-                                                        "recipes_version_")}}
-        features["params"]["extra_clinical"] = list(features["params"]["extra_clinical"])
-        (tmp / "features.json").write_text(json.dumps(features))
-        prior = model.prior_
-        organs = {}
-        for organ, fit in model.fits_.items():
-            if fit.booster is not None:
-                fit.booster.save_model(str(tmp / "boosters" / f"{organ}.txt"))
-            organs[organ] = {"calibration": list(fit.calibration), "n_positives": fit.n_positives,
-                             "best_iteration": fit.best_iteration, "status": fit.status,
-                             "booster": f"boosters/{organ}.txt" if fit.booster else None}
-        params = model.get_params()
-        params["organs"] = list(params["organs"])
-        params["categorical"] = list(params["categorical"])
-        # absent from bundles written before it existed: those load with () as trained
-        params["unprofiled_as_absent"] = list(params["unprofiled_as_absent"])
-        params["missing_as_type_median"] = list(params["missing_as_type_median"])  # idem
-        params["features"] = None if params["features"] is None else list(params["features"])
-        state = {
-            "params": params, "feature_names_": model.feature_names_,
-            "categorical_": model.categorical_, "organs_": model.organs_,
-            "train_prevalence_": model.train_prevalence_,
-            "summary_medians_": getattr(model, "summary_medians_", {}),
-            "interactions_": [[int(f), float(t)] for f, t in getattr(model, "interactions_", [])],
-            "prior": {"strength": prior.strength, "global": prior.global_.tolist(),
-                      "types": {str(k): v.tolist() for k, v in prior.type_rates_.items()},
-                      "subtypes": [[t, s, v.tolist()] for (t, s), v in
-                                   prior.subtype_rates_.items()]},
-            "organs": organs,
-        }
+        (tmp / "features.json").write_text(json.dumps(builder.to_state()))
+        state, boosters = model.to_state()
+        for name, booster in boosters.items():
+            booster.save_model(str(tmp / name))
         (tmp / "model.json").write_text(json.dumps(state))
         intervals = getattr(model, "intervals_", None)
         if intervals is not None:  # the probability intervals travel with the model
@@ -229,34 +198,17 @@ def load_bundle(path: str | Path) -> tuple[FeatureBuilder, OrganotropismModel, d
 
 def _load_checked(path: Path, files: dict[str, str]) -> tuple[FeatureBuilder,
                                                               OrganotropismModel, dict]:
-    features = json.loads((path / "features.json").read_text())
-    builder = FeatureBuilder(**features.pop("params"))
-    for key, value in features.items():
-        setattr(builder, key, value)
-    builder.n_features_in_ = len(builder.feature_names_)
+    builder = FeatureBuilder.from_state(json.loads((path / "features.json").read_text()))
     state = json.loads((path / "model.json").read_text())
-    model = OrganotropismModel(**state["params"])
-    model.feature_names_ = state["feature_names_"]
-    model.categorical_ = state["categorical_"]
-    model.organs_ = state["organs_"]
-    model.train_prevalence_ = state["train_prevalence_"]
-    model.summary_medians_ = state.get("summary_medians_", {})  # older bundles: none
-    model.interactions_ = [(int(f), float(t)) for f, t in state.get("interactions_", [])]
-    prior = SubtypePrior(state["prior"]["strength"])
-    prior.global_ = np.asarray(state["prior"]["global"])
-    prior.type_rates_ = {float(k): np.asarray(v) for k, v in state["prior"]["types"].items()}
-    prior.subtype_rates_ = {(float(t), float(s)): np.asarray(v)
-                            for t, s, v in state["prior"]["subtypes"]}
-    model.prior_ = prior
-    model.fits_ = {}
+    boosters = {}
     for organ, info in state["organs"].items():
-        if info["booster"] is not None and info["booster"] not in files:
-            raise ModelError(f"{path}: {organ}'s booster {info['booster']} is not in the "
-                             "manifest; refusing to load")
-        booster = (_booster(path, info["booster"], files[info["booster"]]) if info["booster"]
-                   else None)
-        model.fits_[organ] = OrganFit(organ, booster, Calibration(*info["calibration"]),
-                                      info["n_positives"], info["best_iteration"], info["status"])
+        name = info["booster"]
+        if name is not None and name not in files:
+            raise ModelError(f"{path}: {organ}'s booster {name} is not in the manifest; "
+                             "refusing to load")
+        if name is not None:
+            boosters[name] = _booster(path, name, files[name])
+    model = OrganotropismModel.from_state(state, boosters)
     if INTERVALS_FILE in files:  # bundles written before intervals existed have none
         model.intervals_ = ProbabilityIntervals.from_state(
             json.loads((path / INTERVALS_FILE).read_text()))

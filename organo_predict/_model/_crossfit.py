@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .._base._threads import usable_cores
+from ._boosting import platt
 from ._folds import Engine, FitTask, run_fits
-from ._models import OrganotropismModel, platt
+from ._models import OrganotropismModel
 
 __all__ = ["CrossFit", "balanced_groups", "choose_rounds", "cross_fit"]
 

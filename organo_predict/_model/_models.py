@@ -8,164 +8,26 @@ leaves it at the prior. Pure computation: no file or network IO here.
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
-from .._base._errors import CohortError, CohortWarning, ModelError, excerpt
-from .._base._threads import usable_cores
-from .._knowledge._schemas import ORGANS, did_you_mean
+from .._base._errors import ModelError
+from .._cohort._organs import ORGANS
+from ._boosting import BoostingMixin, OrganFit, TrainingRows, truncate_booster
+from ._inputs import InputReadingMixin, ModelInputs
 from ._intervals import ProbabilityIntervals
-from ._prior import (
-    Calibration,
-    SubtypePrior,
-    code_key,
-    fit_logistic_on_logit,
-    logit,
-    sigmoid,
-    type_medians,
-)
+from ._prior import Calibration, SubtypePrior, sigmoid, type_medians
 
-if TYPE_CHECKING:
-    from .._cohort._cohort import Cohort
-
-__all__ = ["MAIN_ORGANS", "ORGANS", "ModelInputs", "OrganotropismModel", "SubtypePrior",
-           "label_column", "labels_from_cohort", "labels_from_samples", "platt", "population_rows"]
-
-MAIN_ORGANS: tuple[str, ...] = ("LIVER", "LUNG", "BONE", "CNS_BRAIN", "DIST_LN", "PLEURA",
-                                "ADRENAL_GLAND", "INTRA_ABDOMINAL")
-LABEL_PREFIX = "DMETS_DX_"
+__all__ = ["OrganotropismModel", "probability_column_names", "probability_columns"]
 
 
-def labels_from_samples(samples: pd.DataFrame, organs: Sequence[str] = ORGANS) -> pd.DataFrame:
-    """Organ flags as float 0/1 (NaN unknown), one column per organ present in `samples`."""
-    out = {}
-    for organ in organs:
-        column = f"{LABEL_PREFIX}{organ}"
-        if column in samples.columns:
-            out[organ] = _flags(samples[column], column)
-    return pd.DataFrame(out, index=samples.index)
-
-
-_FLAGS = {"yes": 1.0, "no": 0.0, "y": 1.0, "n": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0,
-          "0.0": 0.0, "true": 1.0, "false": 0.0}
-
-
-def _flags(values: pd.Series, column: str | None = None) -> pd.Series:
-    """Yes/No, Y/N, 1/0 or true/false (any case, NUMBER columns' 1.0/0.0) as float 0/1;
-    missing stays NaN. Any other value is also NaN (an unknown label), with a warning
-    naming the column, the value and how many rows have one like it."""
-    text = values.astype("string").str.strip().str.lower()
-    flags = text.map(_FLAGS).astype(float)
-    odd = (text.notna() & flags.isna()).to_numpy()
-    if odd.any():
-        first = values.iloc[int(np.flatnonzero(odd)[0])]
-        warnings.warn(f"{column or values.name}: {int(odd.sum())} value(s) that are not a "
-                      f"flag (first {excerpt(first)}; Yes/No, Y/N, 1/0 or true/false) read "
-                      "as unknown", CohortWarning, stacklevel=3)
-    return flags
-
-
-def label_column(organ: str, columns: Mapping[str, str] | None = None) -> str:
-    """The study column holding `organ`'s flag: `columns[organ]`, else DMETS_DX_<ORGAN>."""
-    return (columns or {}).get(organ, f"{LABEL_PREFIX}{organ}")
-
-
-def labels_from_cohort(cohort: Cohort, organs: Sequence[str] = ORGANS,
-                       columns: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Organ flags as float 0/1 (NaN unknown), one column per organ whose column the study
-    has: `columns[organ]` (a sample or patient attribute), else DMETS_DX_<ORGAN>; values
-    Yes/No, 1/0 or true/false, any case."""
-    out = {}
-    present = [*cohort.samples.columns, *cohort.patients.columns]
-    for organ in organs:
-        column = label_column(organ, columns)
-        if column in present:
-            out[organ] = _flags(cohort.clinical([column]), column).to_numpy()
-        elif column in (columns or {}).values():  # named by the user: it must be there
-            raise CohortError(f"the {organ} label column {column!r} is in neither the sample "
-                              f"nor the patient file{did_you_mean(column, present)}",
-                              file=cohort.source)
-    return pd.DataFrame(out, index=cohort.samples.index)
-
-
-def population_rows(cohort: Cohort, labels: pd.DataFrame, population: str) -> np.ndarray:
-    """Rows modelled: known flags for every organ, and metastatic disease by default."""
-    known = labels.notna().all(axis=1).to_numpy()
-    if population == "all_labelled":
-        return known
-    if "METASTATIC_PATIENT" in cohort.samples.columns:
-        metastatic = (cohort.samples["METASTATIC_PATIENT"].astype("string").str.lower()
-                      == "yes").to_numpy()
-    else:  # without the column: a patient with any organ flag set is metastatic
-        metastatic = (labels.fillna(0).sum(axis=1) > 0).to_numpy()
-    return known & metastatic
-
-
-IDENTITY = Calibration(1.0, 0.0)  # an organ's calibration before one is fitted
-
-
-@dataclass
-class OrganFit:
-    """One organ's fitted pieces."""
-
-    organ: str
-    booster: lgb.Booster | None
-    calibration: Calibration  # Platt (slope, intercept) on the log-odds
-    n_positives: int
-    best_iteration: int
-    status: str  # "trained" or why not
-    # a fold's fit (`fit(..., eval_set=...)`): held-out log loss after each boosting round,
-    # from which the cross-validation chooses the rounds (`_crossfit`)
-    valid_loss: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """The training matrix as the trees read it, the prior's log-odds, and the training and
-    validation rows of a fit."""
-
-    data: np.ndarray
-    init: np.ndarray
-    train: np.ndarray
-    valid: np.ndarray
-
-
-@dataclass(frozen=True)
-class ModelInputs:
-    """A feature frame converted once for repeated use across organs: `data`, the model's
-    columns as C-ordered float32 the way the trees read them; `as_built`, the same values as
-    the feature builder made them (NaN: not profiled), for what explanations show; and the
-    prior's log-odds (n, organs). `as_built` is `data` itself when the two do not differ."""
-
-    data: np.ndarray
-    prior_logit: np.ndarray
-    index: pd.Index
-    as_built: np.ndarray
-    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
-
-    def take(self, rows: np.ndarray) -> ModelInputs:
-        """The same inputs for a subset of rows (a boolean mask or positions)."""
-        data = self.data[rows]
-        return ModelInputs(data, self.prior_logit[rows], self.index[rows],
-                           data if self.as_built is self.data else self.as_built[rows])
-
-    def columns(self) -> np.ndarray:
-        """The same data column-major (built once): per-feature scans read it contiguously."""
-        if "columns" not in self._cache:
-            self._cache["columns"] = np.asfortranarray(self.data)
-        return self._cache["columns"]
-
-
-class OrganotropismModel(BaseEstimator):
+class OrganotropismModel(InputReadingMixin, BoostingMixin, BaseEstimator):
     """One calibrated LightGBM binary model per organ, learning the residual over the prior.
 
     Parameters:
@@ -244,23 +106,6 @@ class OrganotropismModel(BaseEstimator):
 
     # ------------------------------------------------------------------ helpers
 
-    def _lgb_params(self) -> dict[str, object]:
-        return {
-            "objective": "binary", "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "max_depth": self.max_depth,
-            "min_data_in_leaf": self.min_child_samples,
-            "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
-            "bagging_freq": 1, "lambda_l2": self.reg_lambda, "cat_smooth": self.cat_smooth,
-            "cat_l2": 10.0, "min_data_per_group": 50, "max_cat_to_onehot": 4,
-            "seed": self.random_state, "deterministic": True, "force_row_wise": True,
-            "num_threads": self.n_jobs or usable_cores(), "verbosity": -1,
-        }
-
-    def _prior_logit(self, x: pd.DataFrame) -> np.ndarray:
-        if not self.use_prior:
-            return np.tile(logit(self.prior_.global_), (len(x), 1))
-        return logit(self.prior_.predict(x["cancer_type"].to_numpy(np.float64),
-                                         x["subtype"].to_numpy(np.float64)))
 
     # ------------------------------------------------------------------ estimator API
 
@@ -305,71 +150,12 @@ class OrganotropismModel(BaseEstimator):
             self.fits_ = self._fit_all_rows(data, init, yv, held_out)
             return self
         tr, va = self._validation_split(ct)
-        rows = _Rows(data, init, tr, va)
+        rows = TrainingRows(data, init, tr, va)
         shared = self._shared_datasets(rows)
         self.fits_: dict[str, OrganFit] = {}
         for j, organ in enumerate(self.organs_):
             self.fits_[organ] = self._fit_organ(organ, yv[:, j], j, rows, shared)
         return self
-
-    def _fit_all_rows(self, data: np.ndarray, init: np.ndarray, labels: np.ndarray,
-                      held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None
-                      ) -> dict[str, OrganFit]:
-        """Every organ's booster on every row: for its chosen `rounds`, or early-stopped on
-        `held_out` (trees data, prior log-odds, labels) with the held-out loss recorded."""
-        params = self._lgb_params()
-        fits: dict[str, OrganFit] = {}
-        train_set = None
-        for j, organ in enumerate(self.organs_):
-            lab = np.ascontiguousarray(labels[:, j])
-            keep = ~np.isnan(lab)
-            n_pos = int(np.nansum(lab))
-            rounds = (self.n_estimators if self.rounds is None
-                      else int(self.rounds.get(organ, 0)))
-            if n_pos < self.min_positives:
-                fits[organ] = OrganFit(organ, None, IDENTITY, n_pos, 0,
-                                       f"not trained: {n_pos} positives < {self.min_positives}")
-                continue
-            if rounds <= 0:  # the cross-validation found nothing beyond the prior
-                fits[organ] = OrganFit(organ, None, IDENTITY, n_pos, 0, "trained")
-                continue
-            if keep.all():  # one binned dataset for every organ with all labels known
-                if train_set is None:
-                    train_set = lgb.Dataset(data, label=np.zeros(len(data)),
-                                            feature_name=self.tree_feature_names_,
-                                            categorical_feature=self.categorical_,
-                                            params=params, free_raw_data=False).construct()
-                dtr = train_set
-                dtr.set_label(lab)
-                dtr.set_init_score(np.ascontiguousarray(init[:, j]))
-            else:
-                dtr = lgb.Dataset(data[keep], label=lab[keep], init_score=init[keep, j],
-                                  feature_name=self.tree_feature_names_,
-                                  categorical_feature=self.categorical_, params=params)
-            if held_out is None:
-                booster = lgb.train(params, dtr, num_boost_round=rounds)
-                fits[organ] = OrganFit(organ, booster, IDENTITY, n_pos, rounds, "trained")
-                continue
-            x_val, init_val, y_val = held_out
-            known = ~np.isnan(y_val[:, j])
-            dva = lgb.Dataset(x_val[known], label=y_val[known, j],
-                              init_score=np.ascontiguousarray(init_val[known, j]),
-                              reference=dtr, feature_name=self.tree_feature_names_,
-                              categorical_feature=self.categorical_, params=params)
-            record: dict[str, dict[str, list[float]]] = {}
-            callbacks = [lgb.record_evaluation(record)]
-            if self.early_stopping_rounds:
-                callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False,
-                                                    first_metric_only=True))
-            booster = lgb.train({**params, "metric": "binary_logloss"}, dtr,
-                                num_boost_round=rounds, valid_sets=[dva], valid_names=["held_out"],
-                                callbacks=callbacks, keep_training_booster=True)
-            # every round trained, past the fold's own best, is kept: the rounds are chosen
-            # later; the copy frees the training dataset the booster holds
-            loss = np.asarray(record["held_out"]["binary_logloss"], dtype=np.float64)
-            fits[organ] = OrganFit(organ, _truncate(booster, len(loss)), IDENTITY, n_pos,
-                                   int(np.argmin(loss)) + 1, "trained", loss)
-        return fits
 
     def truncated(self, rounds: Mapping[str, int]) -> OrganotropismModel:
         """A copy keeping each organ's first `rounds[organ]` trees (0: the prior alone);
@@ -382,7 +168,7 @@ class OrganotropismModel(BaseEstimator):
                 fits[organ] = fit
                 continue
             keep = min(int(keep), fit.booster.current_iteration())
-            fits[organ] = replace(fit, booster=_truncate(fit.booster, keep) if keep > 0
+            fits[organ] = replace(fit, booster=truncate_booster(fit.booster, keep) if keep > 0
                                   else None, best_iteration=keep)
         return self._with_fits(fits)
 
@@ -454,183 +240,6 @@ class OrganotropismModel(BaseEstimator):
         if missing:
             raise ModelError(f"no label column for organ(s) {', '.join(missing)}")
 
-    def _validation_split(self, cancer_type: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Training and validation rows (early stopping, Platt), stratified by cancer type
-        (types with a single row pooled)."""
-        strat = np.nan_to_num(cancer_type, nan=-1).astype(int)
-        counts = pd.Series(strat).value_counts()
-        strat = np.where(pd.Series(strat).map(counts).to_numpy() < 2, -2, strat)
-        split = StratifiedShuffleSplit(1, test_size=self.valid_fraction,
-                                       random_state=self.random_state)
-        return next(split.split(np.zeros(len(cancer_type)), strat))
-
-    def _shared_datasets(self, rows: _Rows) -> tuple[lgb.Dataset, lgb.Dataset]:
-        """LightGBM's binned training and validation sets, built once for every organ whose
-        labels are all known (only labels and init scores change between organs)."""
-        params = self._lgb_params()
-        train_set = lgb.Dataset(rows.data[rows.train], label=np.zeros(len(rows.train)),
-                                feature_name=self.tree_feature_names_,
-                                categorical_feature=self.categorical_, params=params,
-                                free_raw_data=False).construct()
-        valid_set = lgb.Dataset(rows.data[rows.valid], label=np.zeros(len(rows.valid)),
-                                reference=train_set, feature_name=self.tree_feature_names_,
-                                categorical_feature=self.categorical_, params=params,
-                                free_raw_data=False).construct()
-        return train_set, valid_set
-
-    def _fit_organ(self, organ: str, labels: np.ndarray, j: int, rows: _Rows,
-                   shared: tuple[lgb.Dataset, lgb.Dataset]) -> OrganFit:
-        """One organ's booster over the prior (early-stopped), Platt-calibrated on the
-        validation rows; or why it is not trained."""
-        tr, va = rows.train, rows.valid
-        lab_tr, lab_va = labels[tr], labels[va]
-        keep_tr, keep_va = ~np.isnan(lab_tr), ~np.isnan(lab_va)
-        n_pos = int(np.nansum(labels))
-        if n_pos < self.min_positives or np.nansum(lab_va) < 5:
-            return OrganFit(organ, None, IDENTITY, n_pos, 0,
-                            f"not trained: {n_pos} positives < {self.min_positives}")
-        params = self._lgb_params()
-        init = rows.init[:, j]
-        if keep_tr.all() and keep_va.all():
-            dtr, dva = shared
-            dtr.set_label(lab_tr)
-            dtr.set_init_score(init[tr])
-            dva.set_label(lab_va)
-            dva.set_init_score(init[va])
-        else:  # rows with an unknown flag for this organ: a dataset of its own
-            dtr = lgb.Dataset(rows.data[tr][keep_tr], label=lab_tr[keep_tr],
-                              init_score=init[tr][keep_tr], feature_name=self.tree_feature_names_,
-                              categorical_feature=self.categorical_, params=params)
-            dva = lgb.Dataset(rows.data[va][keep_va], label=lab_va[keep_va],
-                              init_score=init[va][keep_va], reference=dtr, params=params,
-                              feature_name=self.tree_feature_names_,
-                              categorical_feature=self.categorical_)
-        booster = lgb.train(params, dtr, num_boost_round=self.n_estimators, valid_sets=[dva],
-                            callbacks=[lgb.early_stopping(self.early_stopping_rounds,
-                                                          verbose=False)])
-        best = max(int(booster.best_iteration or 0), 1)
-        raw_va = init[va][keep_va] + booster.predict(rows.data[va][keep_va],
-                                                     num_iteration=best, raw_score=True)
-        slope, intercept = platt(raw_va, lab_va[keep_va])
-        return OrganFit(organ, _truncate(booster, best), (slope, intercept), n_pos, best,
-                        "trained")
-
-    @property
-    def tree_feature_names_(self) -> list[str]:
-        """The columns the trees read: the features, then one per type interaction."""
-        return list(self.feature_names_) + [
-            f"{self.feature_names_[f]}__in_type_{int(t)}" for f, t in self._interactions()]
-
-    def tree_feature_of(self) -> np.ndarray:
-        """For each column the trees read, the model feature it belongs to (an interaction
-        column belongs to its alteration flag)."""
-        return np.concatenate([np.arange(len(self.feature_names_)),
-                               np.asarray([f for f, _ in self._interactions()], dtype=np.int64)]
-                              ).astype(np.int64)
-
-    def _interactions(self) -> list[tuple[int, float]]:
-        return list(getattr(self, "interactions_", []))  # absent from older bundles
-
-    def _select_interactions(self, data: np.ndarray) -> list[tuple[int, float]]:
-        """(flag position, cancer-type code) pairs with at least `type_interactions`
-        carriers and non-carriers within the type, from the trees' view of the flags."""
-        if self.type_interactions <= 0:
-            return []
-        flags = self._absent_positions()
-        cancer_type = data[:, self.feature_names_.index("cancer_type")]
-        pairs = []
-        for code in np.unique(cancer_type[~np.isnan(cancer_type)]):
-            rows = cancer_type == code
-            carriers = (data[np.ix_(rows, flags)] == 1).sum(axis=0)
-            enough = (carriers >= self.type_interactions) & (
-                rows.sum() - carriers >= self.type_interactions)
-            pairs += [(int(f), float(code)) for f in flags[enough]]
-        return sorted(pairs)
-
-    def _interaction_columns(self, data: np.ndarray) -> np.ndarray:
-        """(n, interactions): each flag where the row's cancer type is the pair's, else 0."""
-        pairs = self._interactions()
-        cancer_type = data[:, self.feature_names_.index("cancer_type")]
-        out = np.zeros((len(data), len(pairs)), dtype=np.float32)
-        for k, (f, code) in enumerate(pairs):
-            out[:, k] = np.where(cancer_type == code, data[:, f], 0.0)
-        return out
-
-    def inputs(self, x: pd.DataFrame | ModelInputs) -> ModelInputs:
-        """Convert a feature frame once (idempotent on `ModelInputs`)."""
-        if isinstance(x, ModelInputs):
-            return x
-        check_is_fitted(self, "fits_")
-        cache = self.__dict__.setdefault("_columns_cache", {})
-        if "index" not in cache:
-            cache["index"] = pd.Index(self.feature_names_)
-        frame = x if x.columns.equals(cache["index"]) else x[self.feature_names_]
-        as_built = np.ascontiguousarray(frame.to_numpy(np.float32))
-        return ModelInputs(self._tree_matrix(as_built), self._prior_logit(x), x.index,
-                           as_built)
-
-    def _tree_matrix(self, values: np.ndarray) -> np.ndarray:
-        """What the trees read (`_as_trees_read`), with the type-interaction columns."""
-        data = self._as_trees_read(values)
-        if not self._interactions():
-            return data
-        return np.ascontiguousarray(np.hstack([data, self._interaction_columns(data)]))
-
-    def _absent_positions(self) -> np.ndarray:
-        """Column positions of `unprofiled_as_absent` among the model's features (cached)."""
-        cache = self.__dict__.setdefault("_columns_cache", {})
-        if "absent" not in cache:
-            wanted = set(self.unprofiled_as_absent)
-            cache["absent"] = np.asarray([j for j, f in enumerate(self.feature_names_)
-                                          if f in wanted], dtype=np.int64)
-        return cache["absent"]
-
-    def _median_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(column positions, sorted cancer-type codes, medians by code, overall medians) of
-        `summary_medians_` as arrays (cached)."""
-        cache = self.__dict__.setdefault("_columns_cache", {})
-        if "medians" not in cache:
-            fitted = getattr(self, "summary_medians_", {})  # absent from older bundles
-            names = [c for c in fitted if c in self.feature_names_]
-            codes = np.asarray(sorted({float(k) for c in names for k in fitted[c]["by_type"]}),
-                               dtype=np.float64)
-            by_type = np.array([[fitted[c]["by_type"].get(code_key(code), fitted[c]["overall"])
-                                 for c in names] for code in codes],
-                               dtype=np.float32).reshape(len(codes), len(names))
-            cache["medians"] = (
-                np.asarray([self.feature_names_.index(c) for c in names], dtype=np.int64),
-                codes, by_type,
-                np.asarray([fitted[c]["overall"] for c in names], dtype=np.float32))
-        return cache["medians"]
-
-    def _as_trees_read(self, data: np.ndarray) -> np.ndarray:
-        """What the trees are trained on and predict from: `data` itself when no column is
-        read differently, else a copy with NaN read as 0 in the `unprofiled_as_absent`
-        columns and as the cancer type's median in the `missing_as_type_median` ones
-        (`data`, the caller's values, is never modified)."""
-        positions = self._absent_positions()
-        summaries, codes, by_type, overall = self._median_table()
-        missing = np.isnan(data[:, summaries]) if len(summaries) else None
-        impute = missing is not None and missing.any()
-        if not len(positions) and not impute:
-            return data
-        data = data.copy()
-        if len(positions):
-            block = data[:, positions]
-            block[np.isnan(block)] = 0.0
-            data[:, positions] = block
-        if impute:
-            rows = np.flatnonzero(missing.any(axis=1))
-            cancer_type = data[rows, self.feature_names_.index("cancer_type")]
-            at = np.clip(np.searchsorted(codes, cancer_type), 0, max(len(codes) - 1, 0))
-            known = (codes[at] == cancer_type) if len(codes) else np.zeros(len(rows), bool)
-            fill = np.where(known[:, None], by_type[at] if len(codes) else overall, overall)
-            block = data[np.ix_(rows, summaries)]
-            gaps = missing[rows]
-            block[gaps] = fill[gaps]
-            data[np.ix_(rows, summaries)] = block
-        return data
-
     def decision_function(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
         """Calibrated log-odds, (n, organs), from LightGBM (`_engine.ShapEngine` predicts
         the same numbers from compiled trees)."""
@@ -669,13 +278,6 @@ class OrganotropismModel(BaseEstimator):
             probabilities = self.predict_proba(inputs)
         return intervals.predict(probabilities, self.cancer_type_codes(inputs))
 
-    def cancer_type_codes(self, x: pd.DataFrame | ModelInputs) -> np.ndarray:
-        """Each row's cancer-type code as the model reads it (NaN: unknown)."""
-        inputs = self.inputs(x)
-        if "cancer_type" not in self.feature_names_:
-            return np.full(len(inputs.index), np.nan)
-        return inputs.as_built[:, self.feature_names_.index("cancer_type")].astype(np.float64)
-
     def with_intervals(self, intervals: ProbabilityIntervals) -> OrganotropismModel:
         """A copy carrying `intervals` (fitted on its out-of-fold probabilities)."""
         twin = self._with_fits(dict(self.fits_))
@@ -687,6 +289,50 @@ class OrganotropismModel(BaseEstimator):
         inputs = self.inputs(x)
         return pd.DataFrame(sigmoid(inputs.prior_logit), index=inputs.index,
                             columns=self.organs_)
+
+    def to_state(self) -> tuple[dict[str, object], dict[str, lgb.Booster]]:
+        """The fitted model as JSON-ready values and its boosters by file name
+        (`boosters/<ORGAN>.txt`), which the state names: what a bundle writes. The
+        probability intervals are apart (`intervals_.to_state()`), an optional file."""
+        check_is_fitted(self, "fits_")
+        params = self.get_params()
+        for key in ("organs", "categorical", "unprofiled_as_absent", "missing_as_type_median"):
+            params[key] = list(params[key])
+        params["features"] = None if params["features"] is None else list(params["features"])
+        boosters = {f"boosters/{organ}.txt": fit.booster for organ, fit in self.fits_.items()
+                    if fit.booster is not None}
+        organs = {organ: {"calibration": list(fit.calibration), "n_positives": fit.n_positives,
+                          "best_iteration": fit.best_iteration, "status": fit.status,
+                          "booster": f"boosters/{organ}.txt" if fit.booster else None}
+                  for organ, fit in self.fits_.items()}
+        state = {
+            "params": params, "feature_names_": self.feature_names_,
+            "categorical_": self.categorical_, "organs_": self.organs_,
+            "train_prevalence_": self.train_prevalence_,
+            "summary_medians_": getattr(self, "summary_medians_", {}),
+            "interactions_": [[int(f), float(t)] for f, t in self._interactions()],
+            "prior": self.prior_.to_state(), "organs": organs,
+        }
+        return state, boosters
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, object],
+                   boosters: Mapping[str, lgb.Booster]) -> OrganotropismModel:
+        """The model `to_state` described, with its boosters (already read and checked)."""
+        model = cls(**state["params"])
+        model.feature_names_ = state["feature_names_"]
+        model.categorical_ = state["categorical_"]
+        model.organs_ = state["organs_"]
+        model.train_prevalence_ = state["train_prevalence_"]
+        model.summary_medians_ = state.get("summary_medians_", {})  # older bundles: none
+        model.interactions_ = [(int(f), float(t)) for f, t in state.get("interactions_", [])]
+        model.prior_ = SubtypePrior.from_state(state["prior"])
+        model.fits_ = {
+            organ: OrganFit(organ, boosters[info["booster"]] if info["booster"] else None,
+                            Calibration(*info["calibration"]), info["n_positives"],
+                            info["best_iteration"], info["status"])
+            for organ, info in state["organs"].items()}
+        return model
 
     def __getstate__(self) -> dict[str, object]:
         # column caches are rebuilt on demand, never pickled or cloned
@@ -719,11 +365,3 @@ def probability_columns(model: OrganotropismModel, x: pd.DataFrame | ModelInputs
     return pd.DataFrame(columns, index=inputs.index)[probability_column_names(model)]
 
 
-def _truncate(booster: lgb.Booster, n_iter: int) -> lgb.Booster:
-    """A booster keeping only the first `n_iter` trees (what early stopping chose)."""
-    return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_iter))
-
-
-def platt(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling on the log-odds `score`, lightly ridged toward the identity."""
-    return fit_logistic_on_logit(score, y, ridge=1e-3)

@@ -6,7 +6,7 @@ calibration slope."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -76,6 +76,23 @@ class SubtypePrior(BaseEstimator):
                            for t in first.type_rates_}
         out.subtype_rates_ = {k: np.concatenate([p.subtype_rates_[k] for p in parts])
                               for k in first.subtype_rates_}
+        return out
+
+    def to_state(self) -> dict[str, object]:
+        """The fitted prior as JSON-ready values (a bundle's `model.json` carries it)."""
+        check_is_fitted(self, "global_")
+        return {"strength": self.strength, "global": self.global_.tolist(),
+                "types": {str(k): v.tolist() for k, v in self.type_rates_.items()},
+                "subtypes": [[t, s, v.tolist()] for (t, s), v in self.subtype_rates_.items()]}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, object]) -> SubtypePrior:
+        """The prior `to_state` described."""
+        out = cls(state["strength"])
+        out.global_ = np.asarray(state["global"])
+        out.type_rates_ = {float(k): np.asarray(v) for k, v in state["types"].items()}
+        out.subtype_rates_ = {(float(t), float(s)): np.asarray(v)
+                              for t, s, v in state["subtypes"]}
         return out
 
     def _rate(self, t: float, s: float) -> np.ndarray:

@@ -164,3 +164,14 @@ def test_a_cancer_type_spelled_differently_gets_the_same_features(msk_features) 
         CANCER_TYPE=some.samples["CANCER_TYPE"].str.lower()))
     pd.testing.assert_frame_equal(builder.transform(respelled), builder.transform(some))
     assert builder.unseen(respelled)["samples_unknown_cancer_type"] == 0
+
+
+def test_the_builder_s_state_is_json_and_builds_the_same_features(tiny_study: Path) -> None:
+    import json
+
+    cohort = load_study(tiny_study)
+    builder = FeatureBuilder(min_carriers=1).fit(cohort)
+    again = FeatureBuilder.from_state(json.loads(json.dumps(builder.to_state())))
+    assert again.get_params() == {**builder.get_params(), "extra_clinical": []}
+    pd.testing.assert_frame_equal(again.transform(cohort), builder.transform(cohort))
+    assert not hasattr(again, "n_features_in_")  # it counted outputs: gone, not restored

@@ -9,13 +9,13 @@ from importlib import resources
 import pytest
 
 from organo_predict import FeatureError
+from organo_predict._base._errors import did_you_mean
 from organo_predict._knowledge._recipes import known_markers, parse_mechanisms
 from organo_predict._knowledge._schemas import (
     GeneSets,
     Leakage,
     Markers,
     Mechanisms,
-    did_you_mean,
     feature_error,
 )
 

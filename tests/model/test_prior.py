@@ -69,3 +69,18 @@ def test_a_logistic_fit_is_one_calibration_type_slope_first() -> None:
     fitted = fit_logistic_on_logit(score, y)
     assert isinstance(fitted, Calibration) and fitted == (fitted.slope, fitted.intercept)
     assert abs(fitted.slope - 2.0) < 0.15 and abs(fitted.intercept - 0.5) < 0.1
+
+
+def test_the_prior_s_state_is_json_and_predicts_the_same() -> None:
+    import json
+
+    rng = np.random.default_rng(1)
+    cancer_type = rng.integers(0, 4, 500).astype(float)
+    subtype = rng.integers(0, 3, 500).astype(float)
+    y = (rng.random((500, 2)) < 0.3).astype(float)
+    prior = SubtypePrior(7.0).fit(cancer_type, subtype, y)
+    again = SubtypePrior.from_state(json.loads(json.dumps(prior.to_state())))
+    codes = np.array([0.0, 1.0, 3.0, 9.0, np.nan])  # seen, seen, seen, unseen, unknown
+    np.testing.assert_array_equal(again.predict(codes, np.array([0.0, 2.0, 1.0, 0.0, 0.0])),
+                                  prior.predict(codes, np.array([0.0, 2.0, 1.0, 0.0, 0.0])))
+    assert again.strength == 7.0

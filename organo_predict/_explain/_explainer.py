@@ -22,12 +22,13 @@ from cachetools import LRUCache
 from .._features._builder import FeatureBuilder
 from .._knowledge._feature_names import (
     ALTERATION_PREFIXES,
+    ALTERATIONS,
     CATEGORICAL_FEATURES,
-    CONTEXT_FEATURES,
     feature_groups,
+    is_context,
     marker_of,
 )
-from .._knowledge._recipes import ALTERATIONS, KnowledgeBase, Mechanism, load_mechanisms
+from .._knowledge._recipes import KnowledgeBase, Mechanism, load_mechanisms
 from .._model._inputs import ModelInputs
 from .._model._models import OrganotropismModel
 from .._model._prior import sigmoid
@@ -226,13 +227,10 @@ class Explainer:
         grouped = feature_groups(names)
         markers = list(grouped)
         index = {m: i for i, m in enumerate(markers)}
-        context_names = set(CONTEXT_FEATURES)
         self.layout_ = _Layout(
             markers=markers,
             groups=np.array([index[marker_of(f)] for f in names], dtype=np.int64),
-            context=np.array([m in context_names or m.startswith("extra_") or
-                              any(f.startswith("extra_") for f in grouped[m])
-                              for m in markers]),
+            context=np.array([any(is_context(f) for f in grouped[m]) for m in markers]),
             features_of=grouped)
         self.feature_index = {c: i for i, c in enumerate(names)}  # model column of a feature
         self._shown = {m: ([f for f in fs if f not in CATEGORICAL_FEATURES],

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._knowledge._feature_names import SPECTRUM_FEATURES
-from .._knowledge._recipes import DosageRule, SpectrumRule
+from .._knowledge._schemas import Dosage, Spectrum
 
 __all__ = ["SBS_CLASSES", "mutant_dosage", "spectrum"]
 
@@ -40,7 +40,7 @@ def _sbs_class(ref: str, alt: str) -> int:
     return SBS_CLASSES.index(f"{ref}_{alt}")
 
 
-def spectrum(maf: pd.DataFrame, sample: np.ndarray, n_samples: int, rule: SpectrumRule
+def spectrum(maf: pd.DataFrame, sample: np.ndarray, n_samples: int, rule: Spectrum
              ) -> dict[str, np.ndarray]:
     """`sbs_<class>`, `dbs_CC_TT` and `indel_share` per sample (rows `sample` of the MAF's
     rows; -1 for a row of no sample). Without allele columns, every value is NaN."""
@@ -73,7 +73,7 @@ def spectrum(maf: pd.DataFrame, sample: np.ndarray, n_samples: int, rule: Spectr
 
 def mutant_dosage(maf: pd.DataFrame, sample: np.ndarray, ok: np.ndarray, gene: np.ndarray,
                   position: dict[str, int], base: np.ndarray, purity: np.ndarray,
-                  rule: DosageRule, genes: Sequence[str]) -> dict[str, np.ndarray]:
+                  rule: Dosage, genes: Sequence[str]) -> dict[str, np.ndarray]:
     """`dosage_<GENE>` for each of `genes` in `position` (see the module docstring). `ok`:
     the protein-altering rows of a known gene; `base` (samples x genes): 0 profiled, NaN not;
     `purity`: tumor fraction per sample, 0-1 (NaN unknown)."""

@@ -16,17 +16,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from .._base._errors import FeatureError, did_you_mean
+from ._feature_names import ALTERATIONS
 from ._schemas import (
     CancerTypes,
+    Dosage,
     GeneSets,
     Leakage,
     Markers,
     Mechanisms,
+    Spectrum,
     feature_error,
 )
 
-__all__ = ["ALTERATIONS", "AlleleLengthClasses", "DosageRule", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
-           "Receptor", "Recipes", "SpectrumRule", "load_mechanisms", "load_recipes", "parse_mechanisms"]
+__all__ = ["AlleleLengthClasses", "GeneSet", "Hotspot", "KnowledgeBase", "LeakageRules", "Mechanism",
+           "Receptor", "Recipes", "load_mechanisms", "load_recipes", "parse_mechanisms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,7 @@ class Summary:
     columns: tuple[str, ...]
     rationale: str
     citation: str
-    when_missing: str = "learned"  # or "cancer_type_median": see markers.toml
+    when_missing: str  # "learned" or "cancer_type_median": see markers.toml
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,25 +123,6 @@ class AlleleLengthClasses:
 
 
 @dataclass(frozen=True, slots=True)
-class SpectrumRule:
-    """features/markers.toml [spectrum] (see `_mutation_signals`)."""
-
-    enabled: bool
-    min_substitutions: int
-
-
-@dataclass(frozen=True, slots=True)
-class DosageRule:
-    """features/markers.toml [dosage] (see `_mutation_signals`)."""
-
-    enabled: bool
-    genes: tuple[str, ...]
-    purity_columns: tuple[str, ...]
-    min_depth: int
-    alpha: float
-
-
-@dataclass(frozen=True, slots=True)
 class Recipes:
     """Everything the feature builder knows, read from TOML."""
 
@@ -167,8 +151,17 @@ class Recipes:
     tmb_exome_mb: float
     protein_change_classes: tuple[tuple[re.Pattern[str], str], ...] = ()
     allele_length_classes: AlleleLengthClasses | None = None
-    spectrum: SpectrumRule | None = None
-    dosage: DosageRule | None = None
+    # markers.toml as its schema validated it: a section that needs no derived form
+    # (compiled patterns, sets) is read from here, declared once in `_schemas`
+    markers: Markers | None = None
+
+    @property
+    def spectrum(self) -> Spectrum | None:
+        return None if self.markers is None else self.markers.spectrum
+
+    @property
+    def dosage(self) -> Dosage | None:
+        return None if self.markers is None else self.markers.dosage
 
     def class_of_protein_change(self, change: str) -> str | None:
         """The MAF Variant_Classification an HGVS protein change implies, or None."""
@@ -179,8 +172,9 @@ class Recipes:
         return None
 
 
-def read_toml(name: str) -> dict[str, Any]:
-    """Parse one shipped TOML file; a syntax error names the file."""
+def read_toml(name: str, check: bool = True) -> dict[str, Any]:
+    """Parse one shipped TOML file; a syntax error names the file. `check`: also against
+    its schema, where it has one (a caller that keeps the validated model checks it)."""
     try:
         text = (resources.files("organo_predict.recipes") / name).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -189,7 +183,7 @@ def read_toml(name: str) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FeatureError(f"{name}: {exc}") from None
-    if name in _SCHEMAS:  # unknown keys, types and ranges, named by file, section and key
+    if check and name in _SCHEMAS:  # unknown keys, types and ranges, named by file, section and key
         feature_error(_SCHEMAS[name], data, name)
     return data
 
@@ -212,9 +206,6 @@ def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
         raise FeatureError(f"{file}: {what}: invalid regular expression {value!r} ({exc})") from None
 
 
-SUMMARY_MISSING_POLICIES = ("cancer_type_median", "learned")
-
-
 def _read_as(leak: dict[str, Any]) -> str:
     """The `[unprofiled]` policy of leakage.toml (absent without the section)."""
     section = leak.get("unprofiled")
@@ -224,7 +215,8 @@ def _read_as(leak: dict[str, Any]) -> str:
 @cache
 def load_recipes() -> Recipes:
     """Read and check markers.toml, gene_sets.toml and leakage.toml (cached)."""
-    markers = read_toml("markers.toml")
+    markers = read_toml("markers.toml", check=False)
+    validated = feature_error(Markers, markers, "markers.toml")
     leak = read_toml("leakage.toml")
     mc = markers["mutation_classes"]  # every section checked by its schema in read_toml
     exceptions = dict(mc["noncoding_exceptions"])
@@ -242,7 +234,7 @@ def load_recipes() -> Recipes:
         core_genes=tuple(markers["core"]["genes"]),
         hotspots=_hotspots(markers),
         receptors=_receptors(markers),
-        summaries=_summaries(markers),
+        summaries=_summaries(validated),
         cancer_type_columns=tuple(clinical["cancer_type_columns"]),
         subtype_columns=tuple(clinical["subtype_columns"]),
         sex_columns=tuple(clinical["sex_columns"]),
@@ -250,20 +242,14 @@ def load_recipes() -> Recipes:
         male=frozenset(clinical["male"]),
         age_columns=tuple(clinical["age_columns"]),
         primary_site_columns=tuple(clinical.get("primary_site_columns", ())),
-        primary_site_min_count=int(clinical.get("primary_site_min_count", 30)),
+        primary_site_min_count=validated.clinical.primary_site_min_count,
         gene_sets=_gene_sets(read_toml("gene_sets.toml")),
         leakage=_leakage_rules(leak),
         tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
         tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
         protein_change_classes=_protein_change_classes(markers),
         allele_length_classes=_allele_length_classes(markers),
-        spectrum=(SpectrumRule(bool(markers["spectrum"]["enabled"]),
-                               int(markers["spectrum"]["min_substitutions"]))
-                  if "spectrum" in markers else None),
-        dosage=(DosageRule(bool(markers["dosage"]["enabled"]), tuple(markers["dosage"]["genes"]),
-                           tuple(markers["dosage"]["purity_columns"]),
-                           int(markers["dosage"]["min_depth"]), float(markers["dosage"]["alpha"]))
-                if "dosage" in markers else None),
+        markers=validated,
     )
 
 
@@ -296,17 +282,9 @@ def _receptors(markers: dict[str, Any]) -> tuple[Receptor, ...]:
     return tuple(receptors)
 
 
-def _summaries(markers: dict[str, Any]) -> tuple[Summary, ...]:
-    summaries = []
-    for entry in markers.get("summary", []):
-        rationale, citation = _cited(entry)
-        when_missing = entry.get("when_missing", "learned")
-        if when_missing not in SUMMARY_MISSING_POLICIES:  # also for data read around the schema
-            raise FeatureError(f"markers.toml summary {entry.get('name')!r}: when_missing must "
-                               f"be one of {SUMMARY_MISSING_POLICIES}, got {when_missing!r}")
-        summaries.append(Summary(entry["name"], tuple(entry["columns"]), rationale, citation,
-                                 when_missing))
-    return tuple(summaries)
+def _summaries(markers: Markers) -> tuple[Summary, ...]:
+    return tuple(Summary(entry.name, tuple(entry.columns), entry.rationale, entry.citation,
+                         entry.when_missing) for entry in markers.summary)
 
 
 def _gene_sets(sets: dict[str, Any]) -> tuple[GeneSet, ...]:
@@ -356,16 +334,6 @@ def _protein_change_classes(markers: dict[str, Any]) -> tuple[tuple[re.Pattern[s
 
 # --------------------------------------------------------------------------- mechanisms
 
-ALTERATIONS: dict[str, tuple[str, ...]] = {
-    # alteration kind -> feature prefixes whose value 1 makes a carrier
-    "mutation": ("mut_", "trunc_", "missense_", "hotspot_"),
-    "amplification": ("amp_",),
-    "deletion": ("del_",),
-    "loss": ("del_", "trunc_", "mut_"),
-    "fusion": ("sv_",),
-    "any": ("mut_", "trunc_", "missense_", "hotspot_", "amp_", "del_", "sv_"),
-    "positive": ("status_",),
-}
 
 @dataclass(frozen=True, slots=True)
 class Mechanism:

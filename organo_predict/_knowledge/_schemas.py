@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .._base._errors import ConfigError, FeatureError, OrganoPredictError, did_you_mean
 from .._cohort._organs import ORGANS
 
-__all__ = ["CancerTypes", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms",
+__all__ = ["CancerTypes", "Dosage", "Experiment", "GeneSets", "Leakage", "Markers", "Mechanisms", "Spectrum",
            "feature_error", "validate"]
 
 
@@ -193,12 +193,16 @@ class _AlleleLengthClasses(_Cited):
     in_frame_insertion: Text
 
 
-class _Spectrum(_Cited):
+class Spectrum(_Cited):
+    """markers.toml [spectrum]: the substitution spectrum (`_mutation_signals`)."""
+
     enabled: bool
     min_substitutions: int = Field(ge=1)
 
 
-class _Dosage(_Cited):
+class Dosage(_Cited):
+    """markers.toml [dosage]: drivers' mutant dosage (`_mutation_signals`)."""
+
     enabled: bool
     genes: list[str]
     purity_columns: list[str]
@@ -218,8 +222,8 @@ class Markers(_Strict):
     tmb_fallback: _TmbFallback
     protein_change_classes: _ProteinChangeClasses | None = None
     allele_length_classes: _AlleleLengthClasses | None = None
-    spectrum: _Spectrum | None = None
-    dosage: _Dosage | None = None
+    spectrum: Spectrum | None = None
+    dosage: Dosage | None = None
 
 
 class _GeneSet(_Cited):
@@ -263,7 +267,7 @@ class Leakage(_Cited):
 class _Mechanism(_Strict):
     id: Text
     marker: Text
-    alteration: Text  # one of _recipes.ALTERATIONS, which maps each to its features
+    alteration: Text  # one of _feature_names.MECHANISM_ALTERATIONS (each kind says its own)
     organ: Organ
     direction: Literal["up", "down"]
     cancer_types: list[str] = Field(min_length=1)

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from organo_predict._features._mutation_signals import mutant_dosage, spectrum
-from organo_predict._knowledge._recipes import DosageRule, SpectrumRule
+from organo_predict._knowledge._schemas import Dosage, Spectrum
+
+CITED = {"rationale": "test", "citation": "test"}
 
 
 def test_the_spectrum_names_each_substitution_by_its_pyrimidine_and_shares_compare() -> None:
@@ -16,13 +18,13 @@ def test_the_spectrum_names_each_substitution_by_its_pyrimidine_and_shares_compa
     maf = pd.DataFrame({"Reference_Allele": ["C", "G", "T", "CC", "-", "A"],
                         "Tumor_Seq_Allele2": ["T", "A", "G", "TT", "A", "C"]})
     sample = np.array([0, 0, 0, 0, 0, 1])
-    out = spectrum(maf, sample, 3, SpectrumRule(enabled=True, min_substitutions=3))
+    out = spectrum(maf, sample, 3, Spectrum(enabled=True, min_substitutions=3, **CITED))
     assert out["sbs_C_T"][0] == pytest.approx(2 / 3) and out["sbs_T_G"][0] == pytest.approx(1 / 3)
     assert out["sbs_C_A"][0] == 0
     assert out["dbs_CC_TT"][0] == pytest.approx(1 / 5) and out["indel_share"][0] == pytest.approx(1 / 5)
     assert np.isnan(out["sbs_T_G"][1]) and np.isnan(out["indel_share"][2])
     # no allele columns (a profile sent to the endpoint): unknown, not zero
-    assert all(np.isnan(v).all() for v in spectrum(maf[[]], sample, 3, SpectrumRule(True, 3)).values())
+    assert all(np.isnan(v).all() for v in spectrum(maf[[]], sample, 3, Spectrum(enabled=True, min_substitutions=3, **CITED)).values())
 
 
 def test_a_mutant_allele_above_half_the_purity_is_a_high_dosage_carrier() -> None:
@@ -34,7 +36,8 @@ def test_a_mutant_allele_above_half_the_purity_is_a_high_dosage_carrier() -> Non
     gene = np.zeros(4, dtype=int)
     base = np.zeros((5, 1), dtype=np.float32)  # sample 4: profiled, not mutated
     purity = np.array([0.6, 0.6, 0.6, np.nan, 0.6])
-    rule = DosageRule(True, ("KRAS",), ("TUMOR_PURITY",), min_depth=50, alpha=0.01)
+    rule = Dosage(enabled=True, genes=["KRAS"], purity_columns=["TUMOR_PURITY"], min_depth=50,
+                  alpha=0.01, **CITED)
     column = mutant_dosage(maf, sample, ok, gene, {"KRAS": 0}, base, purity, rule,
                            ["KRAS", "TP53"])
     assert list(column) == ["dosage_KRAS"]  # TP53 is not in the vocabulary
@@ -52,7 +55,8 @@ def test_dosage_from_a_purity_that_encodes_the_biopsy_site_is_refused_by_the_aud
     n = 2000
     liver = rng.random(n) < 0.3
     maf = pd.DataFrame({"t_alt_count": np.full(n, 35), "t_ref_count": np.full(n, 65)})
-    rule = DosageRule(True, ("KRAS",), ("TUMOR_PURITY",), min_depth=50, alpha=0.01)
+    rule = Dosage(enabled=True, genes=["KRAS"], purity_columns=["TUMOR_PURITY"], min_depth=50,
+                  alpha=0.01, **CITED)
     labels = pd.DataFrame({"DMETS_DX_LIVER": liver.astype(float)})
 
     def dosage(purity: np.ndarray) -> pd.DataFrame:
@@ -79,8 +83,9 @@ def test_blanking_the_biopsy_site_and_sample_type_changes_no_feature(msk_feature
     from organo_predict._knowledge._recipes import load_recipes
 
     shipped = load_recipes()
-    everything = replace(shipped, spectrum=replace(shipped.spectrum, enabled=True),
-                         dosage=replace(shipped.dosage, enabled=True))
+    everything = replace(shipped, markers=shipped.markers.model_copy(update={
+        "spectrum": shipped.spectrum.model_copy(update={"enabled": True}),
+        "dosage": shipped.dosage.model_copy(update={"enabled": True})}))
     monkeypatch.setattr(_builder, "load_recipes", lambda: everything)
     cohort = msk_features[0]
     cohort = cohort.subset(cohort.samples.index[:3000])

@@ -46,8 +46,8 @@ def test_a_bad_missing_policy_is_refused_naming_the_summary(monkeypatch) -> None
 
     real = recipes_module.read_toml
 
-    def patched(name: str):
-        data = real(name)
+    def patched(name: str, check: bool = True):
+        data = real(name, check)
         if name == "markers.toml":
             data = {**data, "summary": [{**data["summary"][0], "when_missing": "zero"}]}
         return data
@@ -55,7 +55,8 @@ def test_a_bad_missing_policy_is_refused_naming_the_summary(monkeypatch) -> None
     load_recipes.cache_clear()
     monkeypatch.setattr(recipes_module, "read_toml", patched)
     try:
-        with pytest.raises(FeatureError, match="summary 'tmb': when_missing must be one of"):
+        with pytest.raises(FeatureError, match=r"markers.toml, \[\[summary\]\] 1 \(tmb\), key 'when_missing': "
+                           r"Input should be 'cancer_type_median' or 'learned' \(got 'zero'\)"):
             load_recipes()
     finally:
         monkeypatch.undo()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from organo_predict import save_bundle
-from organo_predict._features._builder import categories_to_strings
+from organo_predict._knowledge._feature_names import categories_to_strings
 from organo_predict._model._mlflow_model import OrganotropismPyfunc
 
 

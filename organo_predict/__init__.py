@@ -51,7 +51,8 @@ _LAZY = {  # public name -> the private module that owns it
     "OrganotropismModel": "_model._models", "labels_from_samples": "_cohort._labels",
     "labels_from_cohort": "_cohort._labels", "ORGANS": "_cohort._organs",
     "MAIN_ORGANS": "_cohort._organs",
-    "Explainer": "_explain._explainer", "PatientExplanation": "_explain._explainer", "OrganExplanation": "_explain._explainer",
+    "Explainer": "_explain._explainer", "PatientExplanation": "_explain._explanations",
+    "OrganExplanation": "_explain._explanations",
     "rank_drivers": "_explain._drivers", "ShapEngine": "_explain._engine",
     "save_bundle": "_model._bundle", "load_bundle": "_model._bundle",
     "load_model": "_model._loading", "LoadedModel": "_model._loading",
@@ -85,7 +86,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from ._evaluate._subgroups import subgroup_performance
     from ._explain._drivers import rank_drivers
     from ._explain._engine import ShapEngine
-    from ._explain._explainer import Explainer, OrganExplanation, PatientExplanation
+    from ._explain._explainer import Explainer
+    from ._explain._explanations import OrganExplanation, PatientExplanation
     from ._features._builder import FeatureBuilder
     from ._features._profiles import PatientProfile, profiles_from_cohort
     from ._model._bundle import load_bundle, save_bundle

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from .._explain._explainer import Explainer
-from .._knowledge._recipes import Mechanism
+from .._knowledge._mechanisms import Mechanism
 from .._model._inputs import ModelInputs
 from .._model._models import OrganotropismModel
 from ._fidelity import Contrast

@@ -112,7 +112,7 @@ def test_experiment_end_to_end_and_reload_by_alias(tmp_path: Path, sample_study:
         assert site["auroc_ci"][0] <= site["auroc"] <= site["auroc_ci"][1]
     # BREAST has too few positives in 3,000 patients to learn: reported, not dropped
     assert "BREAST" in metrics["sites"] and "BREAST" in metrics["not_trained"]
-    from organo_predict._knowledge._recipes import load_mechanisms
+    from organo_predict._knowledge._mechanisms import load_mechanisms
 
     entries = {e["id"]: e for e in metrics["mechanisms"]}
     assert set(entries) == {m.id for m in load_mechanisms().mechanisms}  # every entry

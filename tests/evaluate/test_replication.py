@@ -10,7 +10,7 @@ import numpy as np
 
 import organo_predict as op
 from organo_predict._evaluate._replication import PRIOR, Refit, replicate
-from organo_predict._knowledge._recipes import KnowledgeBase, Mechanism
+from organo_predict._knowledge._mechanisms import KnowledgeBase, Mechanism
 
 from ..conftest import write_planted_study
 

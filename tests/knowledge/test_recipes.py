@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from organo_predict import FeatureError
-from organo_predict._knowledge._recipes import (
-    load_mechanisms,
-    load_recipes,
-    parse_mechanisms,
-    read_toml,
-)
+from organo_predict._knowledge._recipes import load_recipes
 
 
 def test_shipped_recipes_are_cited_and_complete() -> None:
@@ -21,24 +16,6 @@ def test_shipped_recipes_are_cited_and_complete() -> None:
     assert recipes.leakage.unprofiled_read_as == "absent"
     assert recipes.leakage.denies("METASTATIC_SITE") and not recipes.leakage.denies("TMB")
     assert recipes.class_of_protein_change("p.R213*") == "Nonsense_Mutation"
-
-
-def test_the_mechanism_knowledge_base_cites_every_entry() -> None:
-    knowledge = load_mechanisms()
-    assert len(knowledge.mechanisms) >= 24 and knowledge.version
-    for mechanism in knowledge.mechanisms:
-        assert mechanism.citation and mechanism.mechanism and mechanism.direction in (1, -1)
-    egfr_brain = [m for m in knowledge.mechanisms
-                  if m.marker == "EGFR" and m.organ == "CNS_BRAIN"]
-    assert egfr_brain and egfr_brain[0].applies_to("Non-Small Cell Lung Cancer", "LUAD")
-
-
-def test_an_entry_without_citation_is_refused_naming_it() -> None:
-    data = read_toml("mechanisms.toml")
-    first = dict(data["mechanism"][0])
-    del first["citation"]
-    with pytest.raises(FeatureError, match="mechanisms.toml"):
-        parse_mechanisms({**data, "mechanism": [first]}, "mechanisms.toml")
 
 
 def test_a_bad_missing_policy_is_refused_naming_the_summary(monkeypatch) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from organo_predict import FeatureError
 from organo_predict._base._errors import did_you_mean
-from organo_predict._knowledge._recipes import known_markers, parse_mechanisms
+from organo_predict._knowledge._mechanisms import known_markers, parse_mechanisms
 from organo_predict._knowledge._schemas import (
     GeneSets,
     Leakage,

@@ -33,7 +33,8 @@ from .._evaluate._metrics import (
     largest_types,
     sample_context,
 )
-from .._evaluate._replication import Refit, Replication, replicate
+from .._evaluate._replication import Refit, replicate
+from .._evaluate._replication_results import Replication
 from .._evaluate._subgroups import subgroup_context, subgroup_metrics
 from .._explain._explainer import Explainer
 from .._features._builder import FeatureBuilder

@@ -20,7 +20,7 @@ from .._base._errors import ModelError
 from .._base._threads import process_alive
 from .._cohort._cohort import Cohort
 from .._evaluate._metrics import OrganMetrics
-from .._evaluate._replication import Replication
+from .._evaluate._replication_results import Replication
 from .._features._builder import FeatureBuilder
 from .._knowledge._feature_names import categories_to_strings
 from .._model._leakage import AuditReport

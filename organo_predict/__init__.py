@@ -41,6 +41,7 @@ from ._base._errors import (  # noqa: E402
     OrganoPredictWarning,
     ProfileError,
     UnknownGeneWarning,
+    UsageError,
 )
 
 __version__ = "0.1.0"
@@ -140,6 +141,7 @@ __all__ = [
     "ScoreSummary",
     "ShapEngine",
     "UnknownGeneWarning",
+    "UsageError",
     "__version__",
     "audit_leakage",
     "audit_strata",

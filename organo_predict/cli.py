@@ -1,5 +1,5 @@
 """The `organo-predict` command line: the parser, and exit codes (0 done, 2 a reported error,
-130 interrupted). What each command does is `_commands`'."""
+130 interrupted). What each command does is `_commands`' and `_model_commands`'."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._apps import _commands as commands
-from ._apps._commands import Handler, print_table, say, show_warning
+from ._apps import _model_commands as model_commands
+from ._apps._terminal import Handler, print_table, say, show_warning
 from ._base._errors import CLI_NAMES, OrganoPredictError
 
 __all__ = ["build_parser", "main", "print_table", "say"]
@@ -111,7 +112,7 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
                         "main organs) into this one file")
     _add_cohort_options(p)
     _add_unknown_type_option(p)
-    p.set_defaults(handler=commands.cmd_explain)
+    p.set_defaults(handler=model_commands.cmd_explain)
 
 
 def _add_mechanisms(sub: argparse._SubParsersAction) -> None:
@@ -122,7 +123,7 @@ def _add_mechanisms(sub: argparse._SubParsersAction) -> None:
                                                "the embedded MSK-MET)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_cohort_options(p, labels=True)
-    p.set_defaults(handler=commands.cmd_mechanisms)
+    p.set_defaults(handler=model_commands.cmd_mechanisms)
 
 
 def _add_model_option(p: argparse.ArgumentParser) -> None:
@@ -157,7 +158,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mlflow", action="store_true", help="no MLflow run")
     _add_cohort_options(p, labels=True)
     _add_unknown_type_option(p)
-    p.set_defaults(handler=commands.cmd_evaluate)
+    p.set_defaults(handler=model_commands.cmd_evaluate)
 
 
 def _add_recalibrate(sub: argparse._SubParsersAction) -> None:
@@ -172,7 +173,7 @@ def _add_recalibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", type=Path, help="save a bundle folder here instead of "
                                                "registering")
     _add_cohort_options(p, labels=True)
-    p.set_defaults(handler=commands.cmd_recalibrate)
+    p.set_defaults(handler=model_commands.cmd_recalibrate)
 
 
 def _add_score(sub: argparse._SubParsersAction) -> None:

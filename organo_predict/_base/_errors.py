@@ -148,7 +148,12 @@ class LeakageError(FeatureError):
 
 
 class ConfigError(OrganoPredictError):
-    """An experiment configuration file is invalid."""
+    """An experiment configuration file, or a limit set in the environment, is invalid."""
+
+
+class UsageError(OrganoPredictError):
+    """A command's options are invalid together or in their value (a malformed
+    NAME=VALUE flag, a combination an engine cannot run): said before any work."""
 
 
 class ModelError(OrganoPredictError):

@@ -142,14 +142,14 @@ def test_a_report_folder_in_the_way_of_a_file_is_refused(tmp_path: Path) -> None
 
 def test_a_value_that_is_not_estimable_prints_as_n_a_not_as_nan_with_an_interval() -> None:
     # evaluate printed "+nan [+0.000, +0.000]" for an organ with no within-type pairs
-    from organo_predict._apps._commands import _skill_cells
+    from organo_predict._apps._terminal import skill_cells
     from organo_predict._base._formatting import interval, shown, signed_interval
 
     nan = float("nan")
     assert signed_interval(nan, [0.0, 0.0]) == "n/a"
     assert signed_interval(0.0121, [0.003, 0.021]) == "+0.012 [+0.003, +0.021]"
     assert interval(nan, [nan, nan]) == "n/a" and shown(None) == "n/a"
-    cells = _skill_cells("PLEURA", {"prevalence": 0.1, "auroc": 0.6, "auroc_ci": [nan, nan],
+    cells = skill_cells("PLEURA", {"prevalence": 0.1, "auroc": 0.6, "auroc_ci": [nan, nan],
                                     "auroc_within_type": nan, "prior_auroc_within_type": nan,
                                     "gain_within_type": nan, "gain_within_type_ci": [0.0, 0.0]})
     assert cells == ["PLEURA", "0.100", "0.600", "n/a", "n/a", "n/a", "n/a"]

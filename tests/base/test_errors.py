@@ -8,7 +8,7 @@ from organo_predict._base._errors import MAX_MESSAGE, excerpt
 
 def test_every_error_and_warning_shares_one_base() -> None:
     for error in (op.CohortError, op.ConfigError, op.DownloadError, op.FeatureError,
-                  op.LeakageError, op.ModelError):
+                  op.LeakageError, op.ModelError, op.ProfileError, op.UsageError):
         assert issubclass(error, op.OrganoPredictError)
     assert issubclass(op.LeakageError, op.FeatureError)
     for warning in (op.CohortWarning, op.UnknownGeneWarning):

@@ -52,6 +52,7 @@ from .._model._leakage import AuditReport, audit_leakage
 from .._model._loading import LoadedModel
 from .._model._models import OrganotropismModel
 from ._config import ExperimentConfig, leakage_policy
+from ._figures import write_shap_figures
 from ._reporting import (
     atomic_write,
     check_report_dir,
@@ -59,7 +60,6 @@ from ._reporting import (
     site_dict,
     staged_folder,
     write_reports,
-    write_shap_figures,
 )
 from ._sources import load_cohort
 

@@ -30,7 +30,6 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field
 
 from .._base._errors import OrganoPredictError
 from .._cohort._study import reference_panels
@@ -52,40 +51,24 @@ from ._asgi import (
     json_response,
     refuse_unknown_query,
 )
+from ._serve_models import (
+    ERRORS,
+    QUERY_ERRORS,
+    BatchOut,
+    BatchRequest,
+    PredictionOut,
+)
 
-__all__ = ["MODEL_ENV", "BatchRequest", "Predictor", "app_from_environment", "create_app",
+__all__ = ["MODEL_ENV", "Predictor", "app_from_environment", "create_app",
            "run_server"]
 
 log = logging.getLogger("organo_predict.serve")
 
 MODEL_ENV = "ORGANO_PREDICT_SERVE_MODEL"  # how `serve --workers N` tells each worker the model
 ACCESS_LOG_ENV = "ORGANO_PREDICT_SERVE_ACCESS_LOG"  # ... and whether to log each request
-MAX_BATCH = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-class BatchRequest(BaseModel):
-    """Several patients at once (at most 1,000)."""
-
-    model_config = ConfigDict(extra="forbid")
-    patients: list[PatientProfile] = Field(min_length=1, max_length=MAX_BATCH)
-    top_drivers: int = Field(3, ge=0, le=10, strict=True,
-                             description="drivers per organ and direction")
-
-
-class ErrorOut(BaseModel):
-    """The body of every 4xx/5xx answer: `detail` is a message, or one entry per field."""
-
-    detail: str | list[dict[str, object]]
-
-
-_ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorOut, "description": "the body is not valid JSON"},
-    413: {"model": ErrorOut, "description": "the body is larger than the server accepts"},
-    422: {"model": ErrorOut, "description": "a field or query parameter is invalid or "
-                                            "unknown; `loc` names it"},
-}
-_QUERY_ERRORS = {422: _ERRORS[422]}
 
 
 class Predictor:
@@ -266,21 +249,21 @@ def _add_routes(app: FastAPI, predictor: Predictor, batcher: MicroBatcher[Patien
         return HTMLResponse(page)
 
     @app.get("/examples", summary="Example patient profiles for the page",
-             responses=_QUERY_ERRORS)
+             responses=QUERY_ERRORS)
     async def example_profiles() -> Response:
         return json_response(examples)
 
-    @app.get("/health", summary="Liveness and the model's identity", responses=_QUERY_ERRORS)
+    @app.get("/health", summary="Liveness and the model's identity", responses=QUERY_ERRORS)
     async def health() -> Response:
         return json_response({"status": "ok", "model": metadata["model"]})
 
     @app.get("/metadata", summary="Model, organs, knowledge base and training cohort",
-             responses=_QUERY_ERRORS)
+             responses=QUERY_ERRORS)
     async def get_metadata() -> Response:
         return json_response(metadata)
 
     @app.post("/predict", summary="One patient: per-organ probability, baseline, drivers",
-              response_model=PredictionOut, responses=_ERRORS)
+              response_model=PredictionOut, responses=ERRORS)
     async def predict(profile: PatientProfile,
                       top_drivers: Annotated[int, Query(ge=0, le=10)] = 3) -> Response:
         checked = predictor.check([profile], ("body",))
@@ -288,7 +271,7 @@ def _add_routes(app: FastAPI, predictor: Predictor, batcher: MicroBatcher[Patien
         return json_response(results[0])
 
     @app.post("/predict/batch", summary="Up to 1,000 patients",
-              response_model=BatchOut, responses=_ERRORS)
+              response_model=BatchOut, responses=ERRORS)
     async def predict_batch(request: BatchRequest) -> Response:
         checked = predictor.check(request.patients, ("body", "patients"))
         results = await batcher.submit(checked, request.top_drivers)
@@ -297,70 +280,6 @@ def _add_routes(app: FastAPI, predictor: Predictor, batcher: MicroBatcher[Patien
 
 # --------------------------------------------------------------------------- response docs
 # The answers are `OrganExplanation.to_dict()` (the one serialisation of an explanation), written
-# as JSON directly: validating every answer through these models would cost the endpoint's
-# latency. They are its schema, and the tests enforce it: schemathesis checks every answer
-# against them, and a test validates real answers with them.
-
-
-class MechanismOut(BaseModel):
-    id: str
-    direction: str
-    alteration: str
-    carrier: bool | None
-    consistent: bool | None
-    evidence: str
-    mechanism: str
-    citation: str
-    replication: str | None = Field(None, description="does the model's training cohort show "
-                                                      "this association (Mantel-Haenszel OR, "
-                                                      "95% CI)")
-
-
-class DriverOut(BaseModel):
-    marker: str
-    contribution: float = Field(description="log-odds added to this organ's prediction")
-    values: dict[str, float | None] = Field(description="the patient's values of the "
-                                                        "marker's features (null: not measured)")
-    status: str = Field(description="what the patient has of the marker: 'altered: "
-                                    "mut_EGFR, ...', 'not altered', 'not profiled', "
-                                    "'positive'/'negative' (a receptor), or 'value X'")
-    mechanisms: list[MechanismOut]
-    documented: bool = Field(description="does a documented mechanism apply")
-
-
-class IntervalOut(BaseModel):
-    low: float = Field(description="p0 of the Venn-ABERS interval, within the cancer type")
-    high: float = Field(description="p1 of the Venn-ABERS interval, within the cancer type")
-
-
-class OrganOut(BaseModel):
-    organ: str
-    probability: float
-    interval: IntervalOut | None = Field(
-        None, description="the probability's Venn-ABERS interval [p0, p1], fitted out of fold "
-                          "within the patient's cancer type (pooled for small types): one of "
-                          "the two is calibrated; null for a model without intervals")
-    baseline_rate: float = Field(description="the cancer-type/subtype rate alone")
-    log_odds: float = Field(description="the calibrated log-odds: expected_log_odds + "
-                                        "context_contribution + every marker's contribution")
-    expected_log_odds: float
-    context_contribution: float = Field(description="log-odds from the clinical context")
-    context: dict[str, float]
-    drivers_up: list[DriverOut]
-    drivers_down: list[DriverOut]
-
-
-class PredictionOut(BaseModel):
-    cancer_type: str
-    subtype: str | None
-    warnings: list[str]
-    organs: list[OrganOut]
-
-
-class BatchOut(BaseModel):
-    results: list[PredictionOut]
-
-
 # --------------------------------------------------------------------------- running
 
 

@@ -368,7 +368,7 @@ def test_an_omitted_whole_tumor_measurement_reads_as_its_cancer_type_median(clie
 
 def test_answers_are_the_explanations_one_serialisation_and_fit_the_response_models(
         client, loaded) -> None:
-    from organo_predict._apps._serve import BatchOut, PredictionOut
+    from organo_predict._apps._serve_models import BatchOut, PredictionOut
 
     answer = client.post("/predict", json=EGFR_LUAD, params={"top_drivers": 2}).json()
     PredictionOut.model_validate(answer, strict=True)

@@ -61,7 +61,7 @@ _LAZY = {  # public name -> the private module that owns it
     "load_config": "_apps._config", "ExperimentConfig": "_apps._config",
     "run_experiment": "_apps._experiment", "ExperimentResult": "_apps._experiment",
     "train_model": "_apps._experiment", "population_rows": "_cohort._labels",
-    "audit_strata": "_apps._experiment", "audit_leakage": "_model._leakage", "AuditReport": "_model._leakage",
+    "audit_strata": "_apps._population", "audit_leakage": "_model._leakage", "AuditReport": "_model._leakage",
     "DEFAULT_MODEL_URI": "_model._loading", "profiles_from_cohort": "_features._profiles",
     "create_app": "_apps._serve", "PatientProfile": "_features._profiles",
     "ProbabilityIntervals": "_model._intervals", "check_intervals": "_model._intervals",
@@ -72,12 +72,8 @@ _LAZY = {  # public name -> the private module that owns it
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports
     from . import datasets
     from ._apps._config import ExperimentConfig, load_config
-    from ._apps._experiment import (
-        ExperimentResult,
-        audit_strata,
-        run_experiment,
-        train_model,
-    )
+    from ._apps._experiment import ExperimentResult, run_experiment, train_model
+    from ._apps._population import audit_strata
     from ._apps._score import ScoreSummary, score_cohort
     from ._apps._serve import create_app
     from ._cohort._cohort import Cohort, load_study

@@ -21,9 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._base._errors import ConfigError
-from .._cohort._cohort import Cohort
-from .._cohort._labels import label_column, labels_from_cohort, population_rows
 from .._evaluate._decision_curves import decision_curve_metrics
 from .._evaluate._fidelity import Fidelity, measure_fidelity, residual_slope
 from .._evaluate._metrics import (
@@ -31,15 +28,12 @@ from .._evaluate._metrics import (
     cv_splits,
     evaluate_organ,
     largest_types,
-    sample_context,
 )
 from .._evaluate._replication import Refit, replicate
 from .._evaluate._replication_results import Replication
 from .._evaluate._subgroups import subgroup_context, subgroup_metrics
 from .._explain._explainer import Explainer
-from .._features._builder import FeatureBuilder
 from .._knowledge._feature_names import CONTEXT_FEATURES
-from .._knowledge._recipes import load_recipes
 from .._model._crossfit import CrossFit, cross_fit
 from .._model._folds import Engine, check_engine
 from .._model._intervals import (
@@ -48,11 +42,12 @@ from .._model._intervals import (
     check_intervals,
     cross_fitted_intervals,
 )
-from .._model._leakage import AuditReport, audit_leakage
+from .._model._leakage import AuditReport
 from .._model._loading import LoadedModel
 from .._model._models import OrganotropismModel
 from ._config import ExperimentConfig, leakage_policy
 from ._figures import write_shap_figures
+from ._population import Population, audit_population, input_policies, load_population
 from ._reporting import (
     atomic_write,
     check_report_dir,
@@ -61,9 +56,8 @@ from ._reporting import (
     staged_folder,
     write_reports,
 )
-from ._sources import load_cohort
 
-__all__ = ["ExperimentResult", "audit_strata", "run_experiment", "train_model"]
+__all__ = ["ExperimentResult", "run_experiment", "train_model"]
 
 CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 # The clinical baseline has five features; early stopping finds its optimum at a higher rate
@@ -71,7 +65,6 @@ CLINICAL_FEATURES = list(CONTEXT_FEATURES)
 CLINICAL_LEARNING_RATE = 0.1
 
 Log = Callable[[str], None]
-MIN_PATIENTS_PER_FOLD = 10  # the smallest population a cross-validation is run on
 
 
 @dataclass
@@ -84,14 +77,6 @@ class ExperimentResult:
     model_uri: str | None
     model_version: str | None
     champion: bool
-
-
-def audit_strata(cohort: Cohort, features: pd.DataFrame) -> np.ndarray:
-    """Cancer type x panel: missingness explained by panel design is not leakage."""
-    panel = cohort.panel_matrix.get("mutations")
-    panel_codes = (pd.factorize(panel.reindex(features.index))[0] if panel is not None
-                   else np.zeros(len(features), dtype=int))
-    return np.nan_to_num(features["cancer_type"].to_numpy(), nan=-1) * 1000 + panel_codes
 
 
 def _git_commit() -> str:
@@ -112,22 +97,6 @@ def _versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             out[pkg] = "absent"
     return out
-
-
-@dataclass
-class _Data:
-    """The modelled population: features and labels, with what CV and evaluation need."""
-
-    cohort: Cohort
-    builder: FeatureBuilder
-    features: pd.DataFrame  # every sample
-    rows: np.ndarray  # the population, as a mask over samples
-    x: pd.DataFrame
-    y: pd.DataFrame
-    organs: list[str]
-    groups: np.ndarray  # patient of each row
-    cancer_type: np.ndarray
-    primary: np.ndarray  # a primary tumor's sample
 
 
 @dataclass
@@ -167,8 +136,8 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
         from .._model._loading import check_tracking_writable
 
         check_tracking_writable()  # a read-only store fails now too
-    data = _load_population(config, clock)
-    audit, used = _audit(config, data, clock)
+    data = load_population(config, clock.log, clock.say)
+    audit, used = audit_population(config, data, clock.say)
     make_model = _model_factory(config, data, used, log)
     oof, final, fitted = _fit_models(config, data, make_model, clock, engine, scheduler)
     clock.say("final model fitted")
@@ -213,8 +182,8 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     """The experiment's final model alone: same cohort, population, leakage audit, input
     policies and cross-validated fitting as `run_experiment`, no reports or MLflow."""
     clock = _Clock(log)
-    data = _load_population(config, clock)
-    _, used = _audit(config, data, clock)
+    data = load_population(config, clock.log, clock.say)
+    _, used = audit_population(config, data, clock.say)
     oof, final, _ = _fit_models(config, data, _model_factory(config, data, used, log), clock,
                                 "local", None)
     final, _ = _intervals(data, oof, final, check=False)
@@ -222,17 +191,17 @@ def train_model(config: ExperimentConfig, log: Log = print) -> LoadedModel:
     return LoadedModel(data.builder, final, {"experiment": config.name}, "trained-now")
 
 
-def _model_factory(config: ExperimentConfig, data: _Data, used: list[str], log: Log
+def _model_factory(config: ExperimentConfig, data: Population, used: list[str], log: Log
                    ) -> Callable[..., OrganotropismModel]:
     """Unfitted models as configured, reading what was not measured per the input policies
     (a partial, so that worker processes can receive it)."""
-    absent, typical = _input_policies(config, data.builder, used, log)
+    absent, typical = input_policies(config, data.builder, used, log)
     return partial(OrganotropismModel, organs=data.organs, features=used,
                    unprofiled_as_absent=absent, missing_as_type_median=typical,
                    **_model_settings(config))
 
 
-def _clinical_factory(config: ExperimentConfig, data: _Data
+def _clinical_factory(config: ExperimentConfig, data: Population
                       ) -> Callable[..., OrganotropismModel]:
     """The clinical baseline: a plain LightGBM on the context features alone."""
     return partial(OrganotropismModel, organs=data.organs, features=CLINICAL_FEATURES,
@@ -245,85 +214,7 @@ def _model_settings(config: ExperimentConfig) -> dict[str, object]:
     return {**config.model, "random_state": config.seed}
 
 
-def _load_population(config: ExperimentConfig, clock: _Clock) -> _Data:
-    """Cohort, features of every sample, labels, and the rows of the configured population."""
-    cohort = load_cohort(config.source, clock.log, config.panels)
-    clock.say(f"cohort {cohort.study_id}: {len(cohort.samples):,} samples")
-    builder = FeatureBuilder(min_carriers=config.min_carriers,
-                             extra_clinical=config.extra_clinical)
-    features = builder.fit_transform(cohort)
-    labels = labels_from_cohort(cohort, config.organs, config.labels)
-    organs = [o for o in config.organs if o in labels.columns]
-    for organ in config.organs:
-        if organ not in labels.columns:
-            clock.log(f"{organ}: no label column "
-                      f"({label_column(organ, config.labels)}) in the study; "
-                      "not trained")
-    if not organs:
-        raise ConfigError(f"{config.path}: the study has none of the organs' label columns "
-                          "(DMETS_DX_<ORGAN>, or map them under [labels])")
-    rows = population_rows(cohort, labels[organs], config.population) & _kept(config, cohort)
-    x, y = features[rows], labels.loc[rows, organs]
-    clock.say(f"population {config.population}: {int(rows.sum()):,} patients, "
-              f"{x.shape[1]} features")
-    groups = cohort.samples.loc[rows, "PATIENT_ID"].to_numpy()
-    n_patients, needed = len(set(groups)), MIN_PATIENTS_PER_FOLD * config.n_splits
-    if n_patients < needed:  # a one-sample cohort failed deep inside the folds
-        raise ConfigError(f"{config.path}: population {config.population} of "
-                          f"{cohort.study_id} has {n_patients} patient(s); a "
-                          f"{config.n_splits}-fold cross-validation needs at least {needed} "
-                          f"({MIN_PATIENTS_PER_FOLD} per fold)")
-    cancer_type, primary = sample_context(cohort.samples.loc[rows])
-    return _Data(cohort, builder, features, rows, x, y, organs, groups, cancer_type, primary)
-
-
-def _kept(config: ExperimentConfig, cohort: Cohort) -> np.ndarray:
-    """[population]: the rows whose column holds one of the values kept (all rows without)."""
-    if config.keep is None:
-        return np.ones(len(cohort.samples), dtype=bool)
-    column, values = config.keep
-    if column not in cohort.samples.columns and column not in cohort.patients.columns:
-        raise ConfigError(f"{config.path}, [population], key 'column': the study has no "
-                          f"column {column!r}")
-    kept = cohort.clinical([column]).astype("string").isin(values).fillna(False).to_numpy(
-        dtype=bool)
-    if not kept.any():
-        raise ConfigError(f"{config.path}, [population]: no sample has {column} in "
-                          f"{list(values)}")
-    return kept
-
-
-def _audit(config: ExperimentConfig, data: _Data, clock: _Clock
-           ) -> tuple[AuditReport, list[str]]:
-    """The leakage audit over the population; the features it leaves (or its error)."""
-    audit = audit_leakage(data.x, data.y, categorical=data.builder.categorical_features_,
-                          strata=audit_strata(data.cohort, data.features)[data.rows],
-                          allow=config.allow)
-    refused = audit.refused_features
-    if refused and config.on_refusal == "error":
-        audit.raise_if_refused()
-    used = [c for c in data.x.columns if c not in set(refused)]
-    clock.say(f"leakage audit: {len(refused)} feature(s) refused and dropped, {len(used)} used")
-    return audit, used
-
-
-def _input_policies(config: ExperimentConfig, builder: FeatureBuilder, used: list[str],
-                    log: Log) -> tuple[list[str], list[str]]:
-    """How the trees read what was not measured: alteration flags of unprofiled genes (as
-    not carried, unless the config says otherwise) and whole-tumor summaries (as the
-    cancer type's median, per markers.toml)."""
-    used_set = set(used)
-    absent = ([f for f in builder.alteration_features_ if f in used_set]
-              if config.unprofiled == "absent" else [])
-    if absent:
-        log(f"{len(absent)} alteration flags read 'not profiled' as 'not carried' "
-            "(leakage.toml [unprofiled])")
-    typical = [s.name for s in load_recipes().summaries
-               if s.when_missing == "cancer_type_median" and s.name in used_set]
-    return absent, typical
-
-
-def _fit_models(config: ExperimentConfig, data: _Data,
+def _fit_models(config: ExperimentConfig, data: Population,
                 make_model: Callable[..., OrganotropismModel],
                 clock: _Clock, engine: Engine, scheduler: str | None
                 ) -> tuple[_OutOfFold, OrganotropismModel, CrossFit]:
@@ -345,7 +236,7 @@ def _fit_models(config: ExperimentConfig, data: _Data,
     return oof, final, fitted
 
 
-def _intervals(data: _Data, oof: _OutOfFold, final: OrganotropismModel, check: bool = True
+def _intervals(data: Population, oof: _OutOfFold, final: OrganotropismModel, check: bool = True
                ) -> tuple[OrganotropismModel, dict[str, object]]:
     """The final model with Venn-ABERS intervals fitted on every out-of-fold probability,
     and their out-of-fold test (`_intervals`): per organ, pooled and within each of the 8
@@ -380,7 +271,7 @@ def _intervals(data: _Data, oof: _OutOfFold, final: OrganotropismModel, check: b
     return final.with_intervals(intervals), out
 
 
-def _decisions_and_subgroups(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
+def _decisions_and_subgroups(config: ExperimentConfig, data: Population, oof: _OutOfFold,
                              main: list[str], clock: _Clock) -> dict[str, object]:
     """Decision curves (pooled and within the 8 largest cancer types) and subgroup
     performance of the main organs, on the out-of-fold predictions, with the bootstrap the
@@ -396,7 +287,7 @@ def _decisions_and_subgroups(config: ExperimentConfig, data: _Data, oof: _OutOfF
     return out
 
 
-def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
+def _evaluate(config: ExperimentConfig, data: Population, oof: _OutOfFold,
               final: OrganotropismModel) -> dict[str, OrganMetrics]:
     """Every organ's metrics (pooled, within type, primary only, against the prior and the
     clinical baseline, with bootstrap intervals), two organs at a time."""
@@ -411,7 +302,7 @@ def _evaluate(config: ExperimentConfig, data: _Data, oof: _OutOfFold,
         return dict(zip(data.organs, pool.map(evaluate, range(len(data.organs))), strict=True))
 
 
-def _replication(data: _Data, explainer: Explainer, x_used: pd.DataFrame,
+def _replication(data: Population, explainer: Explainer, x_used: pd.DataFrame,
                  oof: _OutOfFold, clock: _Clock) -> Replication:
     """Every documented mechanism: the cohort's association, the model's reproduction of it
     (out of fold) and its attribution, with intervals (the attribution's from the CV folds'
@@ -426,7 +317,7 @@ def _replication(data: _Data, explainer: Explainer, x_used: pd.DataFrame,
     return result
 
 
-def _fidelity(data: _Data, oof: _OutOfFold, replication: Replication,
+def _fidelity(data: Population, oof: _OutOfFold, replication: Replication,
               config: ExperimentConfig) -> Fidelity:
     """Documented contrasts observed against predicted out of fold, and each organ's
     within-type residual slope (`_fidelity`)."""
@@ -447,7 +338,7 @@ def _beeswarm_sample(config: ExperimentConfig, explainer: Explainer, x_used: pd.
     return sample, {o: explainer.marker_contributions(sample, o)[0] for o in organs}
 
 
-def _metrics(config: ExperimentConfig, data: _Data, used: list[str], audit: AuditReport,
+def _metrics(config: ExperimentConfig, data: Population, used: list[str], audit: AuditReport,
              site_metrics: dict[str, OrganMetrics], explainer: Explainer,
              replication: Replication, clock: _Clock) -> dict[str, object]:
     """metrics.json's content."""

@@ -419,16 +419,3 @@ def test_two_experiments_at_once_each_log_their_own_report_and_leave_one_whole(
     assert f"{metrics['macro_within_type_auroc_main8']:.3f}" in report.split(
         "**Macro within-type AUROC")[1][:40]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".shared-report-")]
-
-
-def test_a_population_too_small_to_cross_validate_is_refused_before_any_fit(
-        tiny_study: Path, tmp_path: Path, capsys) -> None:
-    # a one-sample cohort failed with a traceback deep inside the folds
-    config = tmp_path / "tiny.toml"
-    config.write_text(f'name = "tiny"\n[cohort]\nsource = "{tiny_study}"\n'
-                      'population = "all_labelled"\n')
-    assert main(["experiment", "--config", str(config), "--no-mlflow",
-                 "--report-dir", str(tmp_path / "rep")]) == 2
-    err = capsys.readouterr().err
-    assert "patient(s); a 5-fold cross-validation needs at least 50 (10 per fold)" in err
-    assert not (tmp_path / "rep").exists()

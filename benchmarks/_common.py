@@ -20,6 +20,15 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     return p
 
 
+def repeats(doc: str | None, default: int) -> int:
+    """`--repeat N` of a benchmark that times the cohort or its features alone (no model);
+    our own warnings about the embedded cohort's gene symbols are not printed."""
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--repeat", type=int, default=default)
+    warnings.simplefilter("ignore", op.UnknownGeneWarning)
+    return p.parse_args().repeat
+
+
 def cohort() -> op.Cohort:
     warnings.simplefilter("ignore", op.UnknownGeneWarning)
     return op.datasets.msk_met()

@@ -5,21 +5,18 @@ Run: python benchmarks/bench_features.py [--repeat N]
 
 from __future__ import annotations
 
-import argparse
 import time
-import warnings
+
+from _common import repeats
 
 import organo_predict as op
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    warnings.simplefilter("ignore", op.UnknownGeneWarning)
+    repeat = repeats(__doc__, 3)
     cohort = op.datasets.msk_met()
     fit_times, transform_times = [], []
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         start = time.perf_counter()
         builder = op.FeatureBuilder()
         x = builder.fit_transform(cohort)
@@ -35,7 +32,7 @@ def main() -> None:
     audit_s = time.perf_counter() - start
     print(f"features: {x.shape[0]} samples x {x.shape[1]} features; fit_transform best "
           f"{min(fit_times):.2f} s, transform best {min(transform_times):.2f} s over "
-          f"{args.repeat} runs; leakage audit ({int(rows.sum())} rows x 20 labels) {audit_s:.2f} s")
+          f"{repeat} runs; leakage audit ({int(rows.sum())} rows x 20 labels) {audit_s:.2f} s")
 
 
 if __name__ == "__main__":

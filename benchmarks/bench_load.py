@@ -5,22 +5,19 @@ Run: python benchmarks/bench_load.py [--repeat N]
 
 from __future__ import annotations
 
-import argparse
 import resource
 import time
-import warnings
+
+from _common import repeats
 
 import organo_predict as op
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    warnings.simplefilter("ignore", op.UnknownGeneWarning)
+    repeat = repeats(__doc__, 5)
     path = op.datasets.msk_met_path()
     times = []
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         start = time.perf_counter()
         cohort = op.load_study(path)
         times.append(time.perf_counter() - start)
@@ -28,7 +25,7 @@ def main() -> None:
     times.sort()
     print(f"load_study(embedded msk_met_2021): {len(cohort.patients)} patients, "
           f"{len(cohort.mutations)} mutations; best {times[0]:.2f} s, median "
-          f"{times[len(times) // 2]:.2f} s over {args.repeat} runs; peak RSS {peak_mb:.0f} MB")
+          f"{times[len(times) // 2]:.2f} s over {repeat} runs; peak RSS {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

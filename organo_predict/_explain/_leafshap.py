@@ -11,6 +11,8 @@ import lightgbm as lgb
 import numba
 import numpy as np
 
+from ._trees import goes_left, split_tables
+
 __all__ = ["LeafShap"]
 
 # what a built LeafShap is: its scalars and the arrays its kernels read
@@ -174,28 +176,11 @@ class LeafShap:
 
     def _node_arrays(self, nodes: list[dict]) -> None:
         """Every split node's feature, threshold, missing-value rule and category set."""
-        n_nodes = len(nodes)
-        self._feature = np.zeros(n_nodes, dtype=np.int64)
-        self._threshold = np.zeros(n_nodes)
-        self._default_left = np.zeros(n_nodes, dtype=bool)
-        self._missing_nan = np.zeros(n_nodes, dtype=bool)
-        self._missing_zero = np.zeros(n_nodes, dtype=bool)
-        self._cat_of_node = np.full(n_nodes, -1, dtype=np.int64)
-        category_sets: list[list[int]] = []
-        for n, node in enumerate(nodes):
-            self._feature[n] = int(node["split_feature"])
-            if node["decision_type"] == "==":
-                self._cat_of_node[n] = len(category_sets)
-                category_sets.append([int(c) for c in str(node["threshold"]).split("||")])
-            else:
-                self._threshold[n] = float(node["threshold"])
-                self._default_left[n] = bool(node["default_left"])
-                self._missing_nan[n] = node["missing_type"] == "NaN"
-                self._missing_zero[n] = node["missing_type"] == "Zero"
-        width = max((max(c) for c in category_sets), default=0) + 2  # last column: invalid
-        self._cat_table = np.zeros((max(len(category_sets), 1), width), dtype=bool)
-        for i, cats in enumerate(category_sets):
-            self._cat_table[i, cats] = True
+        tables = split_tables(nodes)
+        self._feature, self._threshold = tables.feature, tables.threshold
+        self._default_left, self._missing_nan = tables.default_left, tables.missing_nan
+        self._missing_zero, self._cat_of_node = tables.missing_zero, tables.cat_of_node
+        self._cat_table = tables.cat_table
 
     def _leaf_arrays(self, leaves: list[_LeafPath]) -> None:
         """Every leaf's path as padded arrays for the kernel (none when unsupported)."""
@@ -282,36 +267,21 @@ def _kernel(x, feature, threshold, default_left, missing_nan, missing_zero, cat_
             cat_table, node_start, leaf_start, selected, leaf_value, n_steps, step_node,
             step_left, step_bit, n_slots, slot_group, zero, weight, raw,
             contrib):  # pragma: no cover - compiled
-    """LightGBM's decision at every node (tree.h NumericalDecision/CategoricalDecision, as
-    `_goes_left`); per leaf, which of its slots the row satisfies (A) or not (B); the reached
-    leaf adds its value; each slot k of each leaf adds
+    """LightGBM's decision at every node (`_trees.goes_left`); per leaf, which of its slots
+    the row satisfies (A) or not (B); the reached leaf adds its value; each slot k of each leaf adds
 
         k in B:  -v * prod_B(z) * sum_s W(u, s) e_{|A|-s}(z_A)
         k in A:   v * (1 - z_k) * prod_B(z) * sum_s W(u, s) e_{|A|-1-s}(z_{A without k})
 
     with e the elementary symmetric polynomials of the cover fractions z."""
     left = np.zeros(len(feature), dtype=np.bool_)
-    invalid = cat_table.shape[1] - 1
     e = np.zeros(zero.shape[1] + 1)
     inner = np.zeros(zero.shape[1] + 1)
     for r in range(x.shape[0]):
         for b in selected:
             for n in range(node_start[b], node_start[b + 1]):
-                # `_goes_left_one` written out: calling it here measured ~35% slower
-                v = np.float64(x[r, feature[n]])
-                c = cat_of_node[n]
-                if c >= 0:
-                    if np.isnan(v) or v < 0 or v >= invalid:
-                        left[n] = False
-                    else:
-                        left[n] = cat_table[c, int(v)]
-                    continue
-                nan = np.isnan(v)
-                if nan and not missing_nan[n]:
-                    v = 0.0
-                    nan = False
-                missing = abs(v) <= 1e-35 if missing_zero[n] else (nan and missing_nan[n])
-                left[n] = default_left[n] if missing else v <= threshold[n]
+                left[n] = goes_left(np.float64(x[r, feature[n]]), cat_of_node[n], threshold[n],
+                                    default_left[n], missing_nan[n], missing_zero[n], cat_table)
             for leaf in range(leaf_start[b], leaf_start[b + 1]):
                 failed = 0
                 for d in range(n_steps[leaf]):
@@ -355,23 +325,6 @@ def _kernel(x, feature, threshold, default_left, missing_nan, missing_zero, cat_
                     contrib[r, b, slot_group[leaf, k]] += value * (1.0 - z) * unsat * total
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _goes_left_one(v, n, threshold, default_left, missing_nan, missing_zero, cat_of_node,
-                   cat_table):  # pragma: no cover - compiled
-    c = cat_of_node[n]
-    if c >= 0:
-        if np.isnan(v) or v < 0 or v >= cat_table.shape[1] - 1:
-            return False
-        return cat_table[c, int(v)]
-    nan = np.isnan(v)
-    if nan and not missing_nan[n]:
-        v = 0.0
-        nan = False
-    if (abs(v) <= 1e-35) if missing_zero[n] else (nan and missing_nan[n]):
-        return default_left[n]
-    return v <= threshold[n]
-
-
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _predict_kernel(x, feature, threshold, default_left, missing_nan, missing_zero,
                     cat_of_node, cat_table, left, right, leaf_value, tree_root, tree_start,
@@ -389,9 +342,9 @@ def _predict_kernel(x, feature, threshold, default_left, missing_nan, missing_ze
                 for r in range(lo, hi):
                     node = root
                     while node >= 0:
-                        if _goes_left_one(np.float64(x[r, feature[node]]), node, threshold,
-                                          default_left, missing_nan, missing_zero,
-                                          cat_of_node, cat_table):
+                        if goes_left(np.float64(x[r, feature[node]]), cat_of_node[node],
+                                     threshold[node], default_left[node], missing_nan[node],
+                                     missing_zero[node], cat_table):
                             node = left[node]
                         else:
                             node = right[node]

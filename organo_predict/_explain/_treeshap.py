@@ -4,62 +4,33 @@ few rows and prediction, compiled).
 `TreeShap` (cohorts): path-dependent TreeSHAP gives a row of one tree contributions that
 depend only on which way the row goes at every split of that tree. Genomic features are
 mostly binary and sparse, so across a cohort a 15-leaf tree sees a few dozen distinct
-patterns, not thousands of rows. We compute each tree's patterns with numpy, ask LightGBM's
-own `pred_contrib` for one representative row per pattern, and scatter the result: the
-numbers are LightGBM's, the work is divided by the duplication.
+patterns, not thousands of rows. We find each tree's patterns with LightGBM's decision rule
+(`_trees`, compiled), ask LightGBM's own `pred_contrib` for one representative row per
+pattern, and scatter the result: the numbers are LightGBM's, the work is divided by the
+duplication.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import lightgbm as lgb
 import numpy as np
 
+from ._trees import SplitTables, goes_left_rows, split_tables
+
 __all__ = ["TreeShap"]
 
-_ZERO = 1e-35  # LightGBM's kZeroThreshold
 
-
-@dataclass(frozen=True, slots=True)
-class _Split:
-    feature: int
-    threshold: np.float64  # a NumPy double: float32 values are compared in double precision
-    categories: frozenset[int] | None  # categorical split: codes that go left
-    default_left: bool
-    missing: str  # "None", "Zero" or "NaN"
-
-
-def _splits(tree: dict) -> list[_Split]:
-    out: list[_Split] = []
+def _split_nodes(tree: dict) -> list[dict]:
+    """A dumped tree's split nodes, depth first."""
+    out: list[dict] = []
     stack = [tree["tree_structure"]]
     while stack:
         node = stack.pop()
         if "split_feature" not in node:
             continue
-        if node["decision_type"] == "==":
-            cats = frozenset(int(c) for c in str(node["threshold"]).split("||"))
-            out.append(_Split(int(node["split_feature"]), np.float64(0.0), cats, False, "None"))
-        else:
-            out.append(_Split(int(node["split_feature"]), np.float64(node["threshold"]), None,
-                              bool(node["default_left"]), str(node["missing_type"])))
+        out.append(node)
         stack += [node["left_child"], node["right_child"]]
     return out
-
-
-def _goes_left(split: _Split, values: np.ndarray) -> np.ndarray:
-    """LightGBM's decision rule (tree.h NumericalDecision / CategoricalDecision)."""
-    nan = np.isnan(values)
-    if split.categories is not None:
-        codes = np.where(nan, -1, values).astype(np.int64)
-        table = np.zeros(max(split.categories) + 2, dtype=bool)  # last slot: out of range
-        table[list(split.categories)] = True
-        return table[np.where((codes >= 0) & (codes < len(table) - 1), codes, -1)]
-    if split.missing != "NaN":
-        values = np.where(nan, np.float32(0.0), values)
-        nan = np.zeros_like(nan)
-    missing = np.abs(values) <= _ZERO if split.missing == "Zero" else nan
-    return np.where(missing, split.default_left, values <= split.threshold)
 
 
 class TreeShap:
@@ -75,10 +46,10 @@ class TreeShap:
         self.booster = booster
         dump = booster.dump_model()
         self.n_features = int(dump["max_feature_idx"]) + 1
-        self.trees: list[list[_Split]] = [_splits(t) for t in dump["tree_info"]]
-        self.tree_features: list[np.ndarray] = [
-            np.unique(np.array([s.feature for s in splits], dtype=np.int64))
-            for splits in self.trees]
+        self.trees: list[SplitTables] = [split_tables(_split_nodes(t))
+                                         for t in dump["tree_info"]]
+        self.tree_features: list[np.ndarray] = [np.unique(tables.feature)
+                                                for tables in self.trees]
 
     def contributions(self, x: np.ndarray, groups: np.ndarray | None = None,
                       n_groups: int | None = None,
@@ -94,24 +65,26 @@ class TreeShap:
         source = x32 if columns is None else columns
         column_of = {f: source[:, f] for f in np.unique(np.concatenate(self.tree_features))}
         rows = np.arange(n)
-        for t, splits in enumerate(self.trees):
-            if not splits:  # a stump: only the expected value moves
+        for t, tables in enumerate(self.trees):
+            n_splits = len(tables.feature)
+            if not n_splits:  # a stump: only the expected value moves
                 out[:, -1] += self.booster.predict(x32[:1], start_iteration=t, num_iteration=1,
                                                    pred_contrib=True)[0, -1]
                 continue
-            if len(splits) <= 20:
+            if n_splits <= 20:
                 bits = np.zeros(n, dtype=np.int32)
-                for i, split in enumerate(splits):
-                    bits |= _goes_left(split, column_of[split.feature]).astype(np.int32) << i
+                for i, f in enumerate(tables.feature):
+                    bits |= goes_left_rows(column_of[f], i, tables).astype(np.int32) << i
                 # distinct patterns without sorting: a dense table of 2**splits slots
-                first_of = np.full(1 << len(splits), n, dtype=np.int64)
+                first_of = np.full(1 << n_splits, n, dtype=np.int64)
                 first_of[bits[::-1]] = rows[::-1]  # the last write wins: the first row
                 present = np.flatnonzero(first_of < n)
-                slot = np.empty(1 << len(splits), dtype=np.int64)
+                slot = np.empty(1 << n_splits, dtype=np.int64)
                 slot[present] = np.arange(len(present))
                 first, inverse = first_of[present], slot[bits]
             else:
-                pattern = np.stack([_goes_left(s, column_of[s.feature]) for s in splits], axis=1)
+                pattern = np.stack([goes_left_rows(column_of[f], i, tables)
+                                    for i, f in enumerate(tables.feature)], axis=1)
                 _, first, inverse = np.unique(pattern, axis=0, return_index=True,
                                               return_inverse=True)
                 inverse = np.ravel(inverse)

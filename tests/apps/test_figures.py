@@ -6,19 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from organo_predict._evaluate._metrics import OrganMetrics
-
-
-def _metrics(organ: str, within: float) -> OrganMetrics:
-    return OrganMetrics(
-        organ=organ, n=1000, prevalence=0.3, auroc=0.75, auroc_ci=(0.74, 0.76),
-        auroc_within_type=within, auroc_primary=0.74, auprc=0.5, brier=0.2, ece=0.01,
-        calibration_slope=1.0, prior_auroc=0.7, prior_auroc_within_type=0.5,
-        prior_auroc_primary=0.69, prior_auprc=0.45, prior_brier=0.21, clinical_auroc=0.72,
-        clinical_auroc_within_type=0.55, gain_over_prior=0.05, gain_over_prior_ci=(0.04, 0.06),
-        gain_within_type=within - 0.5, gain_within_type_ci=(within - 0.51, within - 0.49),
-        per_type={"Breast Cancer": {"auroc": within, "n": 100}})
-
 
 def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
     import organo_predict as op

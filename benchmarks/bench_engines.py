@@ -158,7 +158,7 @@ def _calibrating(loaded: op.LoadedModel, boosters: dict,
 def marker_engines(loaded: op.LoadedModel, boosters: dict) -> dict[str, Callable[[], Shap]]:
     """SHAP summed per marker (what explanations show): the project's engine sums inside
     its kernel; with LightGBM, `pred_contrib` then a sparse feature -> marker sum."""
-    layout = op.Explainer(loaded.model, loaded.builder).layout_  # feature -> marker
+    layout = op.Explainer(loaded.builder, loaded.model).layout_  # feature -> marker
     names, markers, index = loaded.model.feature_names_, layout.markers, layout.groups
     to_markers = sp.csr_matrix((np.ones(len(names)), (np.arange(len(names)), index)),
                                shape=(len(names), len(markers)))

@@ -21,7 +21,7 @@ def main() -> None:
     data = cohort()
     loaded = model(args.model)
     features = loaded.builder.transform(data)
-    explainer = op.Explainer(loaded.model, loaded.builder)
+    explainer = op.Explainer(loaded.builder, loaded.model)
     rng = np.random.default_rng(0)
     rows = rng.choice(len(features), size=args.patients, replace=False)
     explainer.explain(features.iloc[rows[:1]])  # warm-up: caches, thread, LightGBM configs

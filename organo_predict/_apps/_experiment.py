@@ -143,7 +143,7 @@ def run_experiment(config: ExperimentConfig, report_dir: str | Path,
     clock.say("final model fitted")
     final, interval_checks = _intervals(data, oof, final)
     site_metrics = _evaluate(config, data, oof, final)
-    explainer = Explainer(final, data.builder)
+    explainer = Explainer(data.builder, final)
     x_used = data.x[used]
     replication = _replication(data, explainer, x_used, oof, clock)
     fidelity = _fidelity(data, oof, replication, config)

@@ -90,7 +90,7 @@ def iter_chunks(cohort: Cohort, chunk_size: int) -> Iterator[Cohort]:
 
 def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
                 explain_k: int = 0, explainer: Explainer | None = None,
-                engine: ShapEngine | None = None) -> pd.DataFrame:
+                shap_engine: ShapEngine | None = None) -> pd.DataFrame:
     """The output table of one chunk: `ids` (SAMPLE_ID, PATIENT_ID, CANCER_TYPE), then
     `p_<ORGAN>`; with `explain_k` = K, for each organ and rank r = 1..K the r-th
     tumor-intrinsic marker by |SHAP| (`<ORGAN>_driver_<r>`), its contribution in log-odds
@@ -99,15 +99,16 @@ def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
     no driver at that rank (driver, SHAP and mechanisms null), no documented mechanism
     (mechanisms null), no cancer type."""
     model = loaded.model
-    engine = engine or (explainer.engine if explainer is not None else ShapEngine(model))
+    shap_engine = shap_engine or (explainer.shap_engine if explainer is not None
+                                  else ShapEngine(model))
     inputs = model.inputs(features)
     out = ids.reset_index(drop=True).copy()
-    proba = sigmoid(engine.decision_function(inputs))
+    proba = sigmoid(shap_engine.decision_function(inputs))
     columns: dict[str, object] = {
         name: values.to_numpy()
         for name, values in probability_columns(model, inputs, proba).items()}
     if explain_k > 0 and len(features) > 0:
-        explainer = explainer or Explainer(model, loaded.builder, engine=engine)
+        explainer = explainer or Explainer(loaded.builder, model, shap_engine=shap_engine)
         columns.update(_drivers(explainer, inputs, features, explain_k))
     return pd.concat([out, pd.DataFrame(columns)], axis=1)
 
@@ -260,13 +261,14 @@ def score_cohort(cohort: Cohort, loaded: LoadedModel, out: str | Path, explain_k
     model, builder = loaded.model, loaded.builder
     builder.check_cancer_types(cohort, unknown_cancer_type)
     if scorer is None:
-        engine = ShapEngine(model)  # one per run: compiled once, shared by every chunk
+        shap_engine = ShapEngine(model)  # one per run: compiled once, shared by every chunk
         if len(cohort.samples) > _COMPILE_ABOVE:
-            engine.compile()  # pays for itself within the first chunk
-        explainer = Explainer(model, builder, engine=engine) if explain_k > 0 else None
+            shap_engine.compile()  # pays for itself within the first chunk
+        explainer = (Explainer(builder, model, shap_engine=shap_engine) if explain_k > 0
+                     else None)
 
         def scorer(features: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
-            return score_frame(loaded, features, ids, explain_k, explainer, engine)
+            return score_frame(loaded, features, ids, explain_k, explainer, shap_engine)
 
     # what the training run found about each cited mechanism, for the mechanism columns
     replication = loaded.metadata.get("mechanism_replication") if explain_k > 0 else None

@@ -82,7 +82,7 @@ class Predictor:
         # every answer from the compiled trees, one patient or a micro-batch of many: the
         # same numbers to the last digit whichever way a request is grouped (an engine not
         # compiled answers a few rows through LightGBM, equal only to float precision)
-        self.explainer.engine.compile()
+        self.explainer.shap_engine.compile()
         self.panels = reference_panels()
         self._genes = set(self.builder.genes_) | set(self.builder.cna_genes_) | set(
             self.builder.sv_genes_)

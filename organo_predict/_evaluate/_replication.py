@@ -230,7 +230,7 @@ class _Check:
             self.values[organ] = _OrganValues(full.pop(organ)[:, needed], [],
                                               {c: k for k, c in enumerate(needed)})
         for refit in self.refits:
-            explainer = Explainer(refit.model, self.explainer.builder, self.explainer.knowledge)
+            explainer = Explainer(self.explainer.builder, refit.model, self.explainer.knowledge)
             values = self._model_values(explainer, organs, {
                 organ: rows_of[organ] & refit.rows for organ in organs})
             for organ in organs:

@@ -41,15 +41,16 @@ if TYPE_CHECKING:
     from .._model._intervals import ProbabilityIntervals
     from .._model._loading import LoadedModel
 
-__all__ = ["Explainer"]
+__all__ = ["Explainer", "MarkerLayout"]
 
 APPLICABLE_CACHE_SIZE = 4096  # (marker, organ, cancer type, subtype) lookups kept
 _TOP_BLOCK_ROWS = 512  # rows per stacked driver selection: bounds the (organs, rows, markers) block
 
 
 @dataclass
-class _Layout:
-    """How features map onto markers, computed once per model."""
+class MarkerLayout:
+    """How a model's features sum into markers (`Explainer.layout_`): the markers in order,
+    each feature's marker, which markers are clinical context, and each marker's features."""
 
     markers: list[str]
     groups: np.ndarray  # feature index -> marker index
@@ -60,33 +61,39 @@ class _Layout:
 class Explainer:
     """Marker-level SHAP explanations of a fitted feature builder + organotropism model.
 
-    Parameters:
-        model: a fitted `OrganotropismModel`.
+    Parameters (the builder first, as `save_bundle` and `load_bundle` have them):
         builder: the fitted `FeatureBuilder` whose features the model reads.
+        model: a fitted `OrganotropismModel`.
         knowledge: the mechanism knowledge base (default: the shipped mechanisms.toml).
         min_contribution: drivers whose |contribution| (log-odds) is below this are not listed.
-        engine: the model's `ShapEngine` (default: a new one), to share its compiled trees
-            with whoever else explains or scores with this model.
+        shap_engine: the model's `ShapEngine` (default: a new one), to share its compiled
+            trees with whoever else explains or scores with this model.
         replication: {mechanism id: one line on whether the training cohort replicates it},
             shown beside each cited mechanism (`from_loaded` takes it from the model's
             metadata, written by the experiment).
+
+    Attributes:
+        layout_: the `MarkerLayout` of the model's features.
     """
 
-    def __init__(self, model: OrganotropismModel, builder: FeatureBuilder,
+    def __init__(self, builder: FeatureBuilder, model: OrganotropismModel,
                  knowledge: KnowledgeBase | None = None,
-                 min_contribution: float = 1e-4, engine: ShapEngine | None = None,
+                 min_contribution: float = 1e-4, shap_engine: ShapEngine | None = None,
                  replication: Mapping[str, str] | None = None) -> None:
+        if isinstance(builder, OrganotropismModel) or isinstance(model, FeatureBuilder):
+            raise TypeError("Explainer(builder, model): the fitted FeatureBuilder comes first, "
+                            "then the OrganotropismModel (as in save_bundle and load_bundle)")
         self.model = model
         self.replication = dict(replication or {})
         self.builder = builder
-        self.engine = engine if engine is not None else ShapEngine(model)
+        self.shap_engine = shap_engine if shap_engine is not None else ShapEngine(model)
         self.knowledge = knowledge if knowledge is not None else load_mechanisms()
         self.min_contribution = min_contribution
         names = list(model.feature_names_)
         grouped = feature_groups(names)
         markers = list(grouped)
         index = {m: i for i, m in enumerate(markers)}
-        self.layout_ = _Layout(
+        self.layout_ = MarkerLayout(
             markers=markers,
             groups=np.array([index[marker_of(f)] for f in names], dtype=np.int64),
             context=np.array([any(is_context(f) for f in grouped[m]) for m in markers]),
@@ -105,11 +112,12 @@ class Explainer:
             self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedModel, engine: ShapEngine | None = None) -> Explainer:
+    def from_loaded(cls, loaded: LoadedModel, shap_engine: ShapEngine | None = None
+                    ) -> Explainer:
         """The explainer of a loaded model, with what its training run found about each
         mechanism (the experiment stores it in the model's metadata)."""
         replication = loaded.metadata.get("mechanism_replication")
-        return cls(loaded.model, loaded.builder, engine=engine,
+        return cls(loaded.builder, loaded.model, shap_engine=shap_engine,
                    replication=replication if isinstance(replication, dict) else None)
 
     # ------------------------------------------------------------------ numbers
@@ -121,7 +129,7 @@ class Explainer:
     def marker_contributions(self, x: pd.DataFrame | ModelInputs,
                              organ: str) -> tuple[np.ndarray, np.ndarray]:
         """(n, markers) exact SHAP in log-odds summed by marker, and the (n,) baseline."""
-        return self.engine.contributions(x, organ, groups=self.layout_.groups,
+        return self.shap_engine.contributions(x, organ, groups=self.layout_.groups,
                                         n_groups=len(self.layout_.markers))
 
     def shap_values(self, x: pd.DataFrame, organ: str | None = None,
@@ -280,7 +288,7 @@ class Explainer:
     def _all_organs(self, inputs: ModelInputs,
                     organs: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Marker SHAP of every organ (one compiled pass for a few thousand rows)."""
-        return self.engine.contributions_all(inputs, organs, self.layout_.groups,
+        return self.shap_engine.contributions_all(inputs, organs, self.layout_.groups,
                                             len(self.layout_.markers))
 
     def _driver(self, marker: str, organ: str, value: float, row: np.ndarray,

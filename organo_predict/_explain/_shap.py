@@ -54,11 +54,11 @@ def shap_explanation(explainer: Explainer, x: pd.DataFrame, organ: str | None = 
     layout = explainer.layout_
     if level == "feature":  # every organ in one compiled pass where rows are few
         names, data = list(model.feature_names_), inputs.as_built
-        per_organ = explainer.engine.contributions_all(inputs, organs)
+        per_organ = explainer.shap_engine.contributions_all(inputs, organs)
     else:
         names = list(layout.markers)
         data = marker_data(inputs.as_built, layout.groups, len(names))
-        per_organ = explainer.engine.contributions_all(inputs, organs, layout.groups,
+        per_organ = explainer.shap_engine.contributions_all(inputs, organs, layout.groups,
                                                        len(names))
     shown = display_data(explainer, names, data, level)
     data = np.where(np.isin(names, CATEGORICAL_FEATURES)[None, :], np.nan, data)

@@ -13,7 +13,7 @@ def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
     from organo_predict._evaluate._replication import replicate
 
     builder, model, x = luad_model
-    explainer = op.Explainer(model, builder)
+    explainer = op.Explainer(builder, model)
     samples = op.datasets.msk_met().samples.loc[x.index]
     y = op.labels_from_samples(samples)[list(model.organs_)]
     part = x.iloc[:400]

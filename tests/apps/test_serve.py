@@ -73,7 +73,7 @@ def test_predict_equals_the_explainer_and_cites_mechanisms(client, loaded) -> No
     response = client.post("/predict", json=EGFR_LUAD)
     assert response.status_code == 200
     body = response.json()
-    explainer = Explainer(loaded.model, loaded.builder)
+    explainer = Explainer(loaded.builder, loaded.model)
     x = loaded.builder.transform(cohort_from_profiles([PatientProfile(**EGFR_LUAD)],
                                                       reference_panels()))
     expected = {o.organ: o for o in explainer.explain(x, top_k=3)[0].organs}
@@ -376,7 +376,7 @@ def test_answers_are_the_explanations_one_serialisation_and_fit_the_response_mod
     BatchOut.model_validate(batch.json(), strict=True)
     cohort = cohort_from_profiles([PatientProfile(**EGFR_LUAD)], reference_panels())
     reference = Explainer.from_loaded(loaded)
-    reference.engine.compile()  # as the server's: the same compiled trees, to the last digit
+    reference.shap_engine.compile()  # as the server's: the same compiled trees, to the last digit
     explained = reference.explain(loaded.builder.transform(cohort), top_k=2)[0]
     by_organ = {o["organ"]: o for o in answer["organs"]}
     for organ in explained.organs:

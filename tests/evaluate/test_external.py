@@ -93,7 +93,7 @@ def test_recalibration_fixes_calibration_in_the_large_and_keeps_shap_additive(he
         assert after.sites[organ].auroc == pytest.approx(before.sites[organ].auroc, abs=1e-9)
     # explanations stay additive: the slope scales the SHAP values
     x = loaded.builder.transform(shifted.subset(list(shifted.samples.index[:50])))
-    explainer = op.Explainer(result.model, loaded.builder)
+    explainer = op.Explainer(loaded.builder, result.model)
     contributions, baseline = explainer.marker_contributions(x, "LIVER")
     np.testing.assert_allclose(baseline + contributions.sum(axis=1),
                                result.model.decision_function(x)[

@@ -36,7 +36,7 @@ def _replicate(tmp_path: Path, odds_ratio: float, folds: int = 5):
     group = np.arange(len(x)) % folds
     refits = [Refit(op.OrganotropismModel(organs=list(y.columns), random_state=0).fit(
         x[group != g], y[group != g]), group != g) for g in range(folds)]
-    explainer = op.Explainer(model, builder, knowledge=KnowledgeBase("t", "t", ENTRIES))
+    explainer = op.Explainer(builder, model, knowledge=KnowledgeBase("t", "t", ENTRIES))
     result = replicate(explainer, x, y, refits, cohort_name="planted")
     return {e.id: e for e in result.entries}, result
 
@@ -77,7 +77,7 @@ def test_too_few_carriers_is_untestable_with_the_count(tmp_path: Path) -> None:
     y = op.labels_from_samples(cohort.samples)[["CNS_BRAIN", "LIVER", "BONE"]]
     model = op.OrganotropismModel(organs=list(y.columns), random_state=0).fit(x, y)
     kb = KnowledgeBase("t", "t", (replace(ENTRIES[0]),))
-    entry = replicate(op.Explainer(model, builder, knowledge=kb), x, y).entries[0]
+    entry = replicate(op.Explainer(builder, model, knowledge=kb), x, y).entries[0]
     assert entry.verdict["cohort"] == "untestable"
     assert 0 < entry.n_carriers < 20 and f"{entry.n_carriers} carriers" in entry.reason
     assert "80% power at OR 2 needs" in entry.reason
@@ -89,7 +89,7 @@ def test_a_subtype_that_defines_the_marker_is_not_a_stratum(luad_model) -> None:
     builder, model, x = luad_model
     samples = op.datasets.msk_met().samples.loc[x.index]
     y = op.labels_from_samples(samples)[list(model.organs_)]
-    result = replicate(op.Explainer(model, builder), x, y, n_bootstrap=200)
+    result = replicate(op.Explainer(builder, model), x, y, n_bootstrap=200)
     hr = next(e for e in result.entries if e.id == "HR_BC_BONE")
     assert hr.strata == "cancer type (subtypes define it)"
     assert hr.n_carriers >= 20 and hr.cohort is not None
@@ -98,6 +98,6 @@ def test_a_subtype_that_defines_the_marker_is_not_a_stratum(luad_model) -> None:
     egfr = next(e for e in result.entries if e.id == "EGFR_LUAD_BRAIN")
     assert egfr.strata == "cancer type x subtype"
     assert result.model_intervals.startswith("bootstrap over patients")
-    cohort_only = replicate(op.Explainer(model, builder), x, y, with_model=False)
+    cohort_only = replicate(op.Explainer(builder, model), x, y, with_model=False)
     assert cohort_only.model_intervals == "none"
     assert all(e.model_marginal is None for e in cohort_only.entries)

@@ -22,7 +22,7 @@ def fitted(luad_model):
 
 def test_marker_contributions_sum_to_the_models_log_odds(fitted) -> None:
     builder, model, x = fitted
-    explainer = Explainer(model, builder)
+    explainer = Explainer(builder, model)
     for rows in (x.iloc[:5], x.iloc[:40], x):  # compiled (few rows) and per-pattern paths
         logit = model.decision_function(rows)
         for j, organ in enumerate(ORGANS):
@@ -33,7 +33,7 @@ def test_marker_contributions_sum_to_the_models_log_odds(fitted) -> None:
 
 def test_explanation_decomposes_exactly_and_keeps_context_apart(fitted) -> None:
     builder, model, x = fitted
-    explainer = Explainer(model, builder)
+    explainer = Explainer(builder, model)
     proba = model.predict_proba(x.iloc[:3])
     for i, explanation in enumerate(explainer.explain(x.iloc[:3], top_k=500)):
         for item in explanation.organs:
@@ -49,7 +49,7 @@ def test_explanation_decomposes_exactly_and_keeps_context_apart(fitted) -> None:
 
 def test_egfr_mutant_luad_brain_explanation_cites_the_egfr_mechanism(fitted) -> None:
     builder, model, x = fitted
-    explainer = Explainer(model, builder)
+    explainer = Explainer(builder, model)
     subtype = explainer.category_names(x, "subtype")
     carriers = x[(subtype == "LUAD") & (x["mut_EGFR"].to_numpy() == 1)]
     assert len(carriers) > 100
@@ -73,7 +73,7 @@ def test_egfr_mutant_luad_brain_explanation_cites_the_egfr_mechanism(fitted) -> 
 
 def test_drivers_without_an_entry_say_so(fitted) -> None:
     builder, model, x = fitted
-    explainer = Explainer(model, builder, knowledge=KnowledgeBase("empty", "none", ()))
+    explainer = Explainer(builder, model, knowledge=KnowledgeBase("empty", "none", ()))
     text = explainer.explain(x.iloc[:1], organs=["LIVER"])[0].render()
     assert NO_MECHANISM in text
 
@@ -119,7 +119,7 @@ def test_cli_explain_from_a_bundle(fitted, tmp_path, capsys) -> None:
     found = "replicated in msk_met_2021: OR 2.00 [1.50, 2.60]"
     bundle = save_bundle(builder, model, tmp_path / "bundle",
                          metadata={"mechanism_replication": {"EGFR_LUAD_BRAIN": found}})
-    explainer = Explainer(model, builder)
+    explainer = Explainer(builder, model)
     subtype = explainer.category_names(x, "subtype")
     sample = str(x.index[(subtype == "LUAD") & (x["mut_EGFR"].to_numpy() == 1)][0])
     assert main(["explain", sample, "--model", str(bundle), "--organ", "cns_brain"]) == 0
@@ -173,7 +173,7 @@ def test_every_probability_carries_its_interval_in_text_and_json(with_intervals,
 
     builder, model, x = with_intervals
     bundle = save_bundle(builder, model, tmp_path / "bundle")
-    explainer = Explainer(model, builder)
+    explainer = Explainer(builder, model)
     assert explainer.intervals is model.intervals_
     sample = str(x.index[0])
     low, high = model.predict_interval(x.loc[[sample]])
@@ -191,6 +191,15 @@ def test_every_probability_carries_its_interval_in_text_and_json(with_intervals,
 
 def test_a_model_without_intervals_says_none_rather_than_inventing_one(fitted) -> None:
     builder, model, x = fitted
-    explanation = Explainer(model, builder).explain(x.iloc[:1], top_k=1)[0]
+    explanation = Explainer(builder, model).explain(x.iloc[:1], top_k=1)[0]
     assert all(o.interval is None for o in explanation.organs)
     assert explanation.to_dict()["organs"][0]["interval"] is None
+
+
+def test_the_old_argument_order_is_refused_by_name(fitted) -> None:
+    """Explainer took (model, builder) while save_bundle and load_bundle have (builder,
+    model); the order is now the pipeline's everywhere, and the old one fails loudly."""
+    builder, model, _ = fitted
+    with pytest.raises(TypeError, match=r"Explainer\(builder, model\): the fitted "
+                                        r"FeatureBuilder comes first"):
+        Explainer(model, builder)

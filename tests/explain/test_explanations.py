@@ -35,7 +35,7 @@ def test_every_driver_says_what_the_patient_has_of_it() -> None:
 def test_the_text_defines_its_baseline_and_context_and_gives_each_driver_its_status(
         fitted) -> None:
     builder, model, x = fitted
-    text = Explainer(model, builder).explain(x.iloc[:1], organs=["LIVER"])[0].render()
+    text = Explainer(builder, model).explain(x.iloc[:1], organs=["LIVER"])[0].render()
     header = next(line for line in text.splitlines() if line.startswith("LIVER: "))
     assert "baseline for this cancer type and subtype" in header
     assert "clinical context (sex, age, primary site)" in header
@@ -47,7 +47,7 @@ def test_the_explanation_walks_to_the_probability_on_the_probability_scale(fitte
     """Log-odds alone left "+0.16 context" unreadable: each organ also gives the exact
     probabilities along the sum (expectation, + context, + markers = the prediction)."""
     builder, model, x = fitted
-    explanation = Explainer(model, builder).explain(x.iloc[:1], organs=["LIVER"])[0]
+    explanation = Explainer(builder, model).explain(x.iloc[:1], organs=["LIVER"])[0]
     liver = explanation.organ("LIVER")
     steps = liver.probability_steps
     assert steps["with_markers"] == liver.probability

@@ -17,7 +17,7 @@ from organo_predict import Explainer, ModelError  # noqa: E402
 @pytest.fixture(scope="module")
 def explained(liver_lung_bone):
     builder, model, x = liver_lung_bone
-    return Explainer(model, builder), model, x.iloc[:60]
+    return Explainer(builder, model), model, x.iloc[:60]
 
 
 def test_feature_level_values_equal_shap_tree_explainer(explained) -> None:

@@ -84,7 +84,7 @@ def test_small_synthetic_missingness_leak() -> None:
 
 def test_the_separation_check_reads_the_project_s_one_auroc_ties_counted_half() -> None:
     """A continuous feature with tied values: the audit's figure is the rank-sum AUROC
-    (average ranks for ties), which `_evaluation.auroc` gives; one AUROC, not two."""
+    (average ranks for ties), which `_stats.auroc` gives; one AUROC, not two."""
     from scipy.stats import rankdata
 
     rng = np.random.default_rng(3)

@@ -4,6 +4,8 @@ the SHAP beeswarm of the final model's markers, and the mechanism forest plot. M
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,9 @@ from .._base._stats import auroc
 from .._explain._explainer import Explainer
 from .._explain._shap import marker_data
 
-__all__ = ["write_figures", "write_shap_figures"]
+__all__ = ["BEESWARM_SEED", "write_figures", "write_shap_figures"]
+
+BEESWARM_SEED = 0  # the beeswarm's dot order and jitter: the same figure every run
 
 
 def write_figures(report_dir: Path, y: pd.DataFrame, oof: np.ndarray, oof_prior: np.ndarray,
@@ -111,6 +115,19 @@ def write_shap_figures(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
     _write_mechanism_forest(report_dir, mechanisms)
 
 
+@contextlib.contextmanager
+def _seeded_global_random(seed: int) -> Iterator[None]:
+    """shap's beeswarm shuffles and jitters its dots with NumPy's global generator: the
+    same run drew a different figure each time. Seeded here, and the caller's state put
+    back afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
                     marker_shap: dict[str, np.ndarray], main: list[str]) -> None:
     """shap_beeswarm.png: `shap.plots.beeswarm` of each main organ's 12 strongest
@@ -129,10 +146,11 @@ def _write_beeswarm(report_dir: Path, explainer: Explainer, x: pd.DataFrame,
     fig, axes = plt.subplots(2, 4, figsize=(24, 12))
     for ax, organ in zip(axes.ravel(), shown, strict=False):
         values = marker_shap[organ][:, intrinsic]
-        shap.plots.beeswarm(shap.Explanation(values=values, data=data,
-                                             feature_names=names),
-                            max_display=12, ax=ax, show=False, plot_size=None,
-                            color_bar=False, s=6, group_remaining_features=False)
+        with _seeded_global_random(BEESWARM_SEED):
+            shap.plots.beeswarm(shap.Explanation(values=values, data=data,
+                                                 feature_names=names),
+                                max_display=12, ax=ax, show=False, plot_size=None,
+                                color_bar=False, s=6, group_remaining_features=False)
         ax.set_title(organ)
         ax.set_xlabel("SHAP (log-odds)")
     for ax in axes.ravel()[len(shown):]:

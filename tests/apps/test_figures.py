@@ -22,6 +22,17 @@ def test_shap_figures_are_drawn_by_shap(luad_model, tmp_path: Path) -> None:
     write_shap_figures(tmp_path, explainer, part, marker_shap, list(model.organs_), mechanisms)
     assert (tmp_path / "shap_beeswarm.png").stat().st_size > 20_000
     assert (tmp_path / "mechanisms_forest.png").stat().st_size > 10_000
+    # the same figure every time (shap's dots are shuffled with NumPy's global generator),
+    # and the caller's generator left where it was
+    first = (tmp_path / "shap_beeswarm.png").read_bytes()
+    np.random.seed(123)
+    expected_next = np.random.random()
+    np.random.seed(123)
+    again = tmp_path / "again"
+    again.mkdir()
+    write_shap_figures(again, explainer, part, marker_shap, list(model.organs_), mechanisms)
+    assert (again / "shap_beeswarm.png").read_bytes() == first
+    assert np.random.random() == expected_next
 
 
 def test_roc_figure_is_within_cancer_type_and_labelled(tmp_path: Path, monkeypatch) -> None:

@@ -66,6 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
+    from .._evaluate._metrics import MACRO_PRIOR_WITHIN_TYPE, MACRO_WITHIN_TYPE
     from ._config import load_config
     from ._experiment import run_experiment
 
@@ -84,8 +85,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
                 f"{result.metrics['n_patients']:,} patients (out-of-fold)",
                 [*SKILL_COLUMNS, "primary", "clinical", "ECE"], rows)
     say(f"macro within-type AUROC, main {len(result.metrics['main_organs'])} organs: "
-        f"{result.metrics['macro_within_type_auroc_main8']:.3f} (subtype prior "
-        f"{result.metrics['macro_prior_within_type_auroc_main8']:.3f})", "bold", to=out)
+        f"{result.metrics[MACRO_WITHIN_TYPE]:.3f} (subtype prior "
+        f"{result.metrics[MACRO_PRIOR_WITHIN_TYPE]:.3f})", "bold", to=out)
     say_fidelity(result.metrics["fidelity"])
     if result.model_uri:
         say(f"model {result.model_uri}" + (" -> alias champion" if result.champion else

@@ -24,6 +24,8 @@ import pandas as pd
 from .._evaluate._decision_curves import decision_curve_metrics
 from .._evaluate._fidelity import Fidelity, measure_fidelity, residual_slope
 from .._evaluate._metrics import (
+    MACRO_PRIOR_WITHIN_TYPE,
+    MACRO_WITHIN_TYPE,
     OrganMetrics,
     cv_splits,
     evaluate_organ,
@@ -351,9 +353,9 @@ def _metrics(config: ExperimentConfig, data: Population, used: list[str], audit:
         "n_patients": int(len(np.unique(data.groups))),
         "n_samples": int(data.rows.sum()),
         "n_features": len(used),
-        "macro_within_type_auroc_main8": float(np.mean(
+        MACRO_WITHIN_TYPE: float(np.mean(
             [site_metrics[o].auroc_within_type for o in main])),
-        "macro_prior_within_type_auroc_main8": float(np.mean(
+        MACRO_PRIOR_WITHIN_TYPE: float(np.mean(
             [site_metrics[o].prior_auroc_within_type for o in main])),
         "main_organs": main,
         "n_splits": config.n_splits,

@@ -6,6 +6,7 @@ from a metrics dict; `_reporting` writes it."""
 from __future__ import annotations
 
 from .._base._formatting import interval, shown, signed_interval
+from .._evaluate._metrics import MACRO_PRIOR_WITHIN_TYPE, MACRO_WITHIN_TYPE
 
 __all__ = ["model_card"]
 
@@ -98,8 +99,8 @@ def _performance_lines(metrics: dict, main: list[str]) -> list[str]:
         + (", ".join(f"{o} {rounds[o]}" for o in main if o in rounds) or "n/a") + ".", "",
         "## Performance (out of fold, within cancer type)", "",
         f"Macro within-type AUROC over the main organs: "
-        f"**{shown(metrics.get('macro_within_type_auroc_main8'))}** against "
-        f"{shown(metrics.get('macro_prior_within_type_auroc_main8'))} for the cancer-type "
+        f"**{shown(metrics.get(MACRO_WITHIN_TYPE))}** against "
+        f"{shown(metrics.get(MACRO_PRIOR_WITHIN_TYPE))} for the cancer-type "
         "prior. Pooled AUROC is mostly cancer type and is not a claim of skill.", "",
         "| organ | prevalence | AUROC within type | prior within type | gain [95% CI] | pooled AUROC, primary tumors | calibration slope | residual slope | ECE |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._base._formatting import interval, shown, signed_interval
 from .._evaluate._external import Evaluation
-from .._evaluate._metrics import OrganMetrics
+from .._evaluate._metrics import MACRO_PRIOR_WITHIN_TYPE, MACRO_WITHIN_TYPE, OrganMetrics
 from ._figures import write_figures
 from ._model_card import model_card
 from ._publication import decision_lines, interval_lines, subgroup_lines, write_decision_figure
@@ -130,8 +130,8 @@ def report_markdown(metrics: dict, rows: list[dict[str, object]]) -> str:
              "stratified by cancer type; AUROC within cancer type is the sample-weighted mean "
              "over cancer types with at least 20 positives and 20 negatives.", "",
              f"**Macro within-type AUROC, main {len(metrics.get('main_organs', []))} organs: "
-             f"{metrics['macro_within_type_auroc_main8']:.3f}** "
-             f"(subtype prior: {metrics['macro_prior_within_type_auroc_main8']:.3f}).", "",
+             f"{metrics[MACRO_WITHIN_TYPE]:.3f}** "
+             f"(subtype prior: {metrics[MACRO_PRIOR_WITHIN_TYPE]:.3f}).", "",
              "| organ | prev. | AUROC [95% CI] | within type | prior within | gain within "
              "[95% CI] | primary only | clinical | AUPRC | Brier | ECE | slope |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -249,8 +249,8 @@ def evaluation_metrics(evaluation: Evaluation, model_info: dict[str, object]
     return {
         "cohort": evaluation.cohort, "model_uri": evaluation.model_uri, "model": model_info,
         "n_samples": evaluation.n_samples,
-        "macro_within_type_auroc_main8": evaluation.macro_within_type(),
-        "macro_prior_within_type_auroc_main8": evaluation.macro_within_type(prior=True),
+        MACRO_WITHIN_TYPE: evaluation.macro_within_type(),
+        MACRO_PRIOR_WITHIN_TYPE: evaluation.macro_within_type(prior=True),
         "main_organs": evaluation.main_organs,
         "sites": {o: {**site_dict(m),
                       "calibration_in_the_large": evaluation.calibration_in_the_large[o]}
@@ -279,8 +279,8 @@ def write_evaluation(report_dir: Path, evaluation: Evaluation, metrics: dict) ->
              "cancer-type/subtype prior; calibration in the large is the observed rate minus "
              "the mean predicted probability.", "",
              f"**Macro within-type AUROC, main organs: "
-             f"{metrics['macro_within_type_auroc_main8']:.3f}** (the model's prior: "
-             f"{metrics['macro_prior_within_type_auroc_main8']:.3f}).", "",
+             f"{metrics[MACRO_WITHIN_TYPE]:.3f}** (the model's prior: "
+             f"{metrics[MACRO_PRIOR_WITHIN_TYPE]:.3f}).", "",
              "| organ | prev. | AUROC [95% CI] | within type | prior within | gain within "
              "[95% CI] | primary only | ECE | slope | calibration in the large |",
              "|---|---|---|---|---|---|---|---|---|---|"]

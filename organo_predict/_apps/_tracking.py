@@ -19,7 +19,7 @@ import pandas as pd
 from .._base._errors import ModelError
 from .._base._threads import process_alive
 from .._cohort._cohort import Cohort
-from .._evaluate._metrics import OrganMetrics
+from .._evaluate._metrics import MACRO_PRIOR_WITHIN_TYPE, MACRO_WITHIN_TYPE, OrganMetrics
 from .._evaluate._replication_results import Replication
 from .._features._builder import FeatureBuilder
 from .._knowledge._feature_names import categories_to_strings
@@ -38,7 +38,7 @@ __all__ = ["MODEL_PACKAGES", "PRIMARY_METRIC", "log_evaluation", "log_model", "l
 
 Log = Callable[[str], None]
 PID_TAG, HOST_TAG = "organo_predict.pid", "organo_predict.host"  # the process a run is in
-PRIMARY_METRIC = "macro_within_type_auroc_main8"  # what the champion is chosen on
+PRIMARY_METRIC = MACRO_WITHIN_TYPE  # what the champion is chosen on
 
 
 # the experiment's kind, which the MLflow UI opens on: its runs, not the GenAI traces view
@@ -150,8 +150,8 @@ def log_run(config: ExperimentConfig, metrics: dict, report_dir: Path,
                          "leakage_policy": leakage_policy(config),
                          **{f"version.{k}": v for k, v in metrics["versions"].items()}})
         mlflow.log_metrics({primary_metric: metrics[primary_metric],
-                            "macro_prior_within_type_auroc_main8":
-                                metrics["macro_prior_within_type_auroc_main8"],
+                            MACRO_PRIOR_WITHIN_TYPE:
+                                metrics[MACRO_PRIOR_WITHIN_TYPE],
                             "n_patients": metrics["n_patients"],
                             "n_features": metrics["n_features"],
                             "n_refused_features": len(audit.refused_features),
@@ -227,7 +227,7 @@ def _describe(client, name: str, version: str, metrics: dict, run_id: str) -> No
         f"{metrics['n_patients']:,} patients, {metrics['n_features']} features; data "
         f"{metrics['data_fingerprint'][:12]}). Out-of-fold macro within-type AUROC, main "
         f"organs: {metrics[PRIMARY_METRIC]:.3f} (cancer-type prior "
-        f"{metrics['macro_prior_within_type_auroc_main8']:.3f})"
+        f"{metrics[MACRO_PRIOR_WITHIN_TYPE]:.3f})"
         + (f"; documented contrasts reproduced at {ratio:.2f} of the observed" if
            isinstance(ratio, float) and np.isfinite(ratio) else "")
         + f". Run {run_id}."))

@@ -16,8 +16,13 @@ from sklearn.model_selection import StratifiedGroupKFold
 from .._base._stats import auroc
 from .._model._prior import fit_logistic_on_logit, logit
 
-__all__ = ["OrganMetrics", "bootstrap_auroc", "cv_splits", "evaluate_organ",
+__all__ = ["MACRO_PRIOR_WITHIN_TYPE", "MACRO_WITHIN_TYPE", "OrganMetrics", "bootstrap_auroc", "cv_splits", "evaluate_organ",
            "largest_types", "sample_context"]
+
+# metrics.json's headline keys: the macro within-type AUROC over the main organs, of the
+# model and of the cancer-type/subtype prior (the champion alias is chosen on the first)
+MACRO_WITHIN_TYPE = "macro_within_type_auroc_main8"
+MACRO_PRIOR_WITHIN_TYPE = "macro_prior_within_type_auroc_main8"
 
 
 def sample_context(samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

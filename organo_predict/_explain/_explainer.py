@@ -41,7 +41,25 @@ if TYPE_CHECKING:
     from .._model._intervals import ProbabilityIntervals
     from .._model._loading import LoadedModel
 
-__all__ = ["Explainer", "MarkerLayout"]
+__all__ = ["Explainer", "MarkerLayout", "carrier_status", "condition_holds"]
+
+
+def carrier_status(values: np.ndarray) -> np.ndarray:
+    """Per row of a marker's alteration flags (rows, flags): 1 when any flag is 1 (a
+    carrier), 0 when none is but one is profiled, NaN when none is profiled."""
+    carrier = (values == 1).any(axis=1)
+    profiled = (~np.isnan(values)).any(axis=1)
+    return np.where(carrier, 1.0, np.where(profiled, 0.0, np.nan))
+
+
+def condition_holds(values: np.ndarray | None, mechanism: Mechanism, n: int) -> np.ndarray:
+    """Whether each of `n` rows meets `mechanism`'s condition, given the condition
+    feature's `values` (None: the model has no such feature, so no row does)."""
+    if mechanism.condition is None:
+        return np.ones(n, dtype=bool)
+    if values is None:
+        return np.zeros(n, dtype=bool)
+    return values == 1
 
 APPLICABLE_CACHE_SIZE = 4096  # (marker, organ, cancer type, subtype) lookups kept
 _TOP_BLOCK_ROWS = 512  # rows per stacked driver selection: bounds the (organs, rows, markers) block
@@ -108,6 +126,7 @@ class Explainer:
         # keyed by the request's cancer type and subtype (free text): bounded
         self._applicable_cache: LRUCache[tuple, list[Mechanism]] = LRUCache(APPLICABLE_CACHE_SIZE)
         self._by_key: dict[tuple[str, str], list[Mechanism]] = {}
+        self._positions: dict[tuple[str, str], np.ndarray] = {}
         for mech in self.knowledge.mechanisms:
             self._by_key.setdefault((mech.marker, mech.organ), []).append(mech)
 
@@ -143,22 +162,34 @@ class Explainer:
     def carriers(self, x: pd.DataFrame, mechanism: Mechanism) -> np.ndarray | None:
         """1 carrier / 0 profiled non-carrier / NaN unknown, or None when the model has no
         feature for this marker and alteration."""
-        prefixes = ALTERATIONS[mechanism.alteration]
-        columns = [f for f in self.layout_.features_of.get(mechanism.marker, [])
-                   if f.startswith(prefixes)]
-        if not columns:
+        names = self._alteration_features(mechanism)
+        if not names:
             return None
-        values = x[columns].to_numpy(np.float32)
-        carrier = (values == 1).any(axis=1)
-        profiled = (~np.isnan(values)).any(axis=1)
-        return np.where(carrier, 1.0, np.where(profiled, 0.0, np.nan))
+        return carrier_status(x[names].to_numpy(np.float32))
 
     def condition_met(self, x: pd.DataFrame, mechanism: Mechanism) -> np.ndarray:
-        if mechanism.condition is None:
-            return np.ones(len(x), dtype=bool)
-        if mechanism.condition not in x.columns:
-            return np.zeros(len(x), dtype=bool)
-        return x[mechanism.condition].to_numpy() == 1
+        """Whether each row meets the mechanism's condition (a feature that must be 1)."""
+        column = mechanism.condition
+        return condition_holds(x[column].to_numpy() if column in x.columns else None,
+                               mechanism, len(x))
+
+    def _alteration_features(self, mechanism: Mechanism) -> list[str]:
+        """The features of the mechanism's marker that evidence its alteration."""
+        prefixes = ALTERATIONS[mechanism.alteration]
+        return [f for f in self.layout_.features_of.get(mechanism.marker, [])
+                if f.startswith(prefixes)]
+
+    def _alteration_positions(self, mechanism: Mechanism) -> np.ndarray:
+        """Their model columns, for a row in model column order (cached)."""
+        key = (mechanism.marker, mechanism.alteration)
+        if key not in self._positions:
+            self._positions[key] = np.asarray(
+                [self.feature_index[f] for f in self._alteration_features(mechanism)],
+                dtype=np.int64)
+        return self._positions[key]
+
+    def _condition_position(self, mechanism: Mechanism) -> int | None:
+        return self.feature_index.get(mechanism.condition) if mechanism.condition else None
 
     def category_names(self, x: pd.DataFrame, name: str) -> np.ndarray:
         """Decoded names of a categorical feature column (None where unknown)."""
@@ -276,9 +307,9 @@ class Explainer:
             candidates = [m for m in self._by_key.get((marker, organ), [])
                           if m.applies_to(cancer_type, subtype)]
             self._applicable_cache[key] = candidates
-        return [m for m in candidates
-                if m.condition is None or (row is not None and m.condition in self.feature_index
-                                           and row[self.feature_index[m.condition]] == 1)]
+        return [m for m in candidates if m.condition is None or (row is not None and bool(
+            condition_holds(None if (at := self._condition_position(m)) is None
+                            else row[at:at + 1], m, 1)[0]))]
 
     def mechanism_ids(self, marker: str, organ: str, cancer_type: str | None,
                       subtype: str | None, row: np.ndarray | None = None) -> list[str]:
@@ -300,10 +331,8 @@ class Explainer:
             return Driver(marker, value, shown)
         matches = []
         for mech in self.applicable(marker, organ, cancer_type, subtype, row):
-            prefixes = ALTERATIONS[mech.alteration]
-            relevant = [v for f, v in shown.items() if f.startswith(prefixes)]
-            known = [v for v in relevant if v is not None]
-            carrier = (any(v == 1 for v in known) if known else None)
+            status = carrier_status(row[self._alteration_positions(mech)][None, :])[0]
+            carrier = None if status != status else bool(status == 1)
             consistent = None
             if carrier is not None:
                 expected = mech.direction if carrier else -mech.direction

@@ -203,3 +203,24 @@ def test_the_old_argument_order_is_refused_by_name(fitted) -> None:
     with pytest.raises(TypeError, match=r"Explainer\(builder, model\): the fitted "
                                         r"FeatureBuilder comes first"):
         Explainer(model, builder)
+
+
+def test_one_carrier_rule_for_cohorts_and_for_each_driver() -> None:
+    from organo_predict._explain._explainer import carrier_status
+
+    nan = np.nan
+    values = np.array([[1, 0], [0, 0], [nan, 0], [nan, nan], [nan, 1]], dtype=np.float32)
+    np.testing.assert_array_equal(carrier_status(values), [1, 0, 0, nan, 1])
+    assert np.isnan(carrier_status(np.zeros((1, 0), np.float32))[0])  # no flag: unknown
+
+
+def test_one_condition_rule_whether_the_model_has_the_feature_or_not() -> None:
+    from organo_predict._explain._explainer import condition_holds
+    from organo_predict._knowledge._mechanisms import load_mechanisms
+
+    conditional = next(m for m in load_mechanisms().mechanisms if m.condition)
+    unconditional = next(m for m in load_mechanisms().mechanisms if not m.condition)
+    assert condition_holds(np.array([1.0, 0.0, np.nan]), conditional, 3).tolist() == [
+        True, False, False]
+    assert condition_holds(None, conditional, 2).tolist() == [False, False]
+    assert condition_holds(None, unconditional, 2).tolist() == [True, True]

@@ -192,11 +192,6 @@ _SCHEMAS: dict[str, type[BaseModel]] = {"markers.toml": Markers, "gene_sets.toml
                                         "leakage.toml": Leakage}
 
 
-def _cited(entry: dict[str, Any]) -> tuple[str, str]:
-    """An entry's rationale and citation (the schema has checked both are there)."""
-    return str(entry["rationale"]), str(entry["citation"])
-
-
 def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
     try:
         return re.compile(value)
@@ -204,61 +199,58 @@ def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
         raise FeatureError(f"{file}: {what}: invalid regular expression {value!r} ({exc})") from None
 
 
-def _read_as(leak: dict[str, Any]) -> str:
-    """The `[unprofiled]` policy of leakage.toml (absent without the section)."""
-    section = leak.get("unprofiled")
-    return "absent" if section is None else str(section["read_as"])
-
-
 @cache
 def load_recipes() -> Recipes:
-    """Read and check markers.toml, gene_sets.toml and leakage.toml (cached)."""
-    markers = read_toml("markers.toml", check=False)
-    validated = feature_error(Markers, markers, "markers.toml")
-    leak = read_toml("leakage.toml")
-    mc = markers["mutation_classes"]  # every section checked by its schema in read_toml
-    exceptions = dict(mc["noncoding_exceptions"])
-    clinical = markers["clinical"]
+    """Read and check markers.toml, gene_sets.toml and leakage.toml (cached). Each file is
+    read as its schema validated it: defaults are the schema's, declared once."""
+    markers: Markers = feature_error(Markers, read_toml("markers.toml", check=False),
+                                     "markers.toml")
+    leak: Leakage = feature_error(Leakage, read_toml("leakage.toml", check=False),
+                                  "leakage.toml")
+    sets: GeneSets = feature_error(GeneSets, read_toml("gene_sets.toml", check=False),
+                                   "gene_sets.toml")
+    mc, clinical = markers.mutation_classes, markers.clinical
+    exceptions = mc.noncoding_exceptions.model_extra or {}  # GENE = [alterations] pairs
     return Recipes(
-        version=str(markers.get("version", "")),
-        not_protein_altering=frozenset(mc["not_protein_altering"]),
-        truncating=frozenset(mc["truncating"]),
-        missense=frozenset(mc["missense"]),
-        known_classes=frozenset(mc["truncating"]) | frozenset(mc["missense"])
-        | frozenset(mc["known_other"]),
+        version=str(markers.version),
+        not_protein_altering=frozenset(mc.not_protein_altering),
+        truncating=frozenset(mc.truncating),
+        missense=frozenset(mc.missense),
+        known_classes=frozenset(mc.truncating) | frozenset(mc.missense)
+        | frozenset(mc.known_other),
         noncoding_exceptions={g: frozenset(v) for g, v in exceptions.items()
                               if isinstance(v, list)},
-        tumor_suppressors=tuple(markers["tumor_suppressors"]["genes"]),
-        core_genes=tuple(markers["core"]["genes"]),
+        tumor_suppressors=tuple(markers.tumor_suppressors.genes),
+        core_genes=tuple(markers.core.genes),
         hotspots=_hotspots(markers),
         receptors=_receptors(markers),
-        summaries=_summaries(validated),
-        cancer_type_columns=tuple(clinical["cancer_type_columns"]),
-        subtype_columns=tuple(clinical["subtype_columns"]),
-        sex_columns=tuple(clinical["sex_columns"]),
-        female=frozenset(clinical["female"]),
-        male=frozenset(clinical["male"]),
-        age_columns=tuple(clinical["age_columns"]),
-        primary_site_columns=tuple(clinical.get("primary_site_columns", ())),
-        primary_site_min_count=validated.clinical.primary_site_min_count,
-        gene_sets=_gene_sets(read_toml("gene_sets.toml")),
+        summaries=_summaries(markers),
+        cancer_type_columns=tuple(clinical.cancer_type_columns),
+        subtype_columns=tuple(clinical.subtype_columns),
+        sex_columns=tuple(clinical.sex_columns),
+        female=frozenset(clinical.female),
+        male=frozenset(clinical.male),
+        age_columns=tuple(clinical.age_columns),
+        primary_site_columns=tuple(clinical.primary_site_columns),
+        primary_site_min_count=clinical.primary_site_min_count,
+        gene_sets=tuple(GeneSet(e.name, tuple(e.oncogenes), tuple(e.tumor_suppressors),
+                                e.rationale, e.citation) for e in sets.gene_set),
         leakage=_leakage_rules(leak),
-        tmb_mb_per_gene=float(markers["tmb_fallback"]["mb_per_gene"]),
-        tmb_exome_mb=float(markers["tmb_fallback"]["exome_mb"]),
+        tmb_mb_per_gene=float(markers.tmb_fallback.mb_per_gene),
+        tmb_exome_mb=float(markers.tmb_fallback.exome_mb),
         protein_change_classes=_protein_change_classes(markers),
         allele_length_classes=_allele_length_classes(markers),
-        markers=validated,
+        markers=markers,
     )
 
 
-def _hotspots(markers: dict[str, Any]) -> tuple[Hotspot, ...]:
+def _hotspots(markers: Markers) -> tuple[Hotspot, ...]:
     hotspots = []
     seen: set[str] = set()
-    for entry in markers.get("hotspot", []):
-        what = f"hotspot {entry.get('gene')}_{entry.get('name')}"
-        rationale, citation = _cited(entry)
-        hs = Hotspot(entry["gene"], entry["name"], _regex(entry["pattern"], "markers.toml", what),
-                     rationale, citation)
+    for entry in markers.hotspot:
+        what = f"hotspot {entry.gene}_{entry.name}"
+        hs = Hotspot(entry.gene, entry.name, _regex(entry.pattern, "markers.toml", what),
+                     entry.rationale, entry.citation)
         if hs.feature in seen:
             raise FeatureError(f"markers.toml: {what} is defined twice")
         seen.add(hs.feature)
@@ -266,17 +258,15 @@ def _hotspots(markers: dict[str, Any]) -> tuple[Hotspot, ...]:
     return tuple(hotspots)
 
 
-def _receptors(markers: dict[str, Any]) -> tuple[Receptor, ...]:
+def _receptors(markers: Markers) -> tuple[Receptor, ...]:
     receptors = []
-    for entry in markers.get("receptor", []):
-        what = f"receptor {entry.get('name')}"
-        rationale, citation = _cited(entry)
-        sources = tuple(
-            ReceptorSource(s["column"], _regex(s["positive"], "markers.toml", what),
-                           _regex(s["negative"], "markers.toml", what))
-            for s in entry.get("source", []))
-        receptors.append(Receptor(entry["name"], tuple(entry.get("applies_to", [])), sources,
-                                  rationale, citation))
+    for entry in markers.receptor:
+        what = f"receptor {entry.name}"
+        sources = tuple(ReceptorSource(s.column, _regex(s.positive, "markers.toml", what),
+                                       _regex(s.negative, "markers.toml", what))
+                        for s in entry.source)
+        receptors.append(Receptor(entry.name, tuple(entry.applies_to), sources,
+                                  entry.rationale, entry.citation))
     return tuple(receptors)
 
 
@@ -285,49 +275,39 @@ def _summaries(markers: Markers) -> tuple[Summary, ...]:
                          entry.when_missing) for entry in markers.summary)
 
 
-def _gene_sets(sets: dict[str, Any]) -> tuple[GeneSet, ...]:
-    gene_sets = []
-    for entry in sets.get("gene_set", []):
-        rationale, citation = _cited(entry)
-        gene_sets.append(GeneSet(entry["name"], tuple(entry.get("oncogenes", [])),
-                                 tuple(entry.get("tumor_suppressors", [])), rationale, citation))
-    return tuple(gene_sets)
-
-
-def _leakage_rules(leak: dict[str, Any]) -> LeakageRules:
-    deny, audit = leak["denylist"], leak["audit"]
+def _leakage_rules(leak: Leakage) -> LeakageRules:
+    deny, audit = leak.denylist, leak.audit
     return LeakageRules(
-        columns=frozenset(deny["columns"]),
-        prefixes=tuple(deny.get("prefixes", [])),
-        patterns=tuple(_regex(p, "leakage.toml", "denylist") for p in deny.get("patterns", [])),
-        missing_odds_ratio=float(audit["missing_odds_ratio"]),
-        min_group=int(audit["min_group"]),
-        min_group_fraction=float(audit["min_group_fraction"]),
-        separation_auroc=float(audit["separation_auroc"]),
-        implies_rate=float(audit["implies_rate"]),
-        implies_prevalence=float(audit["implies_prevalence"]),
-        version=str(leak.get("version", "")),
-        unprofiled_read_as=_read_as(leak),
+        columns=frozenset(deny.columns),
+        prefixes=tuple(deny.prefixes),
+        patterns=tuple(_regex(p, "leakage.toml", "denylist") for p in deny.patterns),
+        missing_odds_ratio=float(audit.missing_odds_ratio),
+        min_group=int(audit.min_group),
+        min_group_fraction=float(audit.min_group_fraction),
+        separation_auroc=float(audit.separation_auroc),
+        implies_rate=float(audit.implies_rate),
+        implies_prevalence=float(audit.implies_prevalence),
+        version=str(leak.version),
+        # without [unprofiled], flags off a sample's panel are read as not carried
+        unprofiled_read_as="absent" if leak.unprofiled is None else leak.unprofiled.read_as,
     )
 
 
-def _allele_length_classes(markers: dict[str, Any]) -> AlleleLengthClasses | None:
-    entry = markers.get("allele_length_classes")
+def _allele_length_classes(markers: Markers) -> AlleleLengthClasses | None:
+    entry = markers.allele_length_classes
     if entry is None:
         return None
-    return AlleleLengthClasses(frozenset(entry["unknown"]), entry["frameshift_deletion"],
-                               entry["frameshift_insertion"], entry["in_frame_deletion"],
-                               entry["in_frame_insertion"])
+    return AlleleLengthClasses(frozenset(entry.unknown), entry.frameshift_deletion,
+                               entry.frameshift_insertion, entry.in_frame_deletion,
+                               entry.in_frame_insertion)
 
 
-def _protein_change_classes(markers: dict[str, Any]) -> tuple[tuple[re.Pattern[str], str], ...]:
-    entry = markers.get("protein_change_classes")
+def _protein_change_classes(markers: Markers) -> tuple[tuple[re.Pattern[str], str], ...]:
+    entry = markers.protein_change_classes
     if entry is None:
         return ()
-    rules = []
-    for rule in entry["rules"]:  # [pattern, class] pairs (the schema checks)
-        rules.append((_regex(rule[0], "markers.toml", "protein_change_classes"), str(rule[1])))
-    return tuple(rules)
+    return tuple((_regex(pattern, "markers.toml", "protein_change_classes"), str(variant_class))
+                 for pattern, variant_class in entry.rules)  # [pattern, class] pairs
 
 
 def spelling(value: str) -> str:

@@ -25,7 +25,7 @@ from .._explain._engine import ShapEngine
 from .._explain._explainer import Explainer
 from .._model._inputs import ModelInputs
 from .._model._loading import LoadedModel
-from .._model._models import probability_column_names, probability_columns
+from .._model._models import probability_column_names
 from .._model._prior import sigmoid
 from ._output import atomic_output, check_output, output_format
 
@@ -106,7 +106,7 @@ def score_frame(loaded: LoadedModel, features: pd.DataFrame, ids: pd.DataFrame,
     proba = sigmoid(shap_engine.decision_function(inputs))
     columns: dict[str, object] = {
         name: values.to_numpy()
-        for name, values in probability_columns(model, inputs, proba).items()}
+        for name, values in model.probability_table(inputs, proba).items()}
     if explain_k > 0 and len(features) > 0:
         explainer = explainer or Explainer(loaded.builder, model, shap_engine=shap_engine)
         columns.update(_drivers(explainer, inputs, features, explain_k))

@@ -242,14 +242,12 @@ def log_model(builder: FeatureBuilder, model: OrganotropismModel, example: pd.Da
     import mlflow
     from mlflow.models import infer_signature
 
-    from .._knowledge._feature_names import categories_from_strings
     from .._model._bundle import save_bundle
-    from .._model._models import probability_columns
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = save_bundle(builder, model, Path(tmp) / "bundle", metadata=metadata)
         example = categories_to_strings(example, builder)
-        proba = probability_columns(model, categories_from_strings(example, builder))
+        proba = model.probability_table(builder.from_named(example))
         return mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PYFUNC_CODE),

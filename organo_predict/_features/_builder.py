@@ -25,6 +25,7 @@ from .._knowledge._feature_names import (
     ALTERATION_PREFIXES,
     CARRIER_FILTERED_PREFIXES,
     CATEGORICAL_FEATURES,
+    categories_from_strings,
     categories_to_strings,
     frequent_levels,
     marker_of,
@@ -133,6 +134,13 @@ class FeatureBuilder(ColumnBlocksMixin, TransformerMixin, BaseEstimator):
         """`transform` with cancer type and subtype as their names rather than codes: the
         rows a registered MLflow model, Spark or any JSON client takes."""
         return categories_to_strings(self.transform(cohort), self)
+
+    def from_named(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The inverse of `transform_named`: rows with cancer type and subtype as names (an
+        MLflow, Spark or JSON client's) as the float32 features in the fitted order; names
+        are matched as a study's are, unseen ones and missing columns read as NaN."""
+        check_is_fitted(self, "feature_names_")
+        return categories_from_strings(frame, self)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_")

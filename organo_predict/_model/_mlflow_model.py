@@ -1,4 +1,6 @@
 """MLflow models-from-code entry point: the pyfunc loads a pickle-free bundle artifact.
+MLflow copies this file beside every logged model, so it uses public names only: a model
+logged today still loads after the package's private modules move.
 
 Input: one row per sample, the feature columns of the bundle with `cancer_type`,
 `subtype` and `primary_site` as strings. Output: calibrated `p_<ORGAN>` columns.
@@ -20,11 +22,8 @@ class OrganotropismPyfunc(PythonModel):
         self.builder, self.model, self.metadata = load_bundle(context.artifacts["bundle"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from organo_predict._knowledge._feature_names import categories_from_strings
-        from organo_predict._model._models import probability_columns
-
-        features = categories_from_strings(pd.DataFrame(model_input), self.builder)
-        return probability_columns(self.model, features).reset_index(drop=True)
+        features = self.builder.from_named(pd.DataFrame(model_input))
+        return self.model.probability_table(features).reset_index(drop=True)
 
 
 mlflow.models.set_model(OrganotropismPyfunc())

@@ -24,7 +24,7 @@ from ._inputs import InputReadingMixin, ModelInputs
 from ._intervals import ProbabilityIntervals
 from ._prior import Calibration, SubtypePrior, sigmoid, type_medians
 
-__all__ = ["OrganotropismModel", "probability_column_names", "probability_columns"]
+__all__ = ["OrganotropismModel", "probability_column_names"]
 
 
 class OrganotropismModel(InputReadingMixin, BoostingMixin, BaseEstimator):
@@ -334,6 +334,22 @@ class OrganotropismModel(InputReadingMixin, BoostingMixin, BaseEstimator):
             for organ, info in state["organs"].items()}
         return model
 
+    def probability_table(self, x: pd.DataFrame | ModelInputs,
+                          proba: np.ndarray | None = None) -> pd.DataFrame:
+        """The columns `probability_column_names` names, for the rows of `x`: each organ's
+        calibrated probability and, for a model with intervals, its bounds (`proba`: the
+        probabilities (n, organs), when already computed)."""
+        inputs = self.inputs(x)
+        frame = pd.DataFrame(self.predict_proba(inputs).to_numpy() if proba is None else proba,
+                             index=inputs.index, columns=self.organs_)
+        columns = {f"p_{o}": frame[o].to_numpy() for o in self.organs_}
+        bounds = self.predict_interval(inputs, frame)
+        if bounds is not None:
+            for organ in self.organs_:
+                columns[f"p_{organ}_low"] = bounds[0][organ].to_numpy()
+                columns[f"p_{organ}_high"] = bounds[1][organ].to_numpy()
+        return pd.DataFrame(columns, index=inputs.index)[probability_column_names(self)]
+
     def __getstate__(self) -> dict[str, object]:
         # column caches are rebuilt on demand, never pickled or cloned
         state = super().__getstate__()
@@ -347,21 +363,3 @@ def probability_column_names(model: OrganotropismModel) -> list[str]:
     return [name for organ in model.organs_
             for name in ([f"p_{organ}", f"p_{organ}_low", f"p_{organ}_high"] if with_bounds
                          else [f"p_{organ}"])]
-
-
-def probability_columns(model: OrganotropismModel, x: pd.DataFrame | ModelInputs,
-                        proba: np.ndarray | None = None) -> pd.DataFrame:
-    """The columns `probability_column_names` names, for the rows of `x` (`proba`: the
-    model's probabilities (n, organs), when already computed)."""
-    inputs = model.inputs(x)
-    frame = pd.DataFrame(model.predict_proba(inputs).to_numpy() if proba is None else proba,
-                         index=inputs.index, columns=model.organs_)
-    columns = {f"p_{o}": frame[o].to_numpy() for o in model.organs_}
-    bounds = model.predict_interval(inputs, frame)
-    if bounds is not None:
-        for organ in model.organs_:
-            columns[f"p_{organ}_low"] = bounds[0][organ].to_numpy()
-            columns[f"p_{organ}_high"] = bounds[1][organ].to_numpy()
-    return pd.DataFrame(columns, index=inputs.index)[probability_column_names(model)]
-
-

@@ -115,10 +115,24 @@ def _check_dead_runs_marked(tmp_path) -> None:
 
 
 def test_the_logged_models_from_code_file_is_the_model_stage_s_pyfunc() -> None:
-    """MLflow copies this file beside every logged model: it must be there, and import the
-    bundle loader by its public name, which outlives any move of the private modules."""
+    """MLflow copies this file beside every logged model: it must be there, and reach the
+    package through public names only (a model logged before the stage layout imported
+    organo_predict._bundle, and mlflow.pyfunc.load_model of it fails today)."""
+    import ast
+
+    import organo_predict
     from organo_predict._apps._tracking import PYFUNC_CODE
 
-    text = PYFUNC_CODE.read_text()
-    assert PYFUNC_CODE.parent.name == "_model" and "class OrganotropismPyfunc" in text
-    assert "from organo_predict import load_bundle" in text
+    tree = ast.parse(PYFUNC_CODE.read_text())
+    assert PYFUNC_CODE.parent.name == "_model"
+    assert any(isinstance(n, ast.ClassDef) and n.name == "OrganotropismPyfunc"
+               for n in tree.body)
+    reached = [(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+               and (n.module or "").startswith("organo_predict") for a in n.names]
+    assert reached == [("organo_predict", "load_bundle")]
+    assert all(name in organo_predict.__all__ for _, name in reached)
+    attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                  and isinstance(n.value, ast.Attribute) and n.value.attr in ("builder",
+                                                                              "model")}
+    assert attributes == {"from_named", "probability_table"}
+    assert not any(name.startswith("_") for name in attributes)

@@ -125,3 +125,15 @@ def test_the_builder_s_state_is_json_and_builds_the_same_features(tiny_study: Pa
     assert again.get_params() == {**builder.get_params(), "extra_clinical": []}
     pd.testing.assert_frame_equal(again.transform(cohort), builder.transform(cohort))
     assert not hasattr(again, "n_features_in_")  # it counted outputs: gone, not restored
+
+
+def test_named_rows_read_back_as_the_features_they_came_from(tiny_study: Path) -> None:
+    """What an MLflow, Spark or JSON client sends (`transform_named`) reads back
+    (`from_named`) as the features themselves, cancer types matched as a study's are."""
+    cohort = load_study(tiny_study)
+    builder = FeatureBuilder(min_carriers=1).fit(cohort)
+    features = builder.transform(cohort)
+    named = builder.transform_named(cohort)
+    pd.testing.assert_frame_equal(builder.from_named(named), features)
+    lower = named.assign(cancer_type=named["cancer_type"].str.lower())
+    pd.testing.assert_frame_equal(builder.from_named(lower), features)

@@ -13,8 +13,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel
-
 from .._base._errors import FeatureError
 from ._schemas import (
     CancerTypes,
@@ -147,19 +145,19 @@ class Recipes:
     leakage: LeakageRules
     tmb_mb_per_gene: float
     tmb_exome_mb: float
-    protein_change_classes: tuple[tuple[re.Pattern[str], str], ...] = ()
-    allele_length_classes: AlleleLengthClasses | None = None
     # markers.toml as its schema validated it: a section that needs no derived form
     # (compiled patterns, sets) is read from here, declared once in `_schemas`
-    markers: Markers | None = None
+    markers: Markers
+    protein_change_classes: tuple[tuple[re.Pattern[str], str], ...] = ()
+    allele_length_classes: AlleleLengthClasses | None = None
 
     @property
     def spectrum(self) -> Spectrum | None:
-        return None if self.markers is None else self.markers.spectrum
+        return self.markers.spectrum
 
     @property
     def dosage(self) -> Dosage | None:
-        return None if self.markers is None else self.markers.dosage
+        return self.markers.dosage
 
     def class_of_protein_change(self, change: str) -> str | None:
         """The MAF Variant_Classification an HGVS protein change implies, or None."""
@@ -170,9 +168,9 @@ class Recipes:
         return None
 
 
-def read_toml(name: str, check: bool = True) -> dict[str, Any]:
-    """Parse one shipped TOML file; a syntax error names the file. `check`: also against
-    its schema, where it has one (a caller that keeps the validated model checks it)."""
+def read_toml(name: str) -> dict[str, Any]:
+    """Parse one shipped TOML file; a syntax error names the file. Its reader checks it
+    against its schema (`load_recipes`, `load_cancer_types`, `parse_mechanisms`)."""
     try:
         text = (resources.files("organo_predict.recipes") / name).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -181,15 +179,7 @@ def read_toml(name: str, check: bool = True) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FeatureError(f"{name}: {exc}") from None
-    if check and name in _SCHEMAS:  # unknown keys, types and ranges, named by file, section and key
-        feature_error(_SCHEMAS[name], data, name)
     return data
-
-
-# mechanisms.toml is not here: `parse_mechanisms` checks it (and knowledge bases read from
-# elsewhere) against its schema, once.
-_SCHEMAS: dict[str, type[BaseModel]] = {"markers.toml": Markers, "gene_sets.toml": GeneSets,
-                                        "leakage.toml": Leakage}
 
 
 def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
@@ -203,11 +193,11 @@ def _regex(value: str, file: str, what: str) -> re.Pattern[str]:
 def load_recipes() -> Recipes:
     """Read and check markers.toml, gene_sets.toml and leakage.toml (cached). Each file is
     read as its schema validated it: defaults are the schema's, declared once."""
-    markers: Markers = feature_error(Markers, read_toml("markers.toml", check=False),
+    markers: Markers = feature_error(Markers, read_toml("markers.toml"),
                                      "markers.toml")
-    leak: Leakage = feature_error(Leakage, read_toml("leakage.toml", check=False),
+    leak: Leakage = feature_error(Leakage, read_toml("leakage.toml"),
                                   "leakage.toml")
-    sets: GeneSets = feature_error(GeneSets, read_toml("gene_sets.toml", check=False),
+    sets: GeneSets = feature_error(GeneSets, read_toml("gene_sets.toml"),
                                    "gene_sets.toml")
     mc, clinical = markers.mutation_classes, markers.clinical
     exceptions = mc.noncoding_exceptions.model_extra or {}  # GENE = [alterations] pairs

@@ -23,8 +23,8 @@ def test_a_bad_missing_policy_is_refused_naming_the_summary(monkeypatch) -> None
 
     real = recipes_module.read_toml
 
-    def patched(name: str, check: bool = True):
-        data = real(name, check)
+    def patched(name: str):
+        data = real(name)
         if name == "markers.toml":
             data = {**data, "summary": [{**data["summary"][0], "when_missing": "zero"}]}
         return data

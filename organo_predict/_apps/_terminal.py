@@ -15,14 +15,11 @@ from rich.text import Text
 from .._base._errors import OrganoPredictWarning, UsageError
 
 __all__ = ["SKILL_COLUMNS", "Handler", "cohort_of", "console", "flag_pairs", "interval_text",
-           "labels_of", "out", "panels_of", "print_table", "say", "say_fidelity", "say_unseen_genes",
-           "show_warning", "skill_cells"]
+           "labels_of", "out", "panels_of", "print_table", "say", "say_fidelity",
+           "say_unseen_genes", "show_warning", "skill_cells"]
 
 console = Console(stderr=True)
-
-
 out = Console()
-
 
 Handler = Callable[[argparse.Namespace], int]
 
